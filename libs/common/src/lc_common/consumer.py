@@ -1,0 +1,275 @@
+"""One runner for every Kafka consumer: decode, handle, retry, dead-letter, commit.
+
+Handlers stay small: they take a typed event and do their work. The runner owns
+the rest, written once:
+
+- decode: a message that does not parse as the topic's model is parked on the
+  dead-letter topic (logged and counted), never retried;
+- poison: a handler that raises `PoisonEvent` gets the same treatment;
+- transient errors (store down, broker hiccup) are retried with backoff; if they
+  persist the runner raises, and the service exits so its supervisor restarts it;
+- commits: offsets are committed only up to the lowest event still in flight, so
+  a crash redelivers (at-least-once) and never skips an event. Handlers must be
+  idempotent.
+
+With `concurrency` > 1 events are handled concurrently (the prober uses this to
+keep many calls in flight); ordering per key is then not guaranteed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.structs import OffsetAndMetadata
+from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from lc_common.errors import PoisonEvent
+from lc_common.events.base import Event
+from lc_common.events.registry import Topic
+from lc_common.kafka import Publisher
+from lc_common.metrics import (
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    HANDLE_SECONDS,
+    HANDLER_RETRIES,
+    IN_FLIGHT,
+)
+from lc_common.settings import ServiceSettings
+
+E = TypeVar("E", bound=Event)
+log = structlog.get_logger(__name__)
+
+_BOUND_IDS = ("batch_id", "lead_id", "account_id", "trunk", "probe_id", "attempt")
+
+
+@dataclass(frozen=True)
+class ConsumerSpec(Generic[E]):
+    """What to consume and how: topic, group, handler and limits."""
+
+    topic: Topic
+    group: str
+    handler: Callable[[E], Awaitable[None]]
+    concurrency: int = 1
+    max_attempts: int = 6
+    max_backoff_seconds: float = 10.0
+
+
+@dataclass
+class _OffsetTracker:
+    """Per partition, the offsets in flight and the next offset safe to commit."""
+
+    in_flight: dict[TopicPartition, set[int]] = field(default_factory=dict)
+    next_offset: dict[TopicPartition, int] = field(default_factory=dict)
+
+    def start(self, tp: TopicPartition, offset: int) -> None:
+        self.in_flight.setdefault(tp, set()).add(offset)
+        self.next_offset[tp] = max(self.next_offset.get(tp, 0), offset + 1)
+
+    def finish(self, tp: TopicPartition, offset: int) -> None:
+        self.in_flight.get(tp, set()).discard(offset)
+
+    def committable(self) -> dict[TopicPartition, int]:
+        result = {}
+        for tp, nxt in self.next_offset.items():
+            pending = self.in_flight.get(tp)
+            result[tp] = min(pending) if pending else nxt
+        return result
+
+    def forget(self, tps: set[TopicPartition]) -> None:
+        for tp in tps:
+            self.in_flight.pop(tp, None)
+            self.next_offset.pop(tp, None)
+
+
+class ConsumerRunner(Generic[E]):
+    """Runs one `ConsumerSpec` until cancelled; raises if a handler keeps failing."""
+
+    def __init__(self, settings: ServiceSettings, spec: ConsumerSpec[E], publisher: Publisher):
+        self._settings = settings
+        self._spec = spec
+        self._publisher = publisher
+        self._model: type[E] = spec.topic.model  # type: ignore[assignment]
+        self._tracker = _OffsetTracker()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(spec.concurrency)
+        self._fatal: BaseException | None = None
+        self._committed: dict[TopicPartition, int] = {}
+        self.assigned = False
+
+    @property
+    def topic_name(self) -> str:
+        return self._spec.topic.name
+
+    async def run(self) -> None:
+        """Consume until cancelled. Commits what is done on the way out."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            group_id=self._settings.topic(self._spec.group),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=600_000,
+            session_timeout_ms=30_000,
+            heartbeat_interval_ms=3_000,
+        )
+        consumer.subscribe(
+            [self._settings.topic(self._spec.topic.name)], listener=_Rebalance(self, consumer)
+        )
+        await consumer.start()
+        log.info("consumer_started", topic=self.topic_name, group=self._spec.group)
+        try:
+            await self._loop(consumer)
+        finally:
+            await self._drain()
+            try:
+                await self._commit(consumer)
+            finally:
+                await consumer.stop()
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        last_commit = time.monotonic()
+        while True:
+            if self._fatal is not None:
+                raise self._fatal
+            free = self._spec.concurrency - len(self._tasks)
+            batches = await consumer.getmany(timeout_ms=200, max_records=max(1, free))
+            self.assigned = bool(consumer.assignment())
+            for tp, records in batches.items():
+                for record in records:
+                    await self._slots.acquire()
+                    if self._fatal is not None:
+                        self._slots.release()
+                        raise self._fatal
+                    self._tracker.start(tp, record.offset)
+                    task = asyncio.create_task(self._handle(tp, record))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            if self._spec.concurrency == 1 and self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if time.monotonic() - last_commit > 0.5 or not self._tasks:
+                await self._commit(consumer)
+                last_commit = time.monotonic()
+
+    async def _handle(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> None:
+        topic = self._spec.topic.name
+        IN_FLIGHT.labels(topic).inc()
+        started = time.perf_counter()
+        try:
+            with structlog.contextvars.bound_contextvars(
+                topic=topic, partition=tp.partition, offset=record.offset
+            ):
+                await self._decode_and_handle(record)
+        except BaseException as exc:  # recorded, re-raised by the loop
+            if self._fatal is None:
+                self._fatal = exc
+            if not isinstance(exc, asyncio.CancelledError):
+                log.error("handler_failed_permanently", topic=topic, error=repr(exc))
+        else:
+            self._tracker.finish(tp, record.offset)
+        finally:
+            HANDLE_SECONDS.labels(topic).observe(time.perf_counter() - started)
+            IN_FLIGHT.labels(topic).dec()
+            self._slots.release()
+
+    async def _decode_and_handle(self, record: ConsumerRecord[Any, Any]) -> None:
+        topic, group = self._spec.topic.name, self._spec.group
+        try:
+            event = self._model.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            await self._dead_letter(record, "undecodable", str(exc))
+            EVENTS_CONSUMED.labels(topic, group, "dead_lettered").inc()
+            return
+        ids = {k: getattr(event, k) for k in _BOUND_IDS if hasattr(event, k)}
+        with structlog.contextvars.bound_contextvars(event_id=str(event.event_id), **ids):
+            try:
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self._spec.max_attempts),
+                    wait=wait_exponential(multiplier=0.2, max=self._spec.max_backoff_seconds),
+                    retry=retry_if_not_exception_type(PoisonEvent),
+                    before_sleep=self._log_retry,
+                    reraise=True,
+                ):
+                    with attempt:
+                        await self._spec.handler(event)
+            except PoisonEvent as exc:
+                await self._dead_letter(record, "poison", str(exc))
+                EVENTS_CONSUMED.labels(topic, group, "dead_lettered").inc()
+                return
+        EVENTS_CONSUMED.labels(topic, group, "ok").inc()
+
+    def _log_retry(self, state: Any) -> None:
+        HANDLER_RETRIES.labels(self._spec.topic.name).inc()
+        outcome = state.outcome
+        log.warning(
+            "handler_retry",
+            attempt=state.attempt_number,
+            error=repr(outcome.exception()) if outcome else None,
+        )
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[Any, Any], reason: str, detail: str
+    ) -> None:
+        topic = self._spec.topic
+        headers = [
+            ("lc-dlq-reason", reason.encode()),
+            ("lc-dlq-detail", detail[:2000].encode()),
+            ("lc-source-topic", record.topic.encode()),
+            ("lc-source-partition", str(record.partition).encode()),
+            ("lc-source-offset", str(record.offset).encode()),
+            ("lc-consumer-group", self._spec.group.encode()),
+        ]
+        await self._publisher.producer.send_and_wait(
+            self._settings.topic(topic.dlq), record.value, key=record.key, headers=headers
+        )
+        EVENTS_DEAD_LETTERED.labels(topic.name, reason).inc()
+        log.error("event_dead_lettered", reason=reason, detail=detail[:500], dlq=topic.dlq)
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        offsets = {
+            tp: off
+            for tp, off in self._tracker.committable().items()
+            if self._committed.get(tp) != off and tp in consumer.assignment()
+        }
+        if offsets:
+            await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in offsets.items()})
+            self._committed.update(offsets)
+
+    async def on_revoked(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
+        """Finish what is in flight and commit before partitions move elsewhere."""
+        await self._drain()
+        try:
+            await self._commit(consumer)
+        except Exception as exc:  # the group moved on; the next owner redelivers
+            log.warning("commit_on_revoke_failed", error=repr(exc))
+        self._tracker.forget(revoked)
+        for tp in revoked:
+            self._committed.pop(tp, None)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ConsumerRunner[Any], consumer: AIOKafkaConsumer) -> None:
+        self._runner = runner
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._runner.on_revoked(self._consumer, set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._runner.assigned = bool(assigned)
+        log.info("partitions_assigned", partitions=sorted(tp.partition for tp in assigned))

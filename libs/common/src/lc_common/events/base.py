@@ -1,0 +1,30 @@
+"""The envelope every event shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Base of every event: an id for idempotency, a schema version and the time it happened.
+
+    Unknown fields are ignored so a producer may add optional fields without a
+    version bump; removing or changing a field is a new version (a new model).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = 1
+    event_id: UUID = Field(default_factory=uuid4)
+    occurred_at: datetime = Field(default_factory=_now)
+
+    def to_bytes(self) -> bytes:
+        """The JSON form on the wire."""
+        return self.model_dump_json().encode()

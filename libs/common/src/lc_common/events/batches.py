@@ -1,0 +1,39 @@
+"""Events about batches and credit."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from lc_common.events.base import Event
+
+BatchEventKind = Literal[
+    "queued",
+    "paused",
+    "resumed",
+    "finished",
+    "failed",
+    "deleted",
+    "credit_paused",
+    "credit_resumed",
+]
+
+
+class BatchEventV1(Event):
+    """Something happened to a batch (topic `batch.events`)."""
+
+    schema_version: Literal[1] = 1
+    account_id: str
+    batch_id: str
+    kind: BatchEventKind
+    name: str = ""
+    reference: str = ""
+    reason: str | None = None
+
+
+class CreditEventV1(Event):
+    """An account's credit ran out or came back (topic `billing.events`)."""
+
+    schema_version: Literal[1] = 1
+    account_id: str
+    kind: Literal["exhausted", "restored"]
+    balance: int

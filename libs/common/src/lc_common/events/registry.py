@@ -1,0 +1,67 @@
+"""Every topic: its name, schema, producer and consumers.
+
+The one place to look to see who talks to whom. Names are logical: the broker
+topic carries the deployment's prefix (`ServiceSettings.topic`). Each topic has
+a dead-letter twin, `<name>.dlq`, where the consumer runner parks poison events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lc_common.events.base import Event
+from lc_common.events.batches import BatchEventV1, CreditEventV1
+from lc_common.events.leads import LeadAcceptedV1, LeadVerdictV1
+from lc_common.events.probes import ProbeRequestV1, ProbeRetryV1, ProbeSignallingV1
+
+PROBE_REQUESTS_PREFIX = "probe.requests."
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A logical topic and its contract."""
+
+    name: str
+    model: type[Event]
+    producer: str
+    consumers: tuple[str, ...]
+    partitions: int = 4
+    key: str = "lead_id"
+
+    @property
+    def dlq(self) -> str:
+        """The dead-letter topic for this one."""
+        return f"{self.name}.dlq"
+
+
+LEADS_ACCEPTED = Topic("leads.accepted", LeadAcceptedV1, "ingest", ("scheduler",))
+PROBE_SIGNALLING = Topic("probe.signalling", ProbeSignallingV1, "prober", ("classifier",))
+LEAD_VERDICTS = Topic(
+    "lead.verdicts", LeadVerdictV1, "classifier", ("ingest", "scheduler", "billing", "notifier")
+)
+PROBE_RETRIES = Topic("probe.retries", ProbeRetryV1, "classifier", ("scheduler",))
+BATCH_EVENTS = Topic(
+    "batch.events", BatchEventV1, "ingest", ("scheduler", "notifier"), key="batch_id"
+)
+BILLING_EVENTS = Topic(
+    "billing.events", CreditEventV1, "billing", ("ingest",), partitions=1, key="account_id"
+)
+
+TOPICS: dict[str, Topic] = {
+    t.name: t
+    for t in (
+        LEADS_ACCEPTED,
+        PROBE_SIGNALLING,
+        LEAD_VERDICTS,
+        PROBE_RETRIES,
+        BATCH_EVENTS,
+        BILLING_EVENTS,
+    )
+}
+
+
+def probe_requests(trunk: str) -> Topic:
+    """The request topic of one trunk; its consumer group is that trunk's probers."""
+    return Topic(
+        f"{PROBE_REQUESTS_PREFIX}{trunk}", ProbeRequestV1, "scheduler", (f"prober:{trunk}",)
+    )

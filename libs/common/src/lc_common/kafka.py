@@ -1,0 +1,89 @@
+"""Kafka plumbing: topic creation and a typed publisher over aiokafka."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from lc_common.events.base import Event
+from lc_common.events.registry import Topic
+from lc_common.metrics import EVENTS_PUBLISHED
+from lc_common.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> None:
+    """Create the topics (and their dead-letter twins) that do not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted: list[NewTopic] = []
+        for topic in topics:
+            for name, partitions in ((topic.name, topic.partitions), (topic.dlq, 1)):
+                full = settings.topic(name)
+                if full not in existing:
+                    wanted.append(NewTopic(full, num_partitions=partitions, replication_factor=1))
+        for new in wanted:
+            # Another service may have created it first.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics([new])
+        if wanted:
+            log.info("topics_created", topics=[t.name for t in wanted])
+    finally:
+        await admin.close()
+
+
+class Publisher:
+    """Sends events as JSON, keyed so that one entity's events stay in order."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            acks="all",
+            enable_idempotence=False,
+            linger_ms=5,
+            request_timeout_ms=30_000,
+        )
+
+    async def start(self) -> None:
+        """Connect to the broker."""
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        """Flush and disconnect."""
+        await self._producer.stop()
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The underlying producer, for raw sends such as dead-lettering."""
+        return self._producer
+
+    async def publish(self, topic: Topic | str, event: Event, key: str) -> None:
+        """Send one event and wait until the broker has it."""
+        name = topic.name if isinstance(topic, Topic) else topic
+        await self._producer.send_and_wait(
+            self._settings.topic(name), event.to_bytes(), key=key.encode()
+        )
+        EVENTS_PUBLISHED.labels(name).inc()
+
+    async def publish_many(self, topic: Topic | str, events: Iterable[tuple[str, Event]]) -> int:
+        """Send many (key, event) pairs, letting the producer batch them; wait for all."""
+        name = topic.name if isinstance(topic, Topic) else topic
+        full = self._settings.topic(name)
+        futures = [
+            await self._producer.send(full, event.to_bytes(), key=key.encode())
+            for key, event in events
+        ]
+        if futures:
+            await asyncio.gather(*futures)
+        EVENTS_PUBLISHED.labels(name).inc(len(futures))
+        return len(futures)

@@ -1,0 +1,29 @@
+"""Metrics every service shares: the consumer runner's and the publisher's."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "lc_events_consumed_total",
+    "Events taken from a topic, by outcome (ok, dead_lettered).",
+    ["topic", "group", "outcome"],
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "lc_events_dead_lettered_total",
+    "Events parked on a dead-letter topic, by reason (undecodable, poison).",
+    ["topic", "reason"],
+)
+HANDLER_RETRIES = Counter(
+    "lc_handler_retries_total",
+    "Transient handler failures that were retried.",
+    ["topic"],
+)
+HANDLE_SECONDS = Histogram(
+    "lc_event_handle_seconds",
+    "Time to handle one event.",
+    ["topic"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+IN_FLIGHT = Gauge("lc_consumer_in_flight", "Events being handled right now.", ["topic"])
+EVENTS_PUBLISHED = Counter("lc_events_published_total", "Events sent to a topic.", ["topic"])

@@ -1,0 +1,130 @@
+"""The process around a service: HTTP surface, background workers, graceful stop.
+
+Every service is a FastAPI app served by uvicorn. Its background work (Kafka
+consumers, dispatch loops) runs as tasks in the same event loop, started in the
+lifespan. If a worker dies the whole process stops with exit code 1 so the
+supervisor (Kubernetes, honcho) restarts it: never a silent half-alive service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from lc_common.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class Workers:
+    """Background tasks of a service; the first one to fail brings the process down."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.failure: BaseException | None = None
+        self.on_failure: Callable[[], None] | None = None
+
+    def start(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a coroutine in the background under a name."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks[name] = task
+        task.add_done_callback(self._watch)
+
+    def _watch(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            log.info("worker_finished", worker=task.get_name())
+            return
+        log.error("worker_crashed", worker=task.get_name(), error=repr(exc), exc_info=exc)
+        if self.failure is None:
+            self.failure = exc
+            if self.on_failure is not None:
+                self.on_failure()
+
+    @property
+    def alive(self) -> bool:
+        """True while no worker has crashed."""
+        return self.failure is None
+
+    async def stop(self) -> None:
+        """Cancel every worker and wait for them to finish their clean-up."""
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+
+def health_router(workers: Workers, checks: list[ReadinessCheck]) -> APIRouter:
+    """`/healthz` (liveness), `/readyz` (peers answer) and `/metrics` (Prometheus)."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> Response:
+        if not workers.alive:
+            return JSONResponse({"status": "failed", "error": repr(workers.failure)}, 503)
+        return JSONResponse({"status": "ok"})
+
+    @router.get("/readyz")
+    async def readyz() -> Response:
+        try:
+            async with asyncio.timeout(5):
+                for check in checks:
+                    await check()
+        except Exception as exc:
+            return JSONResponse({"status": "not ready", "error": repr(exc)}, 503)
+        return JSONResponse({"status": "ready"})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run the app until SIGTERM/SIGINT; exit 1 if a background worker crashed."""
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,
+    )
+    server = uvicorn.Server(config)
+    workers: Workers = app.state.workers
+
+    def stop_server() -> None:
+        server.should_exit = True
+
+    workers.on_failure = stop_server
+    asyncio.run(server.serve())
+    if workers.failure is not None or not server.started:
+        sys.exit(1)
+
+
+def create_service_app(
+    *,
+    title: str,
+    lifespan: Callable[[FastAPI], Any],
+    workers: Workers,
+    checks: list[ReadinessCheck],
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    """A FastAPI app with the shared health and metrics routes and a `Workers` group."""
+    app = FastAPI(title=title, lifespan=lifespan, **fastapi_kwargs)
+    app.state.workers = workers
+    app.include_router(health_router(workers, checks))
+    return app
