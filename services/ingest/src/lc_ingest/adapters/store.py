@@ -1,0 +1,152 @@
+"""The ingest service's MongoDB collections: batches and leads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from lc_ingest.batches import FINAL_LEAD_STATES, OPEN_LEAD_STATES, lead_id_range
+
+Doc = dict[str, Any]
+_DUPLICATE_KEY = 11000
+
+
+class IngestStore:
+    """Batches and leads. Leads have deterministic `_id`s and are written in bulk."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._db = db
+        self.batches = db["batches"]
+        self.leads = db["leads"]
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes the queries below rely on."""
+        await self.batches.create_index([("account_id", ASCENDING), ("submitted_at", DESCENDING)])
+        await self.batches.create_index([("status", ASCENDING)])
+        await self.leads.create_index([("batch_id", ASCENDING), ("processed_on", ASCENDING)])
+
+    # batches
+    async def create_batch(self, doc: Doc) -> None:
+        await self.batches.insert_one(doc)
+
+    async def get_batch(self, batch_id: str, account_id: str | None = None) -> Doc | None:
+        """The batch, or None; with an account id, None unless it belongs to that account."""
+        query: Doc = {"_id": batch_id}
+        if account_id is not None:
+            query["account_id"] = account_id
+        return await self.batches.find_one(query)
+
+    async def list_batches(self, account_id: str) -> list[Doc]:
+        cursor = self.batches.find({"account_id": account_id}).sort("submitted_at", DESCENDING)
+        return await cursor.to_list()
+
+    async def batches_with_status(self, statuses: Sequence[str], **match: Any) -> list[Doc]:
+        return await self.batches.find({"status": {"$in": list(statuses)}, **match}).to_list()
+
+    async def update_batch(
+        self, batch_id: str, fields: Mapping[str, Any], *, only_if_status: Sequence[str] = ()
+    ) -> Doc | None:
+        """Set fields; with `only_if_status`, only when the batch is in one of them.
+
+        Returns the batch after the update, or None when nothing matched.
+        """
+        query: Doc = {"_id": batch_id}
+        if only_if_status:
+            query["status"] = {"$in": list(only_if_status)}
+        return await self.batches.find_one_and_update(
+            query, {"$set": dict(fields)}, return_document=ReturnDocument.AFTER
+        )
+
+    async def add_to_counters(self, batch_id: str, deltas: Mapping[str, int]) -> Doc | None:
+        """Add to batch counters and return the batch after."""
+        return await self.batches.find_one_and_update(
+            {"_id": batch_id}, {"$inc": dict(deltas)}, return_document=ReturnDocument.AFTER
+        )
+
+    # leads
+    async def insert_leads(self, docs: Sequence[Doc]) -> int:
+        """Insert leads, keeping any that exist (a resumed import); returns the new count."""
+        if not docs:
+            return 0
+        try:
+            result = await self.leads.insert_many(list(docs), ordered=False)
+            return len(result.inserted_ids)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                raise
+            return int(exc.details.get("nInserted", len(docs) - len(errors)))
+
+    async def get_lead(self, lead_id: str) -> Doc | None:
+        return await self.leads.find_one({"_id": lead_id})
+
+    async def replace_lead_state(self, lead: Doc, fields: Mapping[str, Any]) -> bool:
+        """Compare-and-set: update the lead only if its state and attempts are still as read."""
+        result = await self.leads.update_one(
+            {"_id": lead["_id"], "state": lead["state"], "attempts": lead.get("attempts", 0)},
+            {"$set": dict(fields)},
+        )
+        return result.modified_count == 1
+
+    async def iter_leads(
+        self, batch_id: str, processed_on: str | None = None
+    ) -> AsyncIterator[Doc]:
+        """The batch's leads in row order, optionally only those finalised on a UTC date."""
+        query: Doc = {"_id": lead_id_range(batch_id)}
+        if processed_on is not None:
+            query = {"batch_id": batch_id, "processed_on": processed_on}
+        async for doc in self.leads.find(query).sort("_id", ASCENDING).batch_size(2000):
+            yield doc
+
+    async def count_states(self, batch_id: str) -> dict[str, int]:
+        """How many of the batch's leads are in each state."""
+        cursor = await self.leads.aggregate(
+            [
+                {"$match": {"_id": lead_id_range(batch_id)}},
+                {"$group": {"_id": "$state", "n": {"$sum": 1}}},
+            ]
+        )
+        return {row["_id"]: row["n"] async for row in cursor}
+
+    async def daily_counts(self, account_id: str, day: str) -> list[Doc]:
+        """Per batch of the account, final verdicts by status on one UTC date."""
+        cursor = await self.leads.aggregate(
+            [
+                {"$match": {"account_id": account_id, "processed_on": day}},
+                {"$group": {"_id": {"batch": "$batch_id", "state": "$state"}, "n": {"$sum": 1}}},
+            ]
+        )
+        return [row async for row in cursor]
+
+    async def open_leads(self, after: str, limit: int) -> list[Doc]:
+        """Leads not final yet, in `_id` order after `after` (for the scheduler's re-drive)."""
+        cursor = (
+            self.leads.find(
+                {"_id": {"$gt": after}, "state": {"$in": list(OPEN_LEAD_STATES)}},
+                {"batch_id": 1, "account_id": 1, "e164": 1, "state": 1, "attempts": 1},
+            )
+            .sort("_id", ASCENDING)
+            .limit(limit)
+        )
+        return await cursor.to_list()
+
+    async def purge_leads(self, batch_id: str) -> int:
+        result = await self.leads.delete_many({"_id": lead_id_range(batch_id)})
+        return result.deleted_count
+
+    async def batches_due_for_deletion(self, cutoff: datetime) -> list[Doc]:
+        """Finished or paused batches whose clock for retention started before the cutoff."""
+        return await self.batches.find(
+            {
+                "status": {"$in": ["finished", "paused", "paused_no_credit", "failed"]},
+                "retention_from": {"$lt": cutoff},
+            }
+        ).to_list()
+
+
+__all__ = ["FINAL_LEAD_STATES", "IngestStore"]

@@ -1,0 +1,227 @@
+"""Internal HTTP API of ingest (docs/internal-apis.md); the gateway is its only client."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from lc_ingest.batches import BatchView, batch_view
+from lc_ingest.batches_service import new_batch_counters
+from lc_ingest.bootstrap import IngestRuntime
+from lc_ingest.domain.csv_reader import preview
+from lc_ingest.domain.encoding import UnreadableFile
+from lc_ingest.downloads import download_chunks
+from lc_ingest.errors import ClientError
+from lc_ingest.metrics import DOWNLOADS, UPLOAD_BYTES
+from lc_ingest.upload import receive_upload
+
+router = APIRouter(prefix="/internal/v1")
+
+
+def runtime(request: Request) -> IngestRuntime:
+    rt: IngestRuntime = request.app.state.runtime
+    return rt
+
+
+Runtime = Annotated[IngestRuntime, Depends(runtime)]
+
+
+async def internal_caller(
+    rt: Runtime, x_lc_internal_token: Annotated[str | None, Header()] = None
+) -> None:
+    """Refuse calls without the shared internal token."""
+    expected = rt.settings.internal_token.get_secret_value()
+    if not x_lc_internal_token or not secrets.compare_digest(x_lc_internal_token, expected):
+        raise ClientError(401, "unauthorised", "Missing or wrong internal token.")
+
+
+async def account(
+    _: Annotated[None, Depends(internal_caller)],
+    x_lc_account_id: Annotated[str | None, Header()] = None,
+) -> str:
+    """The account the gateway acts for."""
+    if not x_lc_account_id:
+        raise ClientError(400, "no_account", "X-LC-Account-Id is required.")
+    return x_lc_account_id
+
+
+Account = Annotated[str, Depends(account)]
+
+
+async def _own_batch(rt: IngestRuntime, batch_id: str, account_id: str) -> dict[str, Any]:
+    batch = await rt.store.get_batch(batch_id, account_id)
+    if batch is None:
+        raise ClientError(404, "batch_not_found", f"No batch {batch_id}.")
+    return batch
+
+
+class BatchList(BaseModel):
+    batches: list[BatchView]
+
+
+class PauseRequest(BaseModel):
+    paused: bool
+
+
+@router.post("/imports/preview")
+async def preview_import(request: Request, rt: Runtime, _: Account) -> dict[str, Any]:
+    """Detected encoding, delimiter, header, first rows and the suggested phone column."""
+    upload = await receive_upload(request, rt.settings.upload_dir, rt.settings.max_upload_bytes)
+    try:
+        with upload.path.open("rb") as binary:
+            found = await asyncio.to_thread(
+                preview, binary, 10, upload.fields["default_region"] or rt.settings.default_region
+            )
+    except UnreadableFile as exc:
+        raise ClientError(422, "unreadable_file", str(exc)) from exc
+    finally:
+        upload.path.unlink(missing_ok=True)
+    column = found.suggested_phone_column
+    return {
+        "encoding": found.encoding,
+        "delimiter": found.delimiter,
+        "has_header": found.has_header,
+        "header": found.header,
+        "rows": found.rows,
+        "suggested_phone_column": found.header[column] if column is not None else None,
+        "suggested_phone_column_index": column,
+    }
+
+
+@router.post("/batches", status_code=201)
+async def create_batch(request: Request, rt: Runtime, account_id: Account) -> BatchView:
+    """Receive the file, create the batch and start importing it in the background."""
+    upload = await receive_upload(request, rt.settings.upload_dir, rt.settings.max_upload_bytes)
+    UPLOAD_BYTES.observe(upload.size)
+    fields = upload.fields
+    region = (fields["default_region"] or rt.settings.default_region).upper()
+    if len(region) != 2 or not region.isalpha():
+        upload.path.unlink(missing_ok=True)
+        raise ClientError(422, "bad_region", "default_region must be a 2-letter country code.")
+    batch_id = f"bat_{secrets.token_hex(8)}"
+    doc: dict[str, Any] = {
+        "_id": batch_id,
+        "account_id": account_id,
+        "name": fields["name"] or upload.filename,
+        "reference": fields["reference"],
+        "filename": upload.filename,
+        "phone_column_choice": fields["phone_column"],
+        "phone_column": fields["phone_column"],
+        "default_region": region,
+        "status": "importing",
+        "submitted_at": rt.clock.now(),
+        "upload_path": str(upload.path),
+        **new_batch_counters(),
+    }
+    await rt.store.create_batch(doc)
+    rt.start_import(batch_id, upload.path)
+    return batch_view(doc)
+
+
+@router.get("/batches")
+async def list_batches(rt: Runtime, account_id: Account) -> BatchList:
+    """The account's batches, newest first."""
+    return BatchList(batches=[batch_view(b) for b in await rt.store.list_batches(account_id)])
+
+
+@router.get("/batches/{batch_id}")
+async def get_batch(batch_id: str, rt: Runtime, account_id: Account) -> BatchView:
+    """One batch with its counters."""
+    return batch_view(await _own_batch(rt, batch_id, account_id))
+
+
+@router.patch("/batches/{batch_id}")
+async def patch_batch(
+    batch_id: str, body: PauseRequest, rt: Runtime, account_id: Account
+) -> BatchView:
+    """Pause or unpause."""
+    batch = await _own_batch(rt, batch_id, account_id)
+    return batch_view(await rt.lifecycle.set_paused(batch, body.paused))
+
+
+@router.get("/batches/{batch_id}/download")
+async def download(
+    batch_id: str,
+    rt: Runtime,
+    account_id: Account,
+    processed_on: Annotated[dt.date | None, Query()] = None,
+) -> StreamingResponse:
+    """The batch as CSV, streamed; optionally only the leads finalised on one UTC date."""
+    batch = await _own_batch(rt, batch_id, account_id)
+    if batch["status"] == "deleted":
+        raise ClientError(
+            410, "batch_deleted", "This batch was deleted under the 6-week retention policy."
+        )
+    if batch["status"] in ("importing", "failed"):
+        raise ClientError(
+            409, "not_imported", f"The batch is {batch['status']}: nothing to download."
+        )
+    day = processed_on.isoformat() if processed_on else None
+    DOWNLOADS.labels("day" if day else "all").inc()
+    suffix = f"-{day}" if day else ""
+    return StreamingResponse(
+        download_chunks(rt.store, batch, day),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{batch_id}{suffix}.csv"'},
+    )
+
+
+@router.get("/daily")
+async def daily(
+    rt: Runtime, account_id: Account, date: Annotated[dt.date, Query()]
+) -> dict[str, Any]:
+    """Per batch, the leads of the account whose final verdict fell on the UTC date."""
+    rows = await rt.store.daily_counts(account_id, date.isoformat())
+    per_batch: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = per_batch.setdefault(
+            row["_id"]["batch"],
+            {"connected": 0, "disconnected": 0, "indeterminate": 0},
+        )
+        entry[row["_id"]["state"]] = row["n"]
+    batches = []
+    for batch_id, counts in sorted(per_batch.items()):
+        batch = await rt.store.get_batch(batch_id, account_id)
+        if batch is None:
+            continue
+        batches.append(
+            {
+                "batch_id": batch_id,
+                "name": batch["name"],
+                "reference": batch["reference"],
+                "processed": sum(counts.values()),
+                **counts,
+            }
+        )
+    return {"date": date.isoformat(), "batches": batches}
+
+
+@router.get("/leads", dependencies=[Depends(internal_caller)])
+async def open_leads(
+    rt: Runtime,
+    after: str = "",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    open: bool = True,
+) -> dict[str, Any]:
+    """Leads not final yet, for the scheduler's re-drive after a broker data loss."""
+    if not open:
+        raise ClientError(400, "unsupported", "Only open=true is supported.")
+    docs = await rt.store.open_leads(after, limit)
+    leads = [
+        {
+            "lead_id": d["_id"],
+            "batch_id": d["batch_id"],
+            "account_id": d["account_id"],
+            "e164": d["e164"],
+            "state": d["state"],
+            "attempts": d.get("attempts", 0),
+        }
+        for d in docs
+    ]
+    return {"leads": leads, "next": leads[-1]["lead_id"] if len(leads) == limit else None}

@@ -1,0 +1,90 @@
+"""Batch documents: their shape, counters and the JSON clients see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+BatchStatus = Literal[
+    "importing",
+    "queued",
+    "running",
+    "paused",
+    "paused_no_credit",
+    "finished",
+    "failed",
+    "deleted",
+]
+FINAL_LEAD_STATES = ("connected", "disconnected", "indeterminate")
+OPEN_LEAD_STATES = ("pending", "testing", "retry")
+ACTIVE_STATUSES: tuple[BatchStatus, ...] = ("queued", "running")
+PAUSED_STATUSES: tuple[BatchStatus, ...] = ("paused", "paused_no_credit")
+COUNTERS = (
+    "imported",
+    "accepted",
+    "rejected",
+    "connected",
+    "disconnected",
+    "indeterminate",
+    "retry",
+)
+
+
+class BatchView(BaseModel):
+    """A batch as the API shows it, with every counter of DESIGN.md section 1."""
+
+    id: str
+    account_id: str
+    name: str
+    reference: str
+    filename: str
+    status: BatchStatus
+    paused: bool
+    failure_reason: str | None
+    submitted_at: datetime
+    finished_at: datetime | None
+    imported: int
+    accepted: int
+    rejected: int
+    connected: int
+    disconnected: int
+    indeterminate: int
+    retry: int
+    processed: int
+    remaining: int
+    phone_column: str
+    default_region: str
+
+
+def batch_view(doc: dict[str, Any]) -> BatchView:
+    """The client-facing view of a stored batch document."""
+    processed = doc["connected"] + doc["disconnected"] + doc["indeterminate"]
+    return BatchView(
+        id=doc["_id"],
+        account_id=doc["account_id"],
+        name=doc["name"],
+        reference=doc["reference"],
+        filename=doc["filename"],
+        status=doc["status"],
+        paused=doc["status"] in PAUSED_STATUSES,
+        failure_reason=doc.get("failure_reason"),
+        submitted_at=doc["submitted_at"],
+        finished_at=doc.get("finished_at"),
+        processed=processed,
+        remaining=doc["accepted"] - processed,
+        phone_column=doc.get("phone_column", ""),
+        default_region=doc["default_region"],
+        **{name: doc[name] for name in COUNTERS},
+    )
+
+
+def lead_id(batch_id: str, row: int) -> str:
+    """The deterministic id of a lead: batch and data-row number, so ids sort in row order."""
+    return f"{batch_id}:{row:09d}"
+
+
+def lead_id_range(batch_id: str) -> dict[str, str]:
+    """An `_id` filter for every lead of a batch (a range scan on the primary key)."""
+    return {"$gte": f"{batch_id}:", "$lt": f"{batch_id};"}

@@ -1,0 +1,20 @@
+"""Settings of the ingest service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lc_common.settings import ServiceSettings
+
+
+class IngestSettings(ServiceSettings):
+    """Where uploads are spooled, how big they may be, and how long batches are kept."""
+
+    http_port: int = 8001
+    upload_dir: Path = Path(".local/uploads")
+    max_upload_bytes: int = 512 * 1024 * 1024
+    default_region: str = "AU"
+    import_chunk_rows: int = 1000
+    retention_days: int = 42
+    retention_interval_seconds: float = 3600.0
+    reconcile_interval_seconds: float = 30.0
