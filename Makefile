@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV_VERSION := 0.13.9
 BOOTSTRAP := .local/bootstrap
-UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
+UV := $(BOOTSTRAP)/bin/uv
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 
@@ -11,9 +11,6 @@ RUN := $(UV) run --frozen --no-sync
 $(BOOTSTRAP)/bin/uv:
 	python3 -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet uv==$(UV_VERSION)
-
-$(UV):
-	@$(MAKE) --no-print-directory $(BOOTSTRAP)/bin/uv
 
 install: $(UV) ## the workspace and every package, from the lock file
 	$(UV) sync --all-packages --frozen --quiet

@@ -11,10 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+
 from lc_common.clock import Clock
 from lc_common.events import BATCH_EVENTS, BatchEventKind, BatchEventV1
 from lc_common.kafka import Publisher
-
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import ACTIVE_STATUSES, COUNTERS, OPEN_LEAD_STATES, PAUSED_STATUSES
 from lc_ingest.errors import ClientError

@@ -10,14 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import structlog
+from pymongo import AsyncMongoClient
+
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
 from lc_common.events import BATCH_EVENTS, BILLING_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.service import Workers
 from lc_common.store import Document, connect_mongo, database, ping
-from pymongo import AsyncMongoClient
-
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import ACTIVE_STATUSES, PAUSED_STATUSES
 from lc_ingest.batches_service import BatchLifecycle

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+
 from lc_common.errors import PoisonEvent
 from lc_common.events import CreditEventV1, LeadVerdictV1
-
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import FINAL_LEAD_STATES
 from lc_ingest.batches_service import BatchLifecycle

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+
 from lc_common.clock import Clock
 from lc_common.events import LEADS_ACCEPTED, LeadAcceptedV1
 from lc_common.kafka import Publisher
-
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import lead_id
 from lc_ingest.batches_service import BatchLifecycle

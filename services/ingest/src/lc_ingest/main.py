@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
-
 from lc_ingest.api import router
 from lc_ingest.bootstrap import build_runtime
 from lc_ingest.config import IngestSettings

@@ -26,12 +26,13 @@ def create_app(settings: ProberSettings) -> FastAPI:
     async def consumers_assigned() -> None:
         await app.state.runtime.ready()
 
-    return create_service_app(
+    app = create_service_app(
         title="Lead Cleanser prober",
         lifespan=lifespan,
         workers=workers,
         checks=[consumers_assigned],
     )
+    return app
 
 
 def run() -> None:
