@@ -1,0 +1,1 @@
+"""Billing's adapters: the ledger store and the payment provider."""

@@ -1,0 +1,20 @@
+"""Billing's settings, from `LC_*` environment variables."""
+
+from __future__ import annotations
+
+from lc_common.settings import DEV_SECRET, ServiceSettings
+from pydantic import Field, SecretStr
+
+
+class BillingSettings(ServiceSettings):
+    """Where the payment provider is, how its webhooks are signed and what a unit costs."""
+
+    http_port: int = 8005
+    payment_provider_url: str = "http://127.0.0.1:8007"
+    payment_webhook_secret: SecretStr = SecretStr(DEV_SECRET)
+    # The address the provider posts its webhooks to (billing's public ingress in production).
+    payment_webhook_url: str = "http://127.0.0.1:8005/webhooks/payments"
+    unit_price_cents: int = Field(5, ge=1)
+    currency: str = "AUD"
+    max_purchase_units: int = Field(1_000_000, ge=1)
+    provider_timeout_seconds: float = Field(10.0, gt=0)

@@ -1,0 +1,46 @@
+"""Every Prometheus metric billing exposes."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+UNITS_DEDUCTED = Counter(
+    "lc_billing_units_deducted_total",
+    "Cleansing Units deducted for leads with a final verdict.",
+)
+DUPLICATE_VERDICTS = Counter(
+    "lc_billing_duplicate_final_verdicts_total",
+    "Final verdicts for leads already charged (redelivered or duplicated); not charged again.",
+)
+UNITS_CREDITED = Counter(
+    "lc_billing_units_credited_total",
+    "Cleansing Units added to balances, by kind (purchase, grant).",
+    ["kind"],
+)
+PURCHASES = Counter(
+    "lc_billing_purchases_total",
+    "Purchases by status reached (pending, paid, cancelled).",
+    ["status"],
+)
+BALANCE_EXHAUSTED = Counter(
+    "lc_billing_balance_exhausted_total",
+    "Times an account's credit ran out and an `exhausted` event was published.",
+)
+CREDIT_RESTORED = Counter(
+    "lc_billing_credit_restored_total",
+    "Times an exhausted account got credit again and a `restored` event was published.",
+)
+WEBHOOK_SIGNATURE_FAILURES = Counter(
+    "lc_billing_webhook_signature_failures_total",
+    "Payment webhooks refused because their signature did not verify.",
+)
+WEBHOOKS = Counter(
+    "lc_billing_webhooks_total",
+    "Payment webhooks with a valid signature, by outcome.",
+    ["outcome"],
+)
+CHECKOUT_SECONDS = Histogram(
+    "lc_billing_checkout_session_seconds",
+    "Time the payment provider took to create a checkout session.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

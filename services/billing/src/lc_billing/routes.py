@@ -1,0 +1,148 @@
+"""Billing's HTTP surface: the internal API (for the gateway) and the provider's webhook."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from lc_common.store import Document
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lc_billing import handlers
+from lc_billing.adapters.payments import ProviderError
+from lc_billing.config import BillingSettings
+from lc_billing.domain import UNIT
+from lc_billing.handlers import BadWebhook, BillingDeps, InvalidSignature
+
+
+class ApiError(Exception):
+    """An error answered as `{"error": {"code", "message"}}`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error, ours or the framework's, in the one JSON shape."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc.errors()[:3]))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+
+def _deps(request: Request) -> BillingDeps:
+    deps: BillingDeps = request.app.state.deps
+    return deps
+
+
+def _internal(
+    request: Request, token: Annotated[str | None, Header(alias="X-LC-Internal-Token")] = None
+) -> None:
+    settings: BillingSettings = request.app.state.settings
+    expected = settings.internal_token.get_secret_value()
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "missing or wrong internal token")
+
+
+def _account(account_id: Annotated[str | None, Header(alias="X-LC-Account-Id")] = None) -> str:
+    if not account_id:
+        raise ApiError(400, "account_required", "X-LC-Account-Id is required")
+    return account_id
+
+
+Deps = Annotated[BillingDeps, Depends(_deps)]
+Account = Annotated[str, Depends(_account)]
+
+
+class PurchaseRequest(BaseModel):
+    units: int = Field(gt=0, le=10_000_000)
+    return_url: str = Field(min_length=1, max_length=2000)
+
+
+class GrantRequest(BaseModel):
+    units: int = Field(gt=0, le=10_000_000)
+    description: str = Field("Credit grant", max_length=500)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def transaction_json(row: Document) -> dict[str, Any]:
+    """A transaction as the contract shows it."""
+    return {
+        "id": row["_id"],
+        "kind": row["kind"],
+        "units": row.get("units", 0),
+        "batch_id": row.get("batch_id"),
+        "description": row.get("description", ""),
+        "created_at": _iso(row.get("created_at")),
+        "status": row.get("status"),
+    }
+
+
+internal = APIRouter(prefix="/internal/v1", dependencies=[Depends(_internal)])
+webhooks = APIRouter()
+
+
+@internal.get("/balance")
+async def balance(deps: Deps, account_id: Account) -> dict[str, Any]:
+    units, _ = await deps.ledger.credit_status(account_id)
+    return {"account_id": account_id, "balance": units, "unit": UNIT}
+
+
+@internal.get("/transactions")
+async def transactions(deps: Deps, account_id: Account) -> dict[str, Any]:
+    rows = await deps.ledger.transactions(account_id)
+    return {"transactions": [transaction_json(r) for r in rows]}
+
+
+@internal.post("/purchases", status_code=201)
+async def purchase(body: PurchaseRequest, request: Request, deps: Deps, account_id: Account) -> Any:
+    settings: BillingSettings = request.app.state.settings
+    if body.units > settings.max_purchase_units:
+        raise ApiError(422, "too_many_units", f"at most {settings.max_purchase_units} per purchase")
+    try:
+        return await handlers.create_purchase(deps, account_id, body.units, body.return_url)
+    except ProviderError as exc:
+        raise ApiError(502, "provider_unavailable", "the payment provider did not answer") from exc
+
+
+@internal.post("/grants", status_code=201)
+async def grant(body: GrantRequest, deps: Deps, account_id: Account) -> dict[str, Any]:
+    row = await handlers.grant(deps, account_id, body.units, body.description)
+    return transaction_json(row)
+
+
+@webhooks.post("/webhooks/payments")
+async def payment_webhook(
+    request: Request,
+    deps: Deps,
+    signature: Annotated[str | None, Header(alias="X-Payment-Signature")] = None,
+) -> dict[str, str]:
+    body = await request.body()
+    try:
+        outcome = await handlers.handle_payment_webhook(deps, body, signature)
+    except InvalidSignature as exc:
+        raise ApiError(401, "invalid_signature", "the webhook signature does not verify") from exc
+    except BadWebhook as exc:
+        raise ApiError(400, "bad_webhook", str(exc)) from exc
+    return {"outcome": outcome}
