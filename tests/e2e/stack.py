@@ -1,0 +1,169 @@
+"""The whole system as real processes, on the session's broker and store, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from lc_localstack.peers import free_port
+
+BIN = Path(sys.executable).parent
+SERVICES = ("gateway", "ingest", "scheduler", "prober", "classifier", "billing", "notifier")
+
+
+@dataclass
+class Stack:
+    """Running services and how to reach them."""
+
+    workdir: Path
+    env: dict[str, str]
+    ports: dict[str, int]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, name: str, command: list[str], extra: dict[str, str] | None = None) -> None:
+        log = (self.workdir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            command,
+            env={**self.env, **(extra or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+        )
+
+    def wait_ready(self, names: tuple[str, ...], timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = list(names)
+        while waiting and time.monotonic() < deadline:
+            for name in list(waiting):
+                proc = self.processes[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
+                try:
+                    if httpx.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200:
+                        waiting.remove(name)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+        if waiting:
+            raise TimeoutError(f"not ready: {waiting}\n" + "\n".join(self.log(n) for n in waiting))
+
+    def log(self, name: str, tail: int = 4000) -> str:
+        path = self.workdir / f"{name}.log"
+        return f"--- {name} ---\n" + (
+            path.read_text(errors="replace")[-tail:] if path.exists() else ""
+        )
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def create_account(self, name: str, email: str, password: str, credit: int) -> dict[str, str]:
+        out = subprocess.run(
+            [
+                str(BIN / "python"),
+                "-m",
+                "lc_gateway.admin",
+                "create-account",
+                "--name",
+                name,
+                "--email",
+                email,
+                "--password",
+                password,
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=self.workdir,
+        )
+        account: dict[str, str] = json.loads(out.stdout.strip().splitlines()[-1])
+        response = httpx.post(
+            f"{self.url('billing')}/internal/v1/grants",
+            json={"units": credit, "description": "test credit"},
+            headers={
+                "X-LC-Internal-Token": self.env["LC_INTERNAL_TOKEN"],
+                "X-LC-Account-Id": account["account_id"],
+            },
+        )
+        response.raise_for_status()
+        return account
+
+
+def start_stack(workdir: Path, peer_env: dict[str, str]) -> Stack:
+    """Start the carrier simulator, a mailbox and every service; wait until all are ready."""
+    ports = {name: free_port() for name in (*SERVICES, "sip", "smtp")}
+    trunks = workdir / "trunks.yaml"
+    trunks.write_text(
+        "- {name: sim, host: 127.0.0.1, port: %d, transport: udp, channels: 20, cps: 50}\n"
+        % ports["sip"]
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LC_")},
+        **peer_env,
+        "PYTHONUNBUFFERED": "1",
+        "LC_INTERNAL_TOKEN": "e2e-internal-token",
+        "LC_TRUNKS_FILE": str(trunks),
+        "LC_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "LC_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "LC_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
+        "LC_BILLING_URL": f"http://127.0.0.1:{ports['billing']}",
+        "LC_SMTP_PORT": str(ports["smtp"]),
+        "LC_UPLOAD_DIR": str(workdir / "uploads"),
+        "LC_CLASSIFIER_DATA_DIR": str(workdir / "classifier"),
+        "LC_CLASSIFIER_RETRY_SCHEDULE": "1s,1s,1s,1s,1s",
+        "LC_CALLING_WINDOWS_ENFORCED": "false",
+        "LC_DISPATCH_INTERVAL_SECONDS": "0.2",
+        "LC_EARLY_MEDIA_SECONDS": "2",
+    }
+    stack = Stack(workdir=workdir, env=env, ports=ports)
+    stack.start(
+        "carrier",
+        [
+            str(BIN / "lc-carrier-sim"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ports["sip"]),
+            "--transport",
+            "udp",
+            "--rules",
+            str(Path.cwd() / "sim/carrier/rules.yaml"),
+        ],
+    )
+    stack.start(
+        "mailbox",
+        [
+            str(BIN / "python"),
+            "-m",
+            "lc_localstack.mailbox",
+            "--port",
+            str(ports["smtp"]),
+            "--dir",
+            str(workdir / "mail"),
+        ],
+    )
+    for name in SERVICES:
+        stack.start(name, [str(BIN / f"lc-{name}")], {"LC_HTTP_PORT": str(ports[name])})
+    try:
+        stack.wait_ready(SERVICES)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
