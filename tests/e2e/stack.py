@@ -111,8 +111,8 @@ def start_stack(workdir: Path, peer_env: dict[str, str]) -> Stack:
     ports = {name: free_port() for name in (*SERVICES, "sip", "smtp")}
     trunks = workdir / "trunks.yaml"
     trunks.write_text(
-        "- {name: sim, host: 127.0.0.1, port: %d, transport: udp, channels: 20, cps: 50}\n"
-        % ports["sip"]
+        f"- {{name: sim, host: 127.0.0.1, port: {ports['sip']}, transport: udp,"
+        " channels: 20, cps: 50}\n"
     )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LC_")},
