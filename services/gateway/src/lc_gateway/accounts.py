@@ -1,0 +1,263 @@
+"""Accounts, their users and API keys: the gateway's own domain.
+
+An account is a client (a call centre). Users log into the control panel with
+an email and password; scripts use API keys. Only a SHA-256 of a key is kept,
+so a key is shown once, when it is issued, and never again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from lc_common.clock import Clock, SystemClock
+
+API_KEY_PREFIX = "lc_live_"
+DEFAULT_TIME_ZONE = "Australia/Sydney"
+_API_KEY_RE = re.compile(r"^lc_live_[A-Za-z0-9_-]{32,64}$")
+_ACCOUNT_ID_RE = re.compile(r"^acc_[0-9a-f]{6,64}$")
+
+_hasher = PasswordHasher()
+# Verified against when the login is unknown, so both answers take as long.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Account:
+    """A client of the service; every batch and transaction belongs to one."""
+
+    id: str
+    name: str
+    email: str
+    time_zone: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who logs into the control panel on behalf of an account."""
+
+    id: str
+    login: str
+    account_id: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """What is stored about an API key: never the key itself."""
+
+    id: str
+    account_id: str
+    key_hash: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly issued key: `secret` is shown to its owner once."""
+
+    record: ApiKeyRecord
+    secret: str
+
+
+@dataclass(frozen=True)
+class CreatedAccount:
+    """The outcome of `create_account`: the account, its login and a new API key."""
+
+    account: Account
+    login: str
+    api_key: str
+    created: bool
+
+
+class LoginTaken(Exception):
+    """Another writer registered the same login first."""
+
+
+class AccountRepository(Protocol):
+    """Storage of accounts, users and API keys."""
+
+    async def insert_account(self, account: Account) -> None: ...
+    async def delete_account(self, account_id: str) -> None: ...
+    async def get_account(self, account_id: str) -> Account | None: ...
+    async def insert_user(self, user: User) -> None:
+        """Store a user; raise `LoginTaken` if the login exists."""
+        ...
+
+    async def user_by_login(self, login: str) -> User | None: ...
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+    async def insert_api_key(self, record: ApiKeyRecord) -> None: ...
+    async def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
+    async def api_keys_of(self, account_id: str) -> list[ApiKeyRecord]: ...
+    async def revoke_api_key(self, account_id: str, key_id: str, when: datetime) -> bool: ...
+
+
+def new_id(kind: str) -> str:
+    """A fresh id such as `acc_3f9c...`: the kind, an underscore, 24 hex digits."""
+    return f"{kind}_{secrets.token_hex(12)}"
+
+
+def is_account_id(value: str) -> bool:
+    """True when `value` has the shape of an account id."""
+    return bool(_ACCOUNT_ID_RE.match(value))
+
+
+def new_api_key() -> str:
+    """A new random API key: `lc_live_` followed by 43 URL-safe characters (256 bits)."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def looks_like_api_key(value: str) -> bool:
+    """True when `value` has the shape of a key; a cheap filter before any lookup."""
+    return bool(_API_KEY_RE.match(value))
+
+
+def hash_api_key(key: str) -> str:
+    """The stored form of a key: hex SHA-256. Keys are random, so no salt or slow hash is needed."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_prefix(key: str) -> str:
+    """The first characters of a key, enough for a person to recognise it in a list."""
+    return key[: len(API_KEY_PREFIX) + 6]
+
+
+def normalise_login(email: str) -> str:
+    """Logins are emails compared without case or surrounding spaces."""
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when `password` matches `password_hash`."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class AccountService:
+    """Use cases on accounts: create, log in, issue and check API keys."""
+
+    def __init__(self, repository: AccountRepository, clock: Clock | None = None) -> None:
+        self._repo = repository
+        self._clock = clock or SystemClock()
+
+    async def create_account(
+        self, *, name: str, email: str, password: str, time_zone: str = DEFAULT_TIME_ZONE
+    ) -> CreatedAccount:
+        """Create an account with one user whose login is `email`, and issue an API key.
+
+        Idempotent on the login: if it exists, its account is returned (unchanged,
+        password included) with a new API key.
+        """
+        login = normalise_login(email)
+        if not login or not password:
+            raise ValueError("an email and a password are required")
+        existing = await self._repo.user_by_login(login)
+        created = False
+        if existing is None:
+            account = Account(
+                id=new_id("acc"),
+                name=name.strip(),
+                email=email.strip(),
+                time_zone=time_zone,
+                created_at=self._clock.now(),
+            )
+            user = User(
+                id=new_id("usr"),
+                login=login,
+                account_id=account.id,
+                password_hash=await asyncio.to_thread(hash_password, password),
+            )
+            await self._repo.insert_account(account)
+            try:
+                await self._repo.insert_user(user)
+                created = True
+            except LoginTaken:
+                # A concurrent run won: drop our account and use theirs.
+                await self._repo.delete_account(account.id)
+                existing = await self._repo.user_by_login(login)
+                if existing is None:
+                    raise
+        account_id = existing.account_id if existing else account.id
+        stored = await self._repo.get_account(account_id)
+        if stored is None:
+            raise LookupError(f"user {login} points at a missing account {account_id}")
+        issued = await self.issue_api_key(stored.id)
+        return CreatedAccount(account=stored, login=login, api_key=issued.secret, created=created)
+
+    async def issue_api_key(self, account_id: str) -> IssuedKey:
+        """A new API key for the account; only its hash is stored."""
+        secret = new_api_key()
+        record = ApiKeyRecord(
+            id=new_id("key"),
+            account_id=account_id,
+            key_hash=hash_api_key(secret),
+            prefix=key_prefix(secret),
+            created_at=self._clock.now(),
+        )
+        await self._repo.insert_api_key(record)
+        return IssuedKey(record=record, secret=secret)
+
+    async def issue_api_key_for_login(self, email: str) -> tuple[User, IssuedKey]:
+        """A new API key for the account of the user with this login."""
+        user = await self._repo.user_by_login(normalise_login(email))
+        if user is None:
+            raise LookupError(f"no user with login {normalise_login(email)}")
+        return user, await self.issue_api_key(user.account_id)
+
+    async def account_for_api_key(self, key: str) -> Account | None:
+        """The account a valid, unrevoked key belongs to, or None."""
+        if not looks_like_api_key(key):
+            return None
+        record = await self._repo.api_key_by_hash(hash_api_key(key))
+        if record is None or record.revoked_at is not None:
+            return None
+        # The lookup was by hash already; compare again in constant time for good measure.
+        if not hmac.compare_digest(record.key_hash, hash_api_key(key)):
+            return None
+        return await self._repo.get_account(record.account_id)
+
+    async def authenticate(self, email: str, password: str) -> User | None:
+        """The user whose login and password match, or None (in about the same time)."""
+        user = await self._repo.user_by_login(normalise_login(email))
+        if user is None:
+            await asyncio.to_thread(verify_password, _DUMMY_HASH, password)
+            return None
+        if not await asyncio.to_thread(verify_password, user.password_hash, password):
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            new_hash = await asyncio.to_thread(hash_password, password)
+            await self._repo.set_password_hash(user.id, new_hash)
+        return user
+
+    async def get_account(self, account_id: str) -> Account | None:
+        """The account with this id, or None."""
+        if not is_account_id(account_id):
+            return None
+        return await self._repo.get_account(account_id)
+
+    async def api_keys(self, account_id: str) -> list[ApiKeyRecord]:
+        """The account's keys (hashes and prefixes only), newest first."""
+        return await self._repo.api_keys_of(account_id)
+
+    async def revoke_api_key(self, account_id: str, key_id: str) -> bool:
+        """Revoke one of the account's keys; False if it has no such key."""
+        return await self._repo.revoke_api_key(account_id, key_id, self._clock.now())

@@ -1,0 +1,136 @@
+"""`/api/v1/imports/preview` and `/api/v1/batches`: the import and the life of a batch."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from lc_gateway.accounts import Account
+from lc_gateway.api.schemas import ERRORS, Batch, BatchList, BatchPatch, Preview, multipart_body
+from lc_gateway.auth import ApiAccount, GatewayDep
+from lc_gateway.bootstrap import Gateway
+from lc_gateway.errors import NotFound
+from lc_gateway.streams import relay
+from lc_gateway.uploads import multipart_stream
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(responses=ERRORS)
+
+_BATCH_ID = re.compile(r"^bat_[A-Za-z0-9]{1,64}$")
+_BATCH_FIELDS = {
+    "name": "A name for the batch",
+    "reference": "The client's own reference",
+    "phone_column": "Header name or 0-based index of the phone column (empty: suggested)",
+    "default_region": "Country of numbers without a country code (default AU)",
+}
+
+
+def checked_batch_id(batch_id: str) -> str:
+    """The id if it has a batch id's shape; otherwise 404, as for any unknown batch."""
+    if not _BATCH_ID.match(batch_id):
+        raise NotFound(f"There is no batch {batch_id!r}.")
+    return batch_id
+
+
+def with_client(batch: dict[str, Any], account: Account) -> dict[str, Any]:
+    """Ingest's batch with the Client column added."""
+    return {**batch, "client": account.name}
+
+
+@router.post(
+    "/imports/preview",
+    tags=["imports"],
+    summary="Preview a CSV before importing it",
+    response_model=Preview,
+    openapi_extra=multipart_body({}),
+    responses={413: {"description": "The file is larger than the upload limit"}},
+)
+async def preview_import(request: Request, account: ApiAccount, gateway: GatewayDep) -> Any:
+    body, content_type = multipart_stream(request, gateway.settings.max_upload_bytes)
+    preview = await gateway.ingest.preview(account.id, body, content_type)
+    return JSONResponse(preview)
+
+
+@router.post(
+    "/batches",
+    tags=["batches"],
+    summary="Import a CSV as a new batch",
+    status_code=201,
+    response_model=Batch,
+    openapi_extra=multipart_body(_BATCH_FIELDS),
+    responses={413: {"description": "The file is larger than the upload limit"}},
+)
+async def create_batch(request: Request, account: ApiAccount, gateway: GatewayDep) -> Any:
+    body, content_type = multipart_stream(request, gateway.settings.max_upload_bytes)
+    batch = await gateway.ingest.create_batch(account.id, body, content_type)
+    log.info("batch_created", batch_id=batch.get("id"))
+    return JSONResponse(with_client(batch, account), status_code=201)
+
+
+@router.get(
+    "/batches", tags=["batches"], summary="Every batch, newest first", response_model=BatchList
+)
+async def list_batches(account: ApiAccount, gateway: GatewayDep) -> Any:
+    batches = await gateway.ingest.list_batches(account.id)
+    return JSONResponse({"batches": [with_client(batch, account) for batch in batches]})
+
+
+@router.get("/batches/{batch_id}", tags=["batches"], summary="One batch", response_model=Batch)
+async def get_batch(batch_id: str, account: ApiAccount, gateway: GatewayDep) -> Any:
+    batch = await gateway.ingest.get_batch(account.id, checked_batch_id(batch_id))
+    return JSONResponse(with_client(batch, account))
+
+
+@router.patch(
+    "/batches/{batch_id}", tags=["batches"], summary="Pause or unpause", response_model=Batch
+)
+async def patch_batch(
+    batch_id: str, change: BatchPatch, account: ApiAccount, gateway: GatewayDep
+) -> Any:
+    batch = await gateway.ingest.set_paused(account.id, checked_batch_id(batch_id), change.paused)
+    structlog.contextvars.bind_contextvars(batch_id=batch_id)
+    log.info("batch_paused" if change.paused else "batch_unpaused")
+    return JSONResponse(with_client(batch, account))
+
+
+@router.get(
+    "/batches/{batch_id}/download",
+    tags=["batches"],
+    summary="The batch as CSV, streamed (optionally only the leads processed on one day)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, 410: {"description": "The batch is deleted"}},
+)
+async def download_batch(
+    batch_id: str,
+    account: ApiAccount,
+    gateway: GatewayDep,
+    processed_on: date | None = None,
+) -> StreamingResponse:
+    return await stream_download(gateway, account, batch_id, processed_on)
+
+
+async def stream_download(
+    gateway: Gateway, account: Account, batch_id: str, processed_on: date | None
+) -> StreamingResponse:
+    """Relay ingest's CSV to the client chunk by chunk; shared with the control panel."""
+    batch_id = checked_batch_id(batch_id)
+    upstream = await gateway.ingest.open_download(
+        account.id, batch_id, processed_on.isoformat() if processed_on else None
+    )
+    suffix = f"-{processed_on.isoformat()}" if processed_on else ""
+    disposition = upstream.headers.get("content-disposition") or (
+        f'attachment; filename="{batch_id}{suffix}.csv"'
+    )
+    return StreamingResponse(
+        relay(upstream, "ingest"),
+        media_type=upstream.headers.get("content-type", "text/csv; charset=utf-8"),
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+        background=BackgroundTask(upstream.aclose),
+    )

@@ -1,0 +1,77 @@
+"""What can go wrong in the gateway, as exceptions that carry their HTTP answer.
+
+Every error reaches clients as `{"error": {"code", "message"}}` with `status`;
+`api/errors.py` renders them.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """An error with the status, code and message the client should see."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+
+class NotAuthenticated(GatewayError):
+    status = 401
+    code = "not_authenticated"
+
+
+class NotFound(GatewayError):
+    status = 404
+    code = "not_found"
+
+
+class CsrfFailed(GatewayError):
+    status = 403
+    code = "csrf_failed"
+
+
+class BodyTooLarge(GatewayError):
+    """The upload is larger than `max_upload_bytes`."""
+
+    status = 413
+    code = "upload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        mib = limit / (1024 * 1024)
+        super().__init__(f"The upload is larger than the limit of {limit} bytes ({mib:.1f} MiB).")
+        self.limit = limit
+
+
+class UpstreamUnavailable(GatewayError):
+    """A peer service did not answer (refused, timed out, dropped the connection)."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(
+            f"The {upstream} service is unavailable right now; please try again in a minute."
+        )
+        self.upstream = upstream
+
+
+class UpstreamFailed(GatewayError):
+    """A peer service answered with an error of its own (5xx) or something unreadable."""
+
+    status = 502
+    code = "upstream_error"
+
+    def __init__(self, upstream: str, detail: str) -> None:
+        super().__init__(f"The {upstream} service failed to answer the request ({detail}).")
+        self.upstream = upstream
+
+
+class UpstreamRejected(GatewayError):
+    """A peer service refused the request for a reason the client should see (4xx)."""

@@ -1,0 +1,39 @@
+"""API key management: list (prefixes only), create (shown once), revoke."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from lc_gateway.auth import GatewayDep
+from lc_gateway.panel.common import PanelAccount, checked_form, flash, redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/keys")
+async def keys_page(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
+    keys = await gateway.accounts.api_keys(account.id)
+    return render(request, "keys.html", {"keys": keys, "new_key": None}, account=account)
+
+
+@router.post("/keys")
+async def create_key(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
+    await checked_form(request)
+    issued = await gateway.accounts.issue_api_key(account.id)
+    keys = await gateway.accounts.api_keys(account.id)
+    # Rendered rather than redirected: the key exists in clear only in this answer.
+    context = {"keys": keys, "new_key": issued.secret}
+    return render(request, "keys.html", context, account=account, status_code=201)
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke_key(
+    key_id: str, request: Request, account: PanelAccount, gateway: GatewayDep
+) -> Response:
+    await checked_form(request)
+    if await gateway.accounts.revoke_api_key(account.id, key_id):
+        flash(request, "ok", "The key is revoked; calls made with it are refused from now on.")
+    else:
+        flash(request, "error", "No such active key.")
+    return redirect("/keys")
