@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from lc_common.clock import Clock
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_ingest.api import router
@@ -15,13 +16,13 @@ from lc_ingest.config import IngestSettings
 from lc_ingest.errors import install_error_handlers
 
 
-def create_app(settings: IngestSettings) -> FastAPI:
+def create_app(settings: IngestSettings, clock: Clock | None = None) -> FastAPI:
     """The ingest app; its lifespan builds the runtime."""
     workers = Workers()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with build_runtime(settings, workers) as runtime:
+        async with build_runtime(settings, workers, clock) as runtime:
             app.state.runtime = runtime
             yield
 
