@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 
-from lc_common.clock import Clock, SystemClock
-from lc_common.consumer import ConsumerSpec
-from lc_common.events import BILLING_EVENTS, LEAD_VERDICTS, CreditEventV1, LeadVerdictV1, Topic
-from lc_common.kafka import Publisher, ensure_topics
-from lc_common.store import Document, connect_mongo, database
 from pymongo import AsyncMongoClient
 
 from lc_billing.adapters.ledger import MongoLedger, supports_transactions
 from lc_billing.adapters.payments import PaymentProvider
 from lc_billing.config import BillingSettings
 from lc_billing.handlers import BillingDeps, Pricing, handle_verdict
+from lc_common.clock import Clock, SystemClock
+from lc_common.consumer import ConsumerSpec
+from lc_common.events import BILLING_EVENTS, LEAD_VERDICTS, CreditEventV1, LeadVerdictV1, Topic
+from lc_common.kafka import Publisher, ensure_topics
+from lc_common.store import Document, connect_mongo, database
 
 CONSUMER_GROUP = "billing"
 TOPICS: tuple[Topic, ...] = (LEAD_VERDICTS, BILLING_EVENTS)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from lc_common.settings import DEV_SECRET, ServiceSettings
 from pydantic import Field, SecretStr
+
+from lc_common.settings import DEV_SECRET, ServiceSettings
 
 
 class BillingSettings(ServiceSettings):

@@ -7,8 +7,9 @@ import hmac
 import secrets
 from typing import Literal
 
-from lc_common.events import LeadVerdictV1
 from pydantic import BaseModel, ConfigDict
+
+from lc_common.events import LeadVerdictV1
 
 UNIT = "CU"
 

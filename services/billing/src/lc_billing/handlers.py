@@ -7,9 +7,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from lc_common.clock import Clock
-from lc_common.events import CreditEventV1, LeadVerdictV1
-from lc_common.store import Document
 from pydantic import ValidationError
 
 from lc_billing import domain
@@ -25,6 +22,9 @@ from lc_billing.metrics import (
     WEBHOOK_SIGNATURE_FAILURES,
     WEBHOOKS,
 )
+from lc_common.clock import Clock
+from lc_common.events import CreditEventV1, LeadVerdictV1
+from lc_common.store import Document
 
 log = structlog.get_logger(__name__)
 

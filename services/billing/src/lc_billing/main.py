@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+
+from lc_billing.bootstrap import BillingRuntime, bootstrap
+from lc_billing.config import BillingSettings
+from lc_billing.routes import install_error_handlers, internal, webhooks
 from lc_common.clock import Clock
 from lc_common.consumer import ConsumerRunner
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_common.store import ping
-
-from lc_billing.bootstrap import BillingRuntime, bootstrap
-from lc_billing.config import BillingSettings
-from lc_billing.routes import install_error_handlers, internal, webhooks
 
 
 def create_app(settings: BillingSettings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from lc_common.store import Document
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,6 +17,7 @@ from lc_billing.adapters.payments import ProviderError
 from lc_billing.config import BillingSettings
 from lc_billing.domain import UNIT
 from lc_billing.handlers import BadWebhook, BillingDeps, InvalidSignature
+from lc_common.store import Document
 
 
 class ApiError(Exception):

@@ -16,21 +16,27 @@ by the redelivery or the replayed webhook that follows.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import structlog
-from lc_common.events import LeadVerdictV1
-from lc_common.store import Document
 from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from lc_billing.domain import CreditState, deduction_id
+from lc_common.events import LeadVerdictV1
+from lc_common.store import Document
 
 log = structlog.get_logger(__name__)
+
+
+class _NotPending(Exception):
+    """Aborts a credit whose purchase is no longer pending (nothing written, nothing to commit)."""
+
 
 _NEW_ACCOUNT = {"published_state": "restored"}
 _CREDITED = {"$or": [{"kind": "grant"}, {"kind": "purchase", "status": "paid"}]}
@@ -39,10 +45,15 @@ _CREDITED = {"$or": [{"kind": "grant"}, {"kind": "purchase", "status": "paid"}]}
 async def supports_transactions(
     client: AsyncMongoClient[Document], db: AsyncDatabase[Document]
 ) -> bool:
-    """True if the store commits a multi-document transaction (tried, not guessed)."""
+    """True if the store commits a multi-document transaction (tried, not guessed).
+
+    The probe writes: nx-27017 refuses to commit a transaction that only read.
+    """
     try:
         async with client.start_session() as session, await session.start_transaction():
-            await db["accounts"].find_one({"_id": "__probe__"}, session=session)
+            await db["capabilities"].update_one(
+                {"_id": "transactions"}, {"$set": {"probed": True}}, upsert=True, session=session
+            )
     except PyMongoError as exc:
         log.warning("store_without_transactions", error=repr(exc))
         return False
@@ -60,6 +71,10 @@ class MongoLedger:
         self._charges = db["charges"]
         self._transactions = db["transactions"]
         self.uses_transactions = transactions
+        # One transaction at a time per process: nx-27017 (the local store) mixes up
+        # concurrent transactions ("no such savepoint"). Real MongoDB would not need it;
+        # billing's transactions are a few small writes, so the cost is small.
+        self._one_transaction = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
         await self._transactions.create_index([("account_id", 1), ("created_at", DESCENDING)])
@@ -67,7 +82,7 @@ class MongoLedger:
         await self._charges.create_index([("batch_id", 1)])
 
     async def _in_transaction(self, work: Callable[[AsyncClientSession], Awaitable[Any]]) -> Any:
-        async with self._client.start_session() as session:
+        async with self._one_transaction, self._client.start_session() as session:
             return await session.with_transaction(work)
 
     # -- deductions ---------------------------------------------------------------------
@@ -154,14 +169,17 @@ class MongoLedger:
         account_id = purchase["account_id"]
         if self.uses_transactions:
 
-            async def work(session: AsyncClientSession) -> bool:
+            async def work(session: AsyncClientSession) -> None:
                 result = await self._transactions.update_one(query, update, session=session)
                 if result.modified_count == 0:
-                    return False
+                    raise _NotPending
                 await self._credit(account_id, purchase["units"], session)
-                return True
 
-            return bool(await self._in_transaction(work))
+            try:
+                await self._in_transaction(work)
+            except _NotPending:
+                return False
+            return True
         result = await self._transactions.update_one(query, update)
         await self._rederive_credited(account_id)
         return result.modified_count == 1

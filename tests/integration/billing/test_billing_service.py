@@ -1,0 +1,186 @@
+"""Billing against a real broker, store and payment simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from tests.integration.billing.support import read_topic, serving, verdict
+
+from lc_billing.config import BillingSettings
+from lc_billing.main import create_app
+from lc_common.events import LEAD_VERDICTS, CreditEventV1
+from lc_common.kafka import Publisher, ensure_topics
+from lc_localstack.payments import create_app as create_payments_app
+
+pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
+
+
+def _headers(settings: BillingSettings, account_id: str) -> dict[str, str]:
+    return {
+        "X-LC-Internal-Token": settings.internal_token.get_secret_value(),
+        "X-LC-Account-Id": account_id,
+    }
+
+
+async def _eventually(probe: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    async with asyncio.timeout(within):
+        while not await probe():  # noqa: ASYNC110 - polling a peer over HTTP
+            await asyncio.sleep(0.1)
+
+
+def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        return check()
+
+    return probe
+
+
+def _credit_events(values: list[bytes]) -> list[CreditEventV1]:
+    return [CreditEventV1.model_validate_json(v) for v in values]
+
+
+async def test_final_verdicts_are_charged_once_and_exhaustion_is_announced_once(
+    billing_settings: BillingSettings,
+) -> None:
+    settings = billing_settings
+    account, batch = f"acc_{uuid.uuid4().hex[:8]}", f"bat_{uuid.uuid4().hex[:8]}"
+    await ensure_topics(settings, [LEAD_VERDICTS])
+    publisher = Publisher(settings)
+    await publisher.start()
+    async with serving(create_app(settings), settings.http_port) as url:
+        http = httpx.AsyncClient(base_url=url, headers=_headers(settings, account))
+        grant = await http.post("/internal/v1/grants", json={"units": 3, "description": "demo"})
+        assert grant.status_code == 201, grant.text
+
+        # Four leads finish; two of their verdicts arrive twice; one lead only retries;
+        # garbage lands on the topic in between.
+        handled_before = _handled("ok")
+        events = [verdict(account, batch, row) for row in range(1, 5)]
+        sends = [*events, events[0], verdict(account, batch, 9, final=False), events[2]]
+        await publisher.producer.send_and_wait(
+            settings.topic(LEAD_VERDICTS.name), b"\x00not json", key=b"x"
+        )
+        for event in sends:
+            await publisher.publish(LEAD_VERDICTS, event, key=event.lead_id)
+
+        dlq = await read_topic(settings, LEAD_VERDICTS.dlq, lambda vs: len(vs) >= 1)
+        assert dlq == [b"\x00not json"]
+
+        async def charged_four() -> bool:
+            balance = (await http.get("/internal/v1/balance")).json()
+            return bool(balance["balance"] == -1)
+
+        await _eventually(charged_four)
+        # Duplicates may come after the balance settled: wait until every send is handled.
+        await _eventually(_async(lambda: _handled("ok") - handled_before >= len(sends)))
+        assert _handled("ok") - handled_before == len(sends)
+        assert (await http.get("/internal/v1/balance")).json() == {
+            "account_id": account,
+            "balance": -1,
+            "unit": "CU",
+        }
+        rows = (await http.get("/internal/v1/transactions")).json()["transactions"]
+        assert [(r["kind"], r["units"], r["batch_id"]) for r in rows] == [
+            ("deduction", 4, batch),
+            ("grant", 3, None),
+        ]
+        exhausted = _credit_events(
+            await read_topic(settings, "billing.events", lambda vs: len(vs) >= 1)
+        )
+        assert [(e.kind, e.account_id) for e in exhausted] == [("exhausted", account)]
+
+        await http.post("/internal/v1/grants", json={"units": 5, "description": "more"})
+        both = _credit_events(await read_topic(settings, "billing.events", lambda vs: len(vs) >= 2))
+        assert [(e.kind, e.balance) for e in both] == [("exhausted", 0), ("restored", 4)]
+        await http.aclose()
+    await publisher.stop()
+
+
+def _handled(outcome: str) -> float:
+    """Verdicts the billing consumer finished with, in this process (a counter, so take deltas)."""
+    labels = {"topic": LEAD_VERDICTS.name, "group": "billing", "outcome": outcome}
+    return REGISTRY.get_sample_value("lc_events_consumed_total", labels) or 0.0
+
+
+async def test_purchase_through_hosted_checkout_credits_once_even_if_webhook_replays(
+    billing_settings: BillingSettings,
+) -> None:
+    settings = billing_settings
+    account = f"acc_{uuid.uuid4().hex[:8]}"
+    provider_port = urlparse(settings.payment_provider_url).port
+    assert provider_port is not None
+    payments = create_payments_app(secret=settings.payment_webhook_secret.get_secret_value())
+    async with (
+        serving(payments, provider_port),
+        serving(create_app(settings), settings.http_port) as url,
+        httpx.AsyncClient(base_url=url, headers=_headers(settings, account)) as http,
+        httpx.AsyncClient() as browser,
+    ):
+        created = await http.post(
+            "/internal/v1/purchases", json={"units": 250, "return_url": "http://app/billing"}
+        )
+        assert created.status_code == 201, created.text
+        purchase = created.json()
+        assert purchase["status"] == "pending"
+        page = await browser.get(purchase["checkout_url"])
+        assert page.status_code == 200 and 'name="card_number"' in page.text
+
+        session_id = purchase["checkout_url"].rsplit("/", 1)[1]
+        paid = await browser.post(
+            f"{settings.payment_provider_url}/checkout/{session_id}/pay",
+            data={"card_number": "4242 4242 4242 4242"},
+        )
+        assert paid.status_code == 303
+        assert paid.headers["location"].startswith("http://app/billing?")
+        assert "status=paid" in paid.headers["location"]
+        assert (await http.get("/internal/v1/balance")).json()["balance"] == 250
+
+        replay = await browser.post(
+            f"{settings.payment_provider_url}/v1/checkout/sessions/{session_id}/webhook/resend"
+        )
+        assert replay.json() == {"status_code": 200}
+        assert (await http.get("/internal/v1/balance")).json()["balance"] == 250
+        rows = (await http.get("/internal/v1/transactions")).json()["transactions"]
+        assert [(r["id"], r["kind"], r["units"], r["status"]) for r in rows] == [
+            (purchase["purchase_id"], "purchase", 250, "paid")
+        ]
+        stored = await http.get("/internal/v1/transactions")
+        assert "4242" not in stored.text
+
+        # A webhook whose signature does not verify changes nothing.
+        forged = json.dumps(
+            {
+                "id": "evt_forged",
+                "type": "checkout.completed",
+                "session_id": session_id,
+                "purchase_id": purchase["purchase_id"],
+                "units": 250,
+                "amount_cents": 1250,
+                "currency": "AUD",
+            }
+        )
+        refused = await browser.post(
+            f"{url}/webhooks/payments", content=forged, headers={"X-Payment-Signature": "00" * 32}
+        )
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "invalid_signature"
+
+
+async def test_internal_api_refuses_calls_without_the_token(
+    billing_settings: BillingSettings,
+) -> None:
+    async with (
+        serving(create_app(billing_settings), billing_settings.http_port) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        answer = await http.get("/internal/v1/balance", headers={"X-LC-Account-Id": "acc_x"})
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "unauthorized"
+        assert (await http.get("/readyz")).status_code == 200
