@@ -1,0 +1,1 @@
+"""Adapters of the scheduler: MongoDB, Kafka, the ingest HTTP client."""

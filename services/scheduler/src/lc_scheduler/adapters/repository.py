@@ -1,0 +1,132 @@
+"""The scheduler's collections in MongoDB: dispatch entries and batches.
+
+Every write names documents by `_id` (the store of the local stack is fast that
+way and slow otherwise) and many go in one bulk write. Field names are flat.
+
+- `dispatch_entries`: one per lead, `_id` = lead id; the durable dispatch queue
+  and retry schedule. Indexes (batch_id, state, due_at) and (state, due_at).
+- `batches`: one per batch, `_id` = batch id; pause flags and whether it is
+  still active (has leads not yet final).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, InsertOne, ReplaceOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from lc_scheduler.domain.batches import BatchRecord
+from lc_scheduler.domain.entries import Entry
+
+Document = dict[str, Any]
+ENTRIES = "dispatch_entries"
+BATCHES = "batches"
+_DUPLICATE_KEY = 11000
+
+
+def entry_to_doc(entry: Entry) -> Document:
+    doc = dataclasses.asdict(entry)
+    doc["_id"] = doc.pop("lead_id")
+    doc["zones"] = list(entry.zones)
+    doc["retry_events"] = list(entry.retry_events)
+    return doc
+
+
+def entry_from_doc(doc: Document) -> Entry:
+    fields = {f.name for f in dataclasses.fields(Entry)}
+    values = {k: v for k, v in doc.items() if k in fields}
+    values["lead_id"] = doc["_id"]
+    values["zones"] = tuple(doc.get("zones") or ())
+    values["retry_events"] = tuple(doc.get("retry_events") or ())
+    return Entry(**values)
+
+
+def batch_to_doc(record: BatchRecord) -> Document:
+    doc = dataclasses.asdict(record)
+    doc["_id"] = doc.pop("batch_id")
+    return doc
+
+
+def batch_from_doc(doc: Document) -> BatchRecord:
+    fields = {f.name for f in dataclasses.fields(BatchRecord)}
+    values = {k: v for k, v in doc.items() if k in fields}
+    values["batch_id"] = doc["_id"]
+    return BatchRecord(**values)
+
+
+class Repository:
+    """Reads and writes the scheduler's documents."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._entries = db[ENTRIES]
+        self._batches = db[BATCHES]
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes the scheduler's queries use."""
+        await self._entries.create_index(
+            [("batch_id", ASCENDING), ("state", ASCENDING), ("due_at", ASCENDING)]
+        )
+        await self._entries.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
+        await self._batches.create_index([("active", ASCENDING)])
+
+    async def open_entries(self) -> list[Entry]:
+        """Every entry not yet final (read once at startup)."""
+        cursor = self._entries.find({"state": {"$ne": "final"}})
+        return [entry_from_doc(doc) async for doc in cursor]
+
+    async def entries(self, lead_ids: Sequence[str]) -> dict[str, Entry]:
+        """The stored entries of these leads (missing ones left out)."""
+        if not lead_ids:
+            return {}
+        cursor = self._entries.find({"_id": {"$in": list(lead_ids)}})
+        return {doc["_id"]: entry_from_doc(doc) async for doc in cursor}
+
+    async def insert_new(self, entries: Sequence[Entry]) -> set[str]:
+        """Insert the entries whose lead is not stored yet; the lead ids inserted."""
+        if not entries:
+            return set()
+        ops = [InsertOne(entry_to_doc(e)) for e in entries]
+        failed: set[int] = set()
+        try:
+            await self._entries.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(err.get("code") != _DUPLICATE_KEY for err in errors):
+                raise
+            failed = {int(err["index"]) for err in errors}
+        return {e.lead_id for i, e in enumerate(entries) if i not in failed}
+
+    async def save(self, entries: Iterable[Entry]) -> None:
+        """Write these entries as they are now."""
+        ops = [ReplaceOne({"_id": e.lead_id}, entry_to_doc(e), upsert=True) for e in entries]
+        if ops:
+            await self._entries.bulk_write(ops, ordered=False)
+
+    async def delete_batch_entries(self, batch_id: str, lead_ids: Sequence[str]) -> None:
+        """Drop a deleted batch's entries (those known to be open, then any left)."""
+        if lead_ids:
+            await self._entries.delete_many({"_id": {"$in": list(lead_ids)}})
+        await self._entries.delete_many({"batch_id": batch_id})
+
+    async def batches(self) -> list[BatchRecord]:
+        """Every batch record (active or not, deleted ones as tombstones)."""
+        return [batch_from_doc(doc) async for doc in self._batches.find({})]
+
+    async def batch(self, batch_id: str) -> BatchRecord | None:
+        doc = await self._batches.find_one({"_id": batch_id})
+        return batch_from_doc(doc) if doc else None
+
+    async def save_batches(self, records: Iterable[BatchRecord]) -> None:
+        ops = [ReplaceOne({"_id": r.batch_id}, batch_to_doc(r), upsert=True) for r in records]
+        if ops:
+            await self._batches.bulk_write(ops, ordered=False)
+
+    async def final_since(self, lead_ids: Sequence[str]) -> dict[str, datetime | None]:
+        """For those of these leads that are final here: when they were finalised."""
+        found = await self.entries(lead_ids)
+        return {k: e.finalised_at for k, e in found.items() if e.state == "final"}

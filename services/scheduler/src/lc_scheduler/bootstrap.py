@@ -1,0 +1,112 @@
+"""The one place where the scheduler's parts are built and wired together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from lc_common.clock import Clock, SystemClock
+from lc_common.consumer import ConsumerRunner, ConsumerSpec
+from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED, PROBE_RETRIES
+from lc_common.kafka import Publisher
+from lc_common.trunks import Trunk, load_trunks
+from lc_scheduler.adapters.ingest import IngestClient
+from lc_scheduler.adapters.repository import Repository
+from lc_scheduler.config import SchedulerSettings
+from lc_scheduler.dispatcher import Dispatcher, DispatchOptions
+from lc_scheduler.handlers import Accepter, Handlers, Placing
+from lc_scheduler.ports import ProbePublisher
+from lc_scheduler.redrive import OpenLeadsSource, Redriver
+from lc_scheduler.schedule import Schedule
+
+GROUP = "scheduler"
+
+
+@dataclass
+class Scheduler:
+    """The wired scheduler: state, handlers, dispatcher and re-drive."""
+
+    settings: SchedulerSettings
+    trunks: list[Trunk]
+    schedule: Schedule
+    handlers: Handlers
+    accepter: Accepter
+    dispatcher: Dispatcher
+    redriver: Redriver
+
+    def consumer_specs(self) -> list[ConsumerSpec[Any]]:
+        """The scheduler's consumers: topic, group, handler and limits."""
+        concurrency = self.settings.consumer_concurrency
+        return [
+            ConsumerSpec(
+                LEADS_ACCEPTED,
+                f"{GROUP}.leads-accepted",
+                self.accepter.handle,
+                concurrency=concurrency,
+            ),
+            ConsumerSpec(PROBE_RETRIES, f"{GROUP}.probe-retries", self.handlers.on_retry),
+            ConsumerSpec(LEAD_VERDICTS, f"{GROUP}.lead-verdicts", self.handlers.on_verdict),
+            ConsumerSpec(BATCH_EVENTS, f"{GROUP}.batch-events", self.handlers.on_batch_event),
+        ]
+
+    def consumers(self, publisher: Publisher) -> list[ConsumerRunner[Any]]:
+        """A runner per consumer spec."""
+        return [ConsumerRunner(self.settings, spec, publisher) for spec in self.consumer_specs()]
+
+
+def build_scheduler(
+    settings: SchedulerSettings,
+    repo: Repository,
+    publisher: ProbePublisher,
+    *,
+    clock: Clock | None = None,
+    trunks: list[Trunk] | None = None,
+    open_leads: OpenLeadsSource | None = None,
+) -> Scheduler:
+    """Wire the scheduler from its adapters; tests pass their own clock, trunks, source."""
+    clock = clock or SystemClock()
+    trunks = trunks if trunks is not None else load_trunks(settings.trunks_file)
+    policy = settings.calling_policy()
+    schedule = Schedule(repo)
+    placing = Placing(
+        policy=policy,
+        default_zones=settings.default_zones(),
+        ignored_zones=frozenset(settings.ignored_zones),
+        windows_enforced=settings.windows_enforced,
+        retry_schedule=settings.retry_schedule_seconds,
+    )
+    handlers = Handlers(schedule, clock, placing)
+    dispatcher = Dispatcher(
+        schedule,
+        trunks,
+        publisher,
+        clock,
+        policy,
+        DispatchOptions(
+            interval=timedelta(seconds=settings.dispatch_interval_seconds),
+            outstanding_factor=settings.outstanding_factor,
+            probe_timeout=timedelta(seconds=settings.probe_timeout_seconds),
+            sweep_interval=timedelta(seconds=settings.sweep_interval_seconds),
+            windows_enforced=settings.windows_enforced,
+        ),
+    )
+    source = open_leads or IngestClient(
+        settings.ingest_url, settings.internal_token.get_secret_value()
+    )
+    redriver = Redriver(
+        handlers,
+        source,
+        clock,
+        settings.redrive_page_size,
+        timedelta(seconds=settings.redrive_final_grace_seconds),
+    )
+    return Scheduler(
+        settings=settings,
+        trunks=trunks,
+        schedule=schedule,
+        handlers=handlers,
+        accepter=Accepter(handlers, settings.insert_batch_max),
+        dispatcher=dispatcher,
+        redriver=redriver,
+    )

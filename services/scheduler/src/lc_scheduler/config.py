@@ -1,0 +1,124 @@
+"""The scheduler's settings, from `LC_*` environment variables."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from lc_common.settings import ServiceSettings
+from lc_scheduler.domain.retry import DEFAULT_RETRY_SCHEDULE_SECONDS
+from lc_scheduler.domain.windows import (
+    DEFAULT_DAYS,
+    DEFAULT_IGNORED_ZONES,
+    DEFAULT_SUBDIVISIONS,
+    CallingPolicy,
+    CountryWindows,
+)
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class CountryWindowSettings(BaseModel):
+    """One country's calling window: `{"mon": ["09:00", "20:00"], ...}`; a missing day: none."""
+
+    days: dict[str, tuple[time, time]] = Field(
+        default_factory=lambda: {_DAY_NAMES[d]: hours for d, hours in DEFAULT_DAYS.items()}
+    )
+    holidays: bool = True
+    default_zone: str | None = None
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, value: dict[str, tuple[time, time]]) -> dict[str, tuple[time, time]]:
+        unknown = set(value) - set(_DAY_NAMES)
+        if unknown:
+            raise ValueError(f"unknown days {sorted(unknown)}; use {_DAY_NAMES}")
+        return value
+
+    def to_domain(self) -> CountryWindows:
+        return CountryWindows(
+            days={_DAY_NAMES.index(name): hours for name, hours in self.days.items()},
+            holidays=self.holidays,
+            default_zone=self.default_zone,
+        )
+
+
+class SchedulerSettings(ServiceSettings):
+    """Everything the scheduler reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore", populate_by_name=True)
+
+    http_port: int = 8002
+    trunks_file: Path = Field(
+        Path("deploy/local/trunks.yaml"),
+        validation_alias=AliasChoices("LC_TRUNKS_FILE", "LC_SCHEDULER_TRUNKS_FILE"),
+    )
+    # How often a dispatch round runs when nothing wakes it earlier.
+    dispatch_interval_seconds: float = 1.0
+    # Outstanding probe requests per trunk: at most ceil(channels x factor).
+    outstanding_factor: float = 2.0
+    # An outstanding probe with no verdict nor retry after this long is dispatched again.
+    probe_timeout_seconds: float = 600.0
+    sweep_interval_seconds: float = 15.0
+    # The default retry schedule (seconds after the previous attempt), used only
+    # when a non-final verdict names no next attempt time.
+    retry_schedule_seconds: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE_SECONDS)
+    )
+    # Calling windows: defaults for every country, per-country overrides (JSON in the
+    # environment, or a YAML file `{default: {...}, countries: {AU: {...}}}`).
+    calling_window_default: CountryWindowSettings = Field(default_factory=CountryWindowSettings)
+    calling_windows: dict[str, CountryWindowSettings] = Field(
+        default_factory=lambda: {"AU": CountryWindowSettings(default_zone="Australia/Sydney")}
+    )
+    calling_windows_file: Path | None = None
+    # None: enforced in production only. The local stack dials a carrier simulator
+    # at any hour, so demos and end-to-end runs work on a Sunday night too.
+    calling_windows_enforced: bool | None = None
+    ignored_zones: list[str] = Field(default_factory=lambda: sorted(DEFAULT_IGNORED_ZONES))
+    # Re-drive: ingest's list of open leads, asked at startup and on demand.
+    ingest_url: str = "http://127.0.0.1:8001"
+    redrive_on_startup: bool = True
+    redrive_page_size: int = 1000
+    # A lead ingest still calls open although it is final here is tested again only
+    # once its final verdict is this old (ingest may simply not have read it yet).
+    redrive_final_grace_seconds: float = 600.0
+    # Leads accepted are written in bulk: at most this many per write.
+    insert_batch_max: int = 500
+    consumer_concurrency: int = 256
+
+    def calling_policy(self) -> CallingPolicy:
+        """The calling windows as the domain sees them."""
+        default = self.calling_window_default
+        countries = dict(self.calling_windows)
+        if self.calling_windows_file is not None:
+            data: dict[str, Any] = yaml.safe_load(self.calling_windows_file.read_text()) or {}
+            if "default" in data:
+                default = CountryWindowSettings.model_validate(data["default"])
+            for code, spec in (data.get("countries") or {}).items():
+                countries[str(code).upper()] = CountryWindowSettings.model_validate(spec)
+        return CallingPolicy(
+            countries={code.upper(): spec.to_domain() for code, spec in countries.items()},
+            default=default.to_domain(),
+            subdivisions=dict(DEFAULT_SUBDIVISIONS),
+        )
+
+    @property
+    def windows_enforced(self) -> bool:
+        """Whether calling windows hold back dispatch."""
+        if self.calling_windows_enforced is not None:
+            return self.calling_windows_enforced
+        return self.environment == "production"
+
+    def default_zones(self) -> dict[str, str]:
+        """Per country, the zone assumed for a number phonenumbers cannot place."""
+        return {
+            code.upper(): spec.default_zone
+            for code, spec in self.calling_windows.items()
+            if spec.default_zone
+        }

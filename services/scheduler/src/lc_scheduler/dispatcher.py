@@ -1,0 +1,292 @@
+"""The dispatch loop: each round sends as many due leads as the trunks can take, fairly.
+
+A round (under the schedule's lock) computes each trunk's free room (its bound
+minus its outstanding probes), splits that budget between accounts and then
+batches (`domain.fairness`), pops due leads from each batch's queue, moves any
+lead outside its calling window to the window's next opening, picks a trunk
+(`domain.routing`), and stores the entries as outstanding. Then, outside the
+lock, it publishes the probe requests; if the broker refuses them, those
+entries go back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from lc_common.clock import Clock
+from lc_common.events import ProbeRequestV1, probe_requests
+from lc_common.trunks import Trunk
+from lc_scheduler import metrics
+from lc_scheduler.domain import entries as transitions
+from lc_scheduler.domain.entries import Entry
+from lc_scheduler.domain.fairness import shares
+from lc_scheduler.domain.retry import due_in_window
+from lc_scheduler.domain.routing import carriers, choose_trunk, outstanding_bound
+from lc_scheduler.domain.windows import CallingPolicy
+from lc_scheduler.ports import ProbePublisher
+from lc_scheduler.schedule import Schedule
+
+log = structlog.get_logger(__name__)
+
+# Passes per round: later passes give budget left by batches with little due work
+# to those that have more.
+_PASSES = 3
+# Consecutive failed publishes before the loop gives up and the process restarts.
+_MAX_PUBLISH_FAILURES = 10
+
+
+@dataclass
+class DispatchOptions:
+    """How the dispatch loop behaves."""
+
+    interval: timedelta
+    outstanding_factor: float
+    probe_timeout: timedelta
+    sweep_interval: timedelta
+    windows_enforced: bool
+
+
+class Dispatcher:
+    """Runs dispatch rounds and the sweeps that keep the schedule honest."""
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        trunks: Sequence[Trunk],
+        publisher: ProbePublisher,
+        clock: Clock,
+        policy: CallingPolicy,
+        options: DispatchOptions,
+    ) -> None:
+        self.schedule = schedule
+        self.trunks = list(trunks)
+        self.publisher = publisher
+        self.clock = clock
+        self.policy = policy
+        self.options = options
+        self.bounds = {t.name: outstanding_bound(t, options.outstanding_factor) for t in trunks}
+        self._cursor = 0
+        self._publish_failures = 0
+        for name, bound in self.bounds.items():
+            metrics.OUTSTANDING_BOUND.labels(name).set(bound)
+
+    def free_room(self) -> dict[str, int]:
+        """Per trunk, how many more probe requests may go out now."""
+        out = self.schedule.outstanding
+        return {name: max(0, bound - len(out[name])) for name, bound in self.bounds.items()}
+
+    async def run_round(self) -> int:
+        """One dispatch round; the number of probe requests published."""
+        async with self.schedule.lock:
+            picked = await self._pick()
+        if not picked:
+            return 0
+        return await self._publish(picked)
+
+    async def _pick(self) -> list[Entry]:
+        now = self.clock.now()
+        free = self.free_room()
+        budget = sum(free.values())
+        if budget == 0:
+            return []
+        schedule = self.schedule
+        eligible = sorted(
+            (r for r in schedule.active_batches() if r.dispatchable),
+            key=lambda r: (r.created_at, r.batch_id),
+        )
+        picked: list[Entry] = []
+        changed: list[Entry] = []
+        blocked: list[Entry] = []
+        for _ in range(_PASSES):
+            by_account: dict[str, list[str]] = defaultdict(list)
+            for record in eligible:
+                if schedule.has_due(record.batch_id, now):
+                    by_account[record.account_id].append(record.batch_id)
+            if not by_account or budget == 0:
+                break
+            for batch_id, share in shares(budget, by_account, self._cursor).items():
+                taken = self._take(batch_id, share, now, free, picked, changed, blocked)
+                budget -= taken
+            if not any(free.values()):
+                break
+        self._cursor += 1
+        schedule.push_back(blocked)
+        await schedule.commit(changed)
+        return picked
+
+    def _take(
+        self,
+        batch_id: str,
+        share: int,
+        now: datetime,
+        free: dict[str, int],
+        picked: list[Entry],
+        changed: list[Entry],
+        blocked: list[Entry],
+    ) -> int:
+        """Pop up to `share` dispatchable leads of one batch; how many were taken."""
+        taken = 0
+        # Window deferrals and leads no trunk with room can carry do not use the
+        # share, but a bound on pops keeps one round short.
+        pops = 0
+        while taken < share and pops < share * 4 + 16:
+            entry = self.schedule.next_due(batch_id, now)
+            if entry is None:
+                break
+            pops += 1
+            if self.options.windows_enforced and not self.policy.in_window(
+                entry.country, entry.zones, now
+            ):
+                due = due_in_window(self.policy, entry.country, entry.zones, now)
+                changed.append(transitions.deferred(entry, due))
+                metrics.WINDOW_DEFERRALS.inc()
+                log.info(
+                    "window_deferral",
+                    lead_id=entry.lead_id,
+                    batch_id=batch_id,
+                    due_at=due.isoformat(),
+                )
+                continue
+            trunk = choose_trunk(self.trunks, entry.e164, free, entry.avoid_trunk)
+            if trunk is None:
+                if not carriers(self.trunks, entry.e164):
+                    log.error("no_trunk_carries", lead_id=entry.lead_id, e164=entry.e164)
+                blocked.append(entry)
+                continue
+            free[trunk] -= 1
+            out = transitions.dispatched(entry, probe_id=str(uuid.uuid4()), trunk=trunk, at=now)
+            picked.append(out)
+            changed.append(out)
+            taken += 1
+        return taken
+
+    async def _publish(self, picked: list[Entry]) -> int:
+        by_trunk: dict[str, list[Entry]] = defaultdict(list)
+        for entry in picked:
+            assert entry.trunk is not None and entry.probe_id is not None
+            by_trunk[entry.trunk].append(entry)
+        sent = 0
+        failed: list[Entry] = []
+        for trunk, entries in by_trunk.items():
+            requests = [
+                (
+                    e.lead_id,
+                    ProbeRequestV1(
+                        account_id=e.account_id,
+                        batch_id=e.batch_id,
+                        lead_id=e.lead_id,
+                        probe_id=e.probe_id or "",
+                        e164=e.e164,
+                        attempt=e.attempt,
+                        trunk=trunk,
+                    ),
+                )
+                for e in entries
+            ]
+            try:
+                await self.publisher.publish_many(probe_requests(trunk), requests)
+            except Exception as exc:
+                log.error("dispatch_publish_failed", trunk=trunk, error=repr(exc))
+                failed.extend(entries)
+                continue
+            sent += len(entries)
+            metrics.DISPATCHED.labels(trunk).inc(len(entries))
+            for e in entries:
+                log.info(
+                    "probe_dispatched",
+                    lead_id=e.lead_id,
+                    batch_id=e.batch_id,
+                    trunk=trunk,
+                    probe_id=e.probe_id,
+                    attempt=e.attempt,
+                )
+        if failed:
+            await self._return_unsent(failed)
+        else:
+            self._publish_failures = 0
+        return sent
+
+    async def _return_unsent(self, failed: list[Entry]) -> None:
+        now = self.clock.now()
+        async with self.schedule.lock:
+            back = []
+            for sent in failed:
+                current = self.schedule.entries.get(sent.lead_id)
+                if current is not None and current.probe_id == sent.probe_id:
+                    requeued = transitions.requeued_after_timeout(current, now)
+                    if requeued is not None:
+                        back.append(requeued)
+            await self.schedule.commit(back)
+        self._publish_failures += 1
+        if self._publish_failures >= _MAX_PUBLISH_FAILURES:
+            raise RuntimeError(f"publishing probe requests failed {self._publish_failures} times")
+        await self.publisher.recover()
+
+    async def run(self) -> None:
+        """Dispatch rounds until cancelled: on every wake-up, at least every interval."""
+        interval = self.options.interval.total_seconds()
+        while True:
+            self.schedule.wake.clear()
+            await self.run_round()
+            try:
+                async with asyncio.timeout(interval):
+                    await self.schedule.wake.wait()
+            except TimeoutError:
+                pass
+            # Let a burst of verdicts free several slots before the next round.
+            await asyncio.sleep(0.02)
+
+    async def sweep(self) -> None:
+        """Re-dispatch outstanding probes that timed out; refresh the gauges."""
+        now = self.clock.now()
+        cutoff = now - self.options.probe_timeout
+        async with self.schedule.lock:
+            expired = []
+            for e in self.schedule.entries.values():
+                if e.state == "outstanding" and e.dispatched_at and e.dispatched_at < cutoff:
+                    requeued = transitions.requeued_after_timeout(e, now)
+                    if requeued is not None:
+                        expired.append(requeued)
+                        log.warning(
+                            "probe_timed_out",
+                            lead_id=e.lead_id,
+                            batch_id=e.batch_id,
+                            trunk=e.trunk,
+                            probe_id=e.probe_id,
+                            attempt=e.attempt,
+                        )
+            await self.schedule.commit(expired)
+        if expired:
+            metrics.TIMEOUT_REDISPATCHES.inc(len(expired))
+            self.schedule.wake.set()
+        self.refresh_gauges(now)
+
+    def refresh_gauges(self, now: datetime) -> None:
+        """Queued, due and outstanding leads per trunk."""
+        queued: dict[str, int] = dict.fromkeys(self.bounds, 0)
+        due: dict[str, int] = dict.fromkeys(self.bounds, 0)
+        for e in self.schedule.entries.values():
+            if e.state != "queued":
+                continue
+            for trunk in carriers(self.trunks, e.e164):
+                queued[trunk.name] += 1
+                if e.due_at <= now:
+                    due[trunk.name] += 1
+        for name in self.bounds:
+            metrics.QUEUED.labels(name).set(queued[name])
+            metrics.DUE.labels(name).set(due[name])
+            metrics.OUTSTANDING.labels(name).set(len(self.schedule.outstanding[name]))
+        self.schedule.refresh_gauges()
+
+    async def run_sweeps(self) -> None:
+        """Sweeps until cancelled."""
+        while True:
+            await asyncio.sleep(self.options.sweep_interval.total_seconds())
+            await self.sweep()

@@ -1,0 +1,157 @@
+"""A dispatch entry (one per lead) and how events move it between states.
+
+States: `queued` (waits for `due_at`), `outstanding` (a probe request is out on
+`trunk` with `probe_id`), `final` (a final verdict arrived; never dispatched again).
+
+Every transition is a pure function returning a new entry, or None when the
+event changes nothing (a duplicate, a stale event, a lead already final). This is
+the idempotency of the scheduler: the attempt number only grows, and retry event
+ids already applied are remembered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+State = Literal["queued", "outstanding", "final"]
+
+# How many applied retry event ids an entry remembers, to drop exact redeliveries.
+_REMEMBERED_RETRIES = 10
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The scheduler's view of one lead."""
+
+    lead_id: str
+    account_id: str
+    batch_id: str
+    e164: str
+    state: State
+    attempt: int
+    due_at: datetime
+    zones: tuple[str, ...] = ()
+    country: str | None = None
+    avoid_trunk: str | None = None
+    probe_id: str | None = None
+    trunk: str | None = None
+    dispatched_at: datetime | None = None
+    finalised_at: datetime | None = None
+    last_reason: str | None = None
+    retry_events: tuple[str, ...] = field(default=())
+    rev: int = 0
+
+    def evolve(self, **changes: Any) -> Entry:
+        """A copy with the changes and the revision bumped."""
+        return dataclasses.replace(self, rev=self.rev + 1, **changes)
+
+
+def dispatched(entry: Entry, *, probe_id: str, trunk: str, at: datetime) -> Entry:
+    """The entry once a probe request for it is out on a trunk."""
+    return entry.evolve(state="outstanding", probe_id=probe_id, trunk=trunk, dispatched_at=at)
+
+
+def deferred(entry: Entry, due_at: datetime) -> Entry:
+    """The entry with its due time moved (outside its calling window)."""
+    return entry.evolve(due_at=due_at)
+
+
+def requeued_after_timeout(entry: Entry, now: datetime) -> Entry | None:
+    """An outstanding probe nobody answered: dispatch again, same attempt, new probe id."""
+    if entry.state != "outstanding":
+        return None
+    return entry.evolve(
+        state="queued",
+        due_at=now,
+        probe_id=None,
+        trunk=None,
+        dispatched_at=None,
+        last_reason="timeout",
+    )
+
+
+def reopened(entry: Entry, now: datetime) -> Entry:
+    """A lead the database of record still calls open: test it again (same attempt)."""
+    return entry.evolve(
+        state="queued",
+        due_at=now,
+        probe_id=None,
+        trunk=None,
+        dispatched_at=None,
+        finalised_at=None,
+        last_reason="redrive",
+    )
+
+
+def after_retry(
+    entry: Entry,
+    *,
+    event_id: str,
+    attempt: int,
+    reason: str,
+    due_at: datetime,
+    avoid_trunk: str | None,
+) -> Entry | None:
+    """Apply the classifier's retry request, or None if it changes nothing.
+
+    An indeterminate/confirm retry carries the next attempt number: it applies when
+    that number is newer than the entry's, or equal while not yet dispatched (a
+    non-final verdict may have queued it first). A trunk fault keeps the attempt:
+    it applies unless a later probe is already out on another trunk.
+    """
+    if entry.state == "final" or event_id in entry.retry_events or attempt < entry.attempt:
+        return None
+    if attempt == entry.attempt:
+        if reason == "trunk_fault":
+            if entry.state == "outstanding" and entry.trunk != avoid_trunk:
+                return None
+        elif entry.state == "outstanding":
+            return None
+    return entry.evolve(
+        state="queued",
+        attempt=attempt,
+        due_at=due_at,
+        avoid_trunk=avoid_trunk,
+        probe_id=None,
+        trunk=None,
+        dispatched_at=None,
+        last_reason=reason,
+        retry_events=(*entry.retry_events, event_id)[-_REMEMBERED_RETRIES:],
+    )
+
+
+def after_verdict(
+    entry: Entry,
+    *,
+    attempt: int,
+    final: bool,
+    now: datetime,
+    next_attempt_at: datetime | None,
+) -> Entry | None:
+    """Apply a verdict, or None if it changes nothing.
+
+    A final verdict closes the lead for good. A non-final one closes the probe and
+    queues the next attempt at `next_attempt_at` (the classifier's retry event,
+    which may come before or after, refines it: other trunk, exact time).
+    """
+    if entry.state == "final":
+        return None
+    if final:
+        return entry.evolve(
+            state="final", probe_id=None, trunk=None, finalised_at=now, last_reason="final"
+        )
+    if attempt < entry.attempt or (attempt == entry.attempt and entry.state == "queued"):
+        return None  # the retry for a later attempt is already here
+    return entry.evolve(
+        state="queued",
+        attempt=attempt + 1,
+        due_at=next_attempt_at or now,
+        avoid_trunk=None,
+        probe_id=None,
+        trunk=None,
+        dispatched_at=None,
+        last_reason="verdict",
+    )

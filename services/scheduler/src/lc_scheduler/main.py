@@ -1,0 +1,119 @@
+"""The scheduler process: HTTP surface (health, metrics, re-drive) and background workers."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+
+from lc_common.kafka import Publisher, ensure_topics
+from lc_common.logging import configure_logging
+from lc_common.service import Workers, create_service_app, serve
+from lc_common.store import connect_mongo, database, ping
+from lc_common.trunks import load_trunks
+from lc_scheduler.adapters.kafka import KafkaProbePublisher, scheduler_topics
+from lc_scheduler.adapters.repository import Repository
+from lc_scheduler.bootstrap import Scheduler, build_scheduler
+from lc_scheduler.config import SchedulerSettings
+
+log = structlog.get_logger(__name__)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status)
+
+
+def internal_router(settings: SchedulerSettings) -> APIRouter:
+    """`POST /internal/v1/redrive` starts a re-drive; `GET` tells how the last one went."""
+    router = APIRouter(prefix="/internal/v1")
+    token = settings.internal_token.get_secret_value()
+
+    def allowed(given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+    @router.post("/redrive")
+    async def start_redrive(
+        request: Request,
+        x_lc_internal_token: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        if not allowed(x_lc_internal_token):
+            return _error(401, "unauthorized", "internal token missing or wrong")
+        scheduler: Scheduler = request.app.state.scheduler
+        started = scheduler.redriver.start()
+        return JSONResponse({"started": started, "last": _jsonable(scheduler)}, 202)
+
+    @router.get("/redrive")
+    async def redrive_status(
+        request: Request,
+        x_lc_internal_token: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        if not allowed(x_lc_internal_token):
+            return _error(401, "unauthorized", "internal token missing or wrong")
+        return JSONResponse({"last": _jsonable(request.app.state.scheduler)})
+
+    return router
+
+
+def _jsonable(scheduler: Scheduler) -> dict[str, object]:
+    result = asdict(scheduler.redriver.last)
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in result.items()}
+
+
+def create_app(settings: SchedulerSettings | None = None) -> FastAPI:
+    """The scheduler's app; its lifespan starts the consumers and the dispatch loop."""
+    settings = settings or SchedulerSettings()
+    workers = Workers()
+    client = connect_mongo(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        repo = Repository(database(client, settings))
+        await repo.ensure_indexes()
+        publisher = Publisher(settings)
+        await publisher.start()
+        try:
+            trunks = load_trunks(settings.trunks_file)
+            probe_publisher = KafkaProbePublisher(settings, publisher, trunks)
+            scheduler = build_scheduler(settings, repo, probe_publisher, trunks=trunks)
+            await ensure_topics(settings, scheduler_topics(trunks))
+            await scheduler.schedule.load()
+            app.state.scheduler = scheduler
+            for runner in scheduler.consumers(publisher):
+                workers.start(f"consume:{runner.topic_name}", runner.run())
+            workers.start("dispatch", scheduler.dispatcher.run())
+            workers.start("sweeps", scheduler.dispatcher.run_sweeps())
+            if settings.redrive_on_startup:
+                workers.start("startup-redrive", scheduler.redriver.run_at_startup())
+            log.info(
+                "scheduler_started",
+                trunks=[t.name for t in scheduler.trunks],
+                bounds=scheduler.dispatcher.bounds,
+                windows_enforced=settings.windows_enforced,
+            )
+            yield
+        finally:
+            await workers.stop()
+            await publisher.stop()
+            await client.close()
+
+    async def store_ready() -> None:
+        await ping(client)
+
+    app = create_service_app(
+        title="Lead Cleanser scheduler", lifespan=lifespan, workers=workers, checks=[store_ready]
+    )
+    app.include_router(internal_router(settings))
+    return app
+
+
+def run() -> None:
+    """Console entry point `lc-scheduler`."""
+    settings = SchedulerSettings()
+    configure_logging("scheduler", settings.log_level)
+    serve(create_app(settings), settings)

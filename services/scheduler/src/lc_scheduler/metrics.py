@@ -1,0 +1,50 @@
+"""Every Prometheus metric of the scheduler, in one place."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+QUEUED = Gauge(
+    "lc_scheduler_queued_leads",
+    "Leads waiting to be dispatched (due or not), by trunk that can carry them.",
+    ["trunk"],
+)
+DUE = Gauge(
+    "lc_scheduler_due_leads",
+    "Leads due now and not yet dispatched, by trunk that can carry them.",
+    ["trunk"],
+)
+OUTSTANDING = Gauge(
+    "lc_scheduler_outstanding_probes",
+    "Probe requests dispatched and not yet answered by a verdict or retry, by trunk.",
+    ["trunk"],
+)
+OUTSTANDING_BOUND = Gauge(
+    "lc_scheduler_outstanding_bound",
+    "The most probe requests that may be outstanding on a trunk.",
+    ["trunk"],
+)
+DISPATCHED = Counter(
+    "lc_scheduler_dispatched_total", "Probe requests published, by trunk.", ["trunk"]
+)
+RETRIES_SCHEDULED = Counter(
+    "lc_scheduler_retries_scheduled_total",
+    "Retries taken into the schedule, by reason (indeterminate, confirm, trunk_fault, verdict).",
+    ["reason"],
+)
+WINDOW_DEFERRALS = Counter(
+    "lc_scheduler_window_deferrals_total",
+    "Due leads whose due time was moved to the next opening of their calling window.",
+)
+TIMEOUT_REDISPATCHES = Counter(
+    "lc_scheduler_timeout_redispatches_total",
+    "Outstanding probes that got no answer in time and were dispatched again.",
+)
+REDRIVEN = Counter(
+    "lc_scheduler_redriven_leads_total",
+    "Leads taken back into the schedule by a re-drive, by kind (inserted, reopened).",
+    ["kind"],
+)
+PAUSED_BATCHES = Gauge("lc_scheduler_paused_batches", "Active batches that are paused now.")
+ACTIVE_BATCHES = Gauge("lc_scheduler_active_batches", "Batches with leads not yet final.")
+FINALISED = Counter("lc_scheduler_finalised_total", "Leads closed by a final verdict.")

@@ -1,0 +1,151 @@
+"""Re-drive: take back every lead ingest still counts as open.
+
+If the broker lost its data, leads accepted but never read, and retries never
+delivered, are gone from the topics but not from ingest's database. A re-drive
+pages through ingest's open leads and inserts each one the scheduler does not
+know; one it closed with a final verdict long ago (that ingest never got) is
+tested again. Finalisation stays exactly-once downstream: ingest and billing
+ignore a second final verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from lc_common.clock import Clock
+from lc_scheduler import metrics
+from lc_scheduler.adapters.ingest import OpenLeadsPage
+from lc_scheduler.domain import entries as transitions
+from lc_scheduler.domain.batches import BatchRecord
+from lc_scheduler.handlers import Handlers
+
+log = structlog.get_logger(__name__)
+
+
+class OpenLeadsSource(Protocol):
+    async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage: ...
+
+
+@dataclass
+class RedriveResult:
+    """What the last re-drive did."""
+
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    seen: int = 0
+    inserted: int = 0
+    reopened: int = 0
+    error: str | None = None
+    running: bool = False
+
+
+@dataclass
+class Redriver:
+    """Runs re-drives, one at a time."""
+
+    handlers: Handlers
+    source: OpenLeadsSource
+    clock: Clock
+    page_size: int
+    final_grace: timedelta
+    last: RedriveResult = field(default_factory=RedriveResult)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> bool:
+        """Start a re-drive in the background; False if one is already running."""
+        if self._task is not None and not self._task.done():
+            return False
+        self._task = asyncio.create_task(self._run_logged(), name="redrive")
+        return True
+
+    async def _run_logged(self) -> None:
+        try:
+            await self.run()
+        except Exception as exc:  # reported by the endpoint, retried by the caller
+            log.error("redrive_failed", error=repr(exc))
+
+    async def run(self) -> RedriveResult:
+        """Page through ingest's open leads once; raises if ingest does not answer."""
+        result = RedriveResult(started_at=self.clock.now(), running=True)
+        self.last = result
+        try:
+            after: str | None = None
+            while True:
+                page = await self.source.open_leads(after, self.page_size)
+                await self._take(page, result)
+                if not page.next or not page.leads:
+                    break
+                after = page.next
+        except Exception as exc:
+            result.error = repr(exc)
+            raise
+        finally:
+            result.running = False
+            result.finished_at = self.clock.now()
+        log.info(
+            "redrive_done", seen=result.seen, inserted=result.inserted, reopened=result.reopened
+        )
+        return result
+
+    async def _take(self, page: OpenLeadsPage, result: RedriveResult) -> None:
+        schedule = self.handlers.schedule
+        result.seen += len(page.leads)
+        async with schedule.lock:
+            unknown = [lead for lead in page.leads if lead.lead_id not in schedule.entries]
+            stored = await schedule.repo.entries([lead.lead_id for lead in unknown])
+            now = self.clock.now()
+            fresh, reopen = [], []
+            for lead in unknown:
+                record = schedule.batches.get(lead.batch_id)
+                if record is not None and record.deleted:
+                    continue
+                entry = stored.get(lead.lead_id)
+                if entry is None:
+                    fresh.append(
+                        self.handlers.new_entry(
+                            lead_id=lead.lead_id,
+                            account_id=lead.account_id,
+                            batch_id=lead.batch_id,
+                            e164=lead.e164,
+                        )
+                    )
+                elif entry.state == "final" and (
+                    entry.finalised_at is None or entry.finalised_at < now - self.final_grace
+                ):
+                    reopen.append(transitions.reopened(entry, now))
+            inserted = await schedule.repo.insert_new(fresh)
+            new_entries = [e for e in fresh if e.lead_id in inserted]
+            batches = {e.batch_id: e.account_id for e in (*new_entries, *reopen)}
+            records = []
+            for batch_id, account_id in batches.items():
+                record = schedule.batches.get(batch_id) or BatchRecord(
+                    batch_id, account_id, created_at=now
+                )
+                if not record.active or batch_id not in schedule.batches:
+                    records.append(replace(record, active=True))
+            await schedule.save_batches(records)
+            schedule.add_new(new_entries)
+            await schedule.commit(reopen)
+        result.inserted += len(new_entries)
+        result.reopened += len(reopen)
+        metrics.REDRIVEN.labels("inserted").inc(len(new_entries))
+        metrics.REDRIVEN.labels("reopened").inc(len(reopen))
+        for e in (*new_entries, *reopen):
+            log.info("lead_redriven", lead_id=e.lead_id, batch_id=e.batch_id)
+
+    async def run_at_startup(self, max_backoff: float = 60.0) -> None:
+        """Re-drive once, retrying until ingest answers (it may start after us)."""
+        delay = 1.0
+        while True:
+            try:
+                await self.run()
+                return
+            except Exception as exc:
+                log.warning("startup_redrive_retry", error=repr(exc), in_seconds=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_backoff)
