@@ -34,10 +34,20 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
 
 
 def route_of(scope: Scope) -> str:
-    """The matched route's template (`/api/v1/batches/{batch_id}`), never the raw path."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The matched route's template (`/api/v1/batches/{batch_id}`), never the raw path.
+
+    Rebuilt from the path and its matched parameters, which works the same for
+    routes of nested routers and mounts; `unmatched` when no route matched.
+    """
+    if scope.get("endpoint") is None and scope.get("route") is None:
+        return "unmatched"
+    path: str = scope.get("path", "")
+    for name, value in (scope.get("path_params") or {}).items():
+        text = str(value)
+        at = path.rfind("/" + text)
+        if text and at >= 0:
+            path = f"{path[: at + 1]}{{{name}}}{path[at + 1 + len(text) :]}"
+    return path
 
 
 class ObservabilityMiddleware:
