@@ -1,0 +1,160 @@
+"""The one place where the classifier's real parts are built and wired: the Faust app.
+
+`build_app` gives a Faust app consuming `probe.signalling` (raw bytes, so a
+malformed event is dead-lettered rather than crashed on), keeping each lead's
+attempt history in a table keyed by lead id (in memory, recovered from its
+changelog topic), and publishing to `lead.verdicts`, `probe.retries` and
+`probe.signalling.dlq`. Its web server serves `/healthz`, `/readyz` and
+`/metrics`. Tests call it with a manual clock or other rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+import structlog
+from aiohttp.web import Response as AioResponse
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from lc_classifier.config import ClassifierSettings, parse_duration, parse_durations
+from lc_classifier.domain import RetryPolicy
+from lc_classifier.handlers import SignallingHandler
+from lc_classifier.pipeline import SignallingPipeline
+from lc_classifier.rules import RuleSet, load_rules
+from lc_common.clock import Clock, SystemClock
+from lc_common.events import LEAD_VERDICTS, PROBE_RETRIES, PROBE_SIGNALLING
+from lc_common.metrics import EVENTS_PUBLISHED
+
+log = structlog.get_logger(__name__)
+
+HISTORY_TABLE = "lead_history"
+OUTPUTS = (LEAD_VERDICTS, PROBE_RETRIES)
+
+
+def retry_policy(settings: ClassifierSettings) -> RetryPolicy:
+    """The retry policy the settings describe."""
+    confirm = settings.classifier_confirm_delay.strip()
+    return RetryPolicy(
+        schedule=parse_durations(settings.classifier_retry_schedule),
+        max_attempts=settings.classifier_max_attempts,
+        horizon=parse_duration(settings.classifier_retry_horizon),
+        trunk_fault_backoff=parse_durations(settings.classifier_trunk_fault_backoff),
+        confirm_delay=parse_duration(confirm) if confirm else None,
+    )
+
+
+@dataclass
+class Classifier:
+    """The wired service: the Faust app and the parts tests may want to look at."""
+
+    app: faust.App
+    table: Any
+    pipeline: SignallingPipeline
+
+
+def build_app(
+    settings: ClassifierSettings,
+    *,
+    clock: Clock | None = None,
+    rules: RuleSet | None = None,
+) -> Classifier:
+    """Build the Faust app of the classifier (not started)."""
+    rules = rules or load_rules(settings.classifier_rules_file)
+    app_id = settings.topic(settings.classifier_app_id)
+    app = faust.App(
+        app_id,
+        broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://",
+        datadir=str(settings.classifier_data_dir),
+        autodiscover=False,
+        topic_partitions=PROBE_SIGNALLING.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.classifier_session_timeout,
+        broker_rebalance_timeout=settings.classifier_session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.classifier_session_timeout / 3),
+        stream_buffer_maxsize=settings.classifier_stream_buffer,
+        web_enabled=True,
+        web_host=settings.http_host,
+        web_bind=settings.http_host,
+        web_port=settings.http_port,
+    )
+    source = app.topic(
+        settings.topic(PROBE_SIGNALLING.name),
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=PROBE_SIGNALLING.partitions,
+    )
+    sinks = {
+        topic.name: app.topic(
+            settings.topic(topic.name),
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=topic.partitions,
+        )
+        for topic in OUTPUTS
+    }
+    sinks[PROBE_SIGNALLING.name] = source
+    sinks[PROBE_SIGNALLING.dlq] = app.topic(
+        settings.topic(PROBE_SIGNALLING.dlq),
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=1,
+    )
+    table = app.Table(
+        HISTORY_TABLE,
+        partitions=PROBE_SIGNALLING.partitions,
+        key_type=str,
+        value_type=None,
+        help="Attempt history of each lead, keyed by lead id.",
+    )
+    handler = SignallingHandler(rules, retry_policy(settings), clock or SystemClock(), table)
+    pipeline = SignallingPipeline(handler, group=app_id)
+
+    @app.agent(source, name="classify")
+    async def classify(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            processed = pipeline.process(
+                message.key, message.value, partition=message.partition, offset=message.offset
+            )
+            try:
+                for out in processed.messages:
+                    await sinks[out.topic].send(key=out.key, value=out.value, headers=out.headers)
+                    EVENTS_PUBLISHED.labels(out.topic).inc()
+            except Exception as exc:
+                # The producer refused: stop the worker (its supervisor restarts it)
+                # rather than let Faust acknowledge an event whose verdict is lost.
+                log.exception("publish_failed")
+                await app.crash(exc)
+                raise
+            processed.commit()
+
+    @app.page("/healthz")
+    async def healthz(self: View, request: Request) -> Response:
+        if app.crash_reason is not None:
+            return self.json({"status": "failed", "error": repr(app.crash_reason)}, status=503)
+        return self.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(self: View, request: Request) -> Response:
+        problems = []
+        if app.rebalancing:
+            problems.append("rebalancing")
+        if app.in_recovery:
+            problems.append("recovering tables")
+        if not app.consumer.assignment():
+            problems.append("no partitions assigned")
+        if problems:
+            return self.json({"status": "not ready", "error": ", ".join(problems)}, status=503)
+        return self.json({"status": "ready"})
+
+    @app.page("/metrics")
+    async def prometheus(self: View, request: Request) -> Response:
+        body = generate_latest()
+        return cast(Response, AioResponse(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST}))
+
+    return Classifier(app=app, table=table, pipeline=pipeline)

@@ -1,0 +1,398 @@
+"""How the classifier decides: pure functions over pydantic models, no I/O.
+
+`observe` judges one call from its signalling (the rules file). `decide` folds
+that observation into the lead's attempt history and says what to publish: a
+verdict for the attempt (final or not) and/or a retry request.
+
+Decisions that the rules alone cannot make:
+
+- **duplicates and stale events** change nothing: a probe id already in the
+  history, an attempt number already decided, or anything after the final
+  verdict is ignored;
+- **trunk faults** are not attempts: the same attempt is re-dialled on another
+  trunk with a growing back-off; a lead that only meets trunk faults until the
+  retry horizon is final `indeterminate`;
+- **confirmation**: a disconnected verdict that needs one is held (non-final)
+  and the next attempt, on another trunk, confirms it. Disconnected again:
+  final disconnected with more confidence. Connected: final connected, since a
+  sign of life beats a doubtful disconnect (a false "disconnected" makes a
+  client throw away a good lead). Indeterminate: retried on schedule, still
+  awaiting confirmation; if attempts run out first the lead is final
+  `indeterminate` ("unconfirmed: ...");
+- **retries** are due by the schedule counted from the first attempt, never
+  before now, at most `max_attempts` attempts and within `horizon`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lc_classifier.rules import Facts, Rule, RuleSet, Status, facts_of, render_detail
+from lc_common.events import (
+    Evidence,
+    LeadStatus,
+    LeadVerdictV1,
+    ProbeRetryV1,
+    ProbeSignallingV1,
+    RetryReason,
+)
+
+_EVENT_NS = uuid.UUID("6f1d3c2e-8a47-4d5b-9a0e-3c1b2a4d5e6f")
+_DECISIVE = ("connected", "disconnected")
+
+Ignored = Literal["duplicate", "stale_attempt", "after_final"]
+
+
+class Observation(BaseModel):
+    """The judgement of one call, before the lead's history is considered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Status
+    rule_id: str
+    detail: str
+    confidence: int
+    needs_confirm: bool
+    facts: Facts
+
+
+class AttemptRecord(BaseModel):
+    """One call of a lead, as kept in the history table."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    probe_id: str
+    attempt: int
+    trunk: str
+    outcome: Status
+    rule_id: str
+    detail: str
+    confidence: int
+    needs_confirm: bool = False
+    codes: list[int]
+    q850_cause: int | None = None
+    early_media: str | None = None
+    sit_kind: str | None = None
+    tested_at: datetime
+
+    def evidence(self) -> Evidence:
+        """The evidence a verdict resting on this call carries."""
+        return Evidence(
+            trunk=self.trunk,
+            codes=self.codes,
+            q850_cause=self.q850_cause,
+            early_media=self.early_media,
+            sit_kind=self.sit_kind,
+            tested_at=self.tested_at,
+        )
+
+
+class LeadHistory(BaseModel):
+    """Everything the classifier knows of one lead (the table's value, keyed by lead id)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    lead_id: str
+    attempts: list[AttemptRecord] = []
+    final_status: LeadStatus | None = None
+
+    @property
+    def first_at(self) -> datetime | None:
+        """When the lead was first dialled."""
+        return min((r.tested_at for r in self.attempts), default=None)
+
+    def seen(self, probe_id: str) -> bool:
+        return any(r.probe_id == probe_id for r in self.attempts)
+
+    def decided_attempts(self) -> set[int]:
+        return {r.attempt for r in self.attempts if r.outcome != "trunk_fault"}
+
+    def pending_confirmation(self) -> AttemptRecord | None:
+        """The disconnected attempt still waiting for its confirmation, if any."""
+        for record in reversed(self.attempts):
+            if record.outcome == "trunk_fault":
+                continue
+            if record.outcome == "disconnected" and record.needs_confirm:
+                return record
+            if record.outcome != "indeterminate":
+                return None
+        return None
+
+    def trunk_faults(self, attempt: int) -> int:
+        return sum(1 for r in self.attempts if r.attempt == attempt and r.outcome == "trunk_fault")
+
+
+class RetryPolicy(BaseModel):
+    """When an attempt is retried."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schedule: list[timedelta] = Field(
+        default_factory=lambda: [
+            timedelta(hours=1),
+            timedelta(hours=3),
+            timedelta(days=1),
+            timedelta(days=2),
+            timedelta(days=3),
+        ],
+        min_length=1,
+    )
+    max_attempts: int = Field(5, ge=1)
+    horizon: timedelta = timedelta(hours=72)
+    trunk_fault_backoff: list[timedelta] = Field(
+        default_factory=lambda: [
+            timedelta(0),
+            timedelta(0),
+            timedelta(minutes=1),
+            timedelta(minutes=5),
+            timedelta(minutes=15),
+        ],
+        min_length=1,
+    )
+    confirm_delay: timedelta | None = None
+
+    def due(self, first_at: datetime, next_attempt: int, now: datetime) -> datetime | None:
+        """When attempt `next_attempt` may be dialled, or None when there is none left."""
+        index = next_attempt - 2
+        if next_attempt > self.max_attempts or index < 0 or index >= len(self.schedule):
+            return None
+        due = first_at + self.schedule[index]
+        if due > first_at + self.horizon:
+            return None
+        return max(due, now)
+
+    def trunk_fault_delay(self, faults: int) -> timedelta:
+        """Back-off before re-dialling after the n-th trunk fault (n from 1) of one attempt."""
+        return self.trunk_fault_backoff[min(faults, len(self.trunk_fault_backoff)) - 1]
+
+
+class Decision(BaseModel):
+    """What to do with one signalling event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    history: LeadHistory
+    observation: Observation | None = None
+    verdict: LeadVerdictV1 | None = None
+    retry: ProbeRetryV1 | None = None
+    ignored: Ignored | None = None
+
+
+def observe(signalling: ProbeSignallingV1, rules: RuleSet) -> Observation:
+    """Judge one call from its signalling alone."""
+    facts = facts_of(signalling, rules)
+    matched = rules.matches(facts)
+    decisive = matched[0]
+    others = [r for r in matched[1:] if r.basis not in ("fallback", "trunk")]
+    agreeing = [r for r in others if r.status == decisive.status]
+    conflicting = [r for r in others if r.status in _DECISIVE and r.status != decisive.status]
+    strongest: Rule = max([decisive, *agreeing], key=lambda r: r.confidence)
+    confidence = strongest.confidence
+    needs_confirm = decisive.confirm and all(r.confirm for r in agreeing)
+    if decisive.status in _DECISIVE:
+        if agreeing:
+            confidence += rules.agreement_bonus
+        if conflicting:
+            confidence -= rules.conflict_penalty
+            needs_confirm = needs_confirm or decisive.status == "disconnected"
+    return Observation(
+        status=decisive.status,
+        rule_id=decisive.id,
+        detail=render_detail(strongest, facts, rules),
+        confidence=max(0, min(99, confidence)),
+        needs_confirm=needs_confirm,
+        facts=facts,
+    )
+
+
+def record_of(signalling: ProbeSignallingV1, observation: Observation) -> AttemptRecord:
+    """The history entry of one call."""
+    media = signalling.early_media
+    return AttemptRecord(
+        probe_id=signalling.probe_id,
+        attempt=signalling.attempt,
+        trunk=signalling.trunk,
+        outcome=observation.status,
+        rule_id=observation.rule_id,
+        detail=observation.detail,
+        confidence=observation.confidence,
+        needs_confirm=observation.needs_confirm,
+        codes=[r.code for r in signalling.responses],
+        q850_cause=observation.facts.q850_cause,
+        early_media=media.finding if media else None,
+        sit_kind=observation.facts.sit_kind,
+        tested_at=signalling.started_at,
+    )
+
+
+def decide(
+    history: LeadHistory | None,
+    signalling: ProbeSignallingV1,
+    rules: RuleSet,
+    policy: RetryPolicy,
+    now: datetime,
+) -> Decision:
+    """Fold one call into the lead's history and say what to publish."""
+    history = history or LeadHistory(lead_id=signalling.lead_id)
+    if history.final_status is not None:
+        return Decision(history=history, ignored="after_final")
+    if history.seen(signalling.probe_id):
+        return Decision(history=history, ignored="duplicate")
+    decided = history.decided_attempts()
+    if signalling.attempt in decided or signalling.attempt < max(decided, default=0):
+        return Decision(history=history, ignored="stale_attempt")
+
+    observation = observe(signalling, rules)
+    record = record_of(signalling, observation)
+    pending = history.pending_confirmation()
+    history = history.model_copy(update={"attempts": [*history.attempts, record]})
+    first_at = history.first_at or record.tested_at
+    builder = _Builder(signalling, history, record, observation, now)
+
+    if observation.status == "trunk_fault":
+        delay = policy.trunk_fault_delay(history.trunk_faults(record.attempt))
+        not_before = now + delay
+        if not_before > first_at + policy.horizon:
+            return builder.final("indeterminate", f"no trunk could test it: {record.detail}", 20)
+        return builder.retry_only("trunk_fault", record.attempt, not_before, record.trunk)
+
+    if observation.status == "connected":
+        confidence = record.confidence - (rules.conflict_penalty if pending else 0)
+        return builder.final("connected", record.detail, confidence)
+
+    if observation.status == "disconnected":
+        if pending is not None:
+            strongest = max(pending, record, key=lambda r: r.confidence)
+            confidence = strongest.confidence + rules.confirmed_bonus
+            return builder.final(
+                "disconnected", f"{strongest.detail} (confirmed)", confidence, strongest
+            )
+        if not observation.needs_confirm:
+            return builder.final("disconnected", record.detail, record.confidence)
+        due = _confirm_due(policy, first_at, record.attempt + 1, now)
+        if due is None:
+            return builder.final("indeterminate", f"unconfirmed: {record.detail}", 30)
+        return builder.retry("disconnected", "confirm", due, avoid_trunk=record.trunk)
+
+    # indeterminate
+    if pending is not None:
+        due = _confirm_due(policy, first_at, record.attempt + 1, now)
+        if due is None:
+            return builder.final("indeterminate", f"unconfirmed: {pending.detail}", 30)
+        return builder.retry("indeterminate", "confirm", due, avoid_trunk=pending.trunk)
+    due = policy.due(first_at, record.attempt + 1, now)
+    if due is None:
+        attempts = len(history.decided_attempts())
+        detail = f"{record.detail} (after {attempts} attempts)"
+        return builder.final("indeterminate", detail, record.confidence)
+    return builder.retry("indeterminate", "indeterminate", due)
+
+
+def _confirm_due(
+    policy: RetryPolicy, first_at: datetime, next_attempt: int, now: datetime
+) -> datetime | None:
+    due = policy.due(first_at, next_attempt, now)
+    if due is None or policy.confirm_delay is None:
+        return due
+    return now + policy.confirm_delay
+
+
+class _Builder:
+    """Builds the events of one decision."""
+
+    def __init__(
+        self,
+        signalling: ProbeSignallingV1,
+        history: LeadHistory,
+        record: AttemptRecord,
+        observation: Observation,
+        now: datetime,
+    ) -> None:
+        self.sig = signalling
+        self.history = history
+        self.record = record
+        self.observation = observation
+        self.now = now
+
+    def _event_id(self, kind: str) -> uuid.UUID:
+        # Deterministic, so a redelivered event yields the same ids downstream.
+        return uuid.uuid5(_EVENT_NS, f"{kind}:{self.sig.probe_id}")
+
+    def _verdict(
+        self,
+        status: LeadStatus,
+        final: bool,
+        detail: str,
+        confidence: int,
+        evidence_of: AttemptRecord | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> LeadVerdictV1:
+        sig = self.sig
+        return LeadVerdictV1(
+            event_id=self._event_id("verdict"),
+            occurred_at=self.now,
+            account_id=sig.account_id,
+            batch_id=sig.batch_id,
+            lead_id=sig.lead_id,
+            probe_id=sig.probe_id,
+            attempt=sig.attempt,
+            status=status,
+            final=final,
+            detail=detail,
+            confidence=max(0, min(99, confidence)),
+            evidence=(evidence_of or self.record).evidence(),
+            next_attempt_at=next_attempt_at,
+        )
+
+    def _retry(
+        self, reason: RetryReason, attempt: int, not_before: datetime, avoid: str | None
+    ) -> ProbeRetryV1:
+        sig = self.sig
+        return ProbeRetryV1(
+            event_id=self._event_id("retry"),
+            occurred_at=self.now,
+            account_id=sig.account_id,
+            batch_id=sig.batch_id,
+            lead_id=sig.lead_id,
+            e164=sig.e164,
+            attempt=attempt,
+            reason=reason,
+            not_before=not_before,
+            avoid_trunk=avoid,
+        )
+
+    def final(
+        self,
+        status: LeadStatus,
+        detail: str,
+        confidence: int,
+        evidence_of: AttemptRecord | None = None,
+    ) -> Decision:
+        verdict = self._verdict(status, True, detail, confidence, evidence_of)
+        history = self.history.model_copy(update={"final_status": status})
+        return Decision(history=history, observation=self.observation, verdict=verdict)
+
+    def retry(
+        self,
+        status: LeadStatus,
+        reason: RetryReason,
+        due: datetime,
+        avoid_trunk: str | None = None,
+    ) -> Decision:
+        verdict = self._verdict(
+            status, False, self.record.detail, self.record.confidence, next_attempt_at=due
+        )
+        retry = self._retry(reason, self.record.attempt + 1, due, avoid_trunk)
+        return Decision(
+            history=self.history, observation=self.observation, verdict=verdict, retry=retry
+        )
+
+    def retry_only(
+        self, reason: RetryReason, attempt: int, due: datetime, avoid_trunk: str
+    ) -> Decision:
+        retry = self._retry(reason, attempt, due, avoid_trunk)
+        return Decision(history=self.history, observation=self.observation, retry=retry)

@@ -1,0 +1,85 @@
+"""What the classifier does with one signalling event: decide, remember, count, log."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from lc_classifier import metrics
+from lc_classifier.domain import Decision, LeadHistory, RetryPolicy, decide
+from lc_classifier.rules import RuleSet
+from lc_common.clock import Clock
+from lc_common.events import ProbeSignallingV1
+
+log = structlog.get_logger(__name__)
+
+
+class SignallingHandler:
+    """Turns a lead's signalling into its verdicts and retries, one event at a time.
+
+    `histories` maps a lead id to its `LeadHistory` in JSON form: the Faust table
+    in the service, a plain dict in tests. Events of one lead must come in
+    order through one handler (the topic is keyed by lead id).
+    """
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        policy: RetryPolicy,
+        clock: Clock,
+        histories: MutableMapping[str, Any],
+    ) -> None:
+        self.rules = rules
+        self.policy = policy
+        self.clock = clock
+        self.histories = histories
+
+    def history(self, lead_id: str) -> LeadHistory | None:
+        """The lead's history so far, if any."""
+        stored = self.histories.get(lead_id)
+        return LeadHistory.model_validate(stored) if stored is not None else None
+
+    def handle(self, event: ProbeSignallingV1) -> Decision:
+        """Decide on one call, without remembering it yet (see `remember`)."""
+        decision = decide(
+            self.history(event.lead_id), event, self.rules, self.policy, self.clock.now()
+        )
+        if decision.ignored is not None:
+            metrics.IGNORED.labels(decision.ignored).inc()
+            log.info("signalling_ignored", reason=decision.ignored)
+        return decision
+
+    def remember(self, event: ProbeSignallingV1, decision: Decision) -> None:
+        """Store the new history and count the decision, once its messages are handed over.
+
+        Publishing before remembering means a crash in between redelivers the event
+        and decides it again, rather than losing its verdict as a "duplicate".
+        """
+        if decision.ignored is not None:
+            return
+        self.histories[event.lead_id] = decision.history.model_dump(mode="json")
+        observation = decision.observation
+        if observation is not None and observation.status == "trunk_fault":
+            metrics.TRUNK_FAULTS.labels(event.trunk, observation.rule_id).inc()
+            log.warning("trunk_fault", rule=observation.rule_id, detail=observation.detail)
+        if (verdict := decision.verdict) is not None:
+            metrics.VERDICTS.labels(verdict.status, str(verdict.final).lower()).inc()
+            log.info(
+                "verdict",
+                status=verdict.status,
+                final=verdict.final,
+                detail=verdict.detail,
+                confidence=verdict.confidence,
+                rule=observation.rule_id if observation else None,
+            )
+        if (retry := decision.retry) is not None:
+            metrics.RETRIES.labels(retry.reason).inc()
+            log.info(
+                "retry",
+                reason=retry.reason,
+                next_attempt=retry.attempt,
+                not_before=retry.not_before.isoformat(),
+                avoid_trunk=retry.avoid_trunk,
+            )

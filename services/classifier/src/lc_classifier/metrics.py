@@ -1,0 +1,45 @@
+"""Every Prometheus metric of the classifier, in one place."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+VERDICTS = Counter(
+    "lc_classifier_verdicts_total",
+    "Verdicts published on lead.verdicts, by status and whether final.",
+    ["status", "final"],
+)
+RETRIES = Counter(
+    "lc_classifier_retries_total",
+    "Retry requests published on probe.retries, by reason (indeterminate, confirm, trunk_fault).",
+    ["reason"],
+)
+TRUNK_FAULTS = Counter(
+    "lc_classifier_trunk_faults_total",
+    "Calls that failed because of the trunk, not the lead (operators: alert on the rate).",
+    ["trunk", "rule"],
+)
+DEAD_LETTERED = Counter(
+    "lc_classifier_dead_lettered_total",
+    "Signalling events parked on probe.signalling.dlq, by reason (undecodable, poison).",
+    ["reason"],
+)
+IGNORED = Counter(
+    "lc_classifier_ignored_total",
+    "Signalling events that changed nothing (duplicate, stale_attempt, after_final).",
+    ["reason"],
+)
+REKEYED = Counter(
+    "lc_classifier_rekeyed_total",
+    "Signalling events that arrived not keyed by lead id and were re-published keyed by it.",
+)
+PROCESSING_SECONDS = Histogram(
+    "lc_classifier_processing_seconds",
+    "Time to decode, decide and hand one signalling event to the producer.",
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1),
+)
+SIGNALLING_AGE_SECONDS = Histogram(
+    "lc_classifier_signalling_age_seconds",
+    "Time from the signalling event's publication to its verdict.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+)
