@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from lc_common.store import from_store_time
+
 BatchStatus = Literal[
     "importing",
     "queued",
@@ -70,8 +72,8 @@ def batch_view(doc: dict[str, Any]) -> BatchView:
         status=doc["status"],
         paused=doc["status"] in PAUSED_STATUSES,
         failure_reason=doc.get("failure_reason"),
-        submitted_at=doc["submitted_at"],
-        finished_at=doc.get("finished_at"),
+        submitted_at=from_store_time(doc["submitted_at"]),
+        finished_at=from_store_time(doc.get("finished_at")),
         processed=processed,
         remaining=doc["accepted"] - processed,
         phone_column=doc.get("phone_column", ""),

@@ -15,6 +15,7 @@ import structlog
 from lc_common.clock import Clock
 from lc_common.events import BATCH_EVENTS, BatchEventKind, BatchEventV1
 from lc_common.kafka import Publisher
+from lc_common.store import to_store_time
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import ACTIVE_STATUSES, COUNTERS, OPEN_LEAD_STATES, PAUSED_STATUSES
 from lc_ingest.errors import ClientError
@@ -32,6 +33,9 @@ class BatchLifecycle:
         self._store = store
         self._publisher = publisher
         self._clock = clock
+
+    def _now(self) -> str:
+        return to_store_time(self._clock.now())
 
     async def _announce(self, batch: Doc, kind: BatchEventKind, reason: str | None = None) -> None:
         BATCH_TRANSITIONS.labels(kind).inc()
@@ -64,7 +68,7 @@ class BatchLifecycle:
         """The file could not be imported: the batch fails with a reason the client can act on."""
         updated = await self._store.update_batch(
             batch["_id"],
-            {"status": "failed", "failure_reason": reason, "retention_from": self._clock.now()},
+            {"status": "failed", "failure_reason": reason, "retention_from": self._now()},
             only_if_status=["importing"],
         )
         if updated is not None:
@@ -88,7 +92,7 @@ class BatchLifecycle:
         else:
             raise ClientError(409, "batch_closed", f"A {status} batch cannot be paused or resumed.")
         fields: Doc = {"status": target}
-        fields["retention_from"] = self._clock.now() if paused else None
+        fields["retention_from"] = self._now() if paused else None
         updated = await self._store.update_batch(batch["_id"], fields, only_if_status=[status])
         if updated is None:
             raise ClientError(409, "conflict", "The batch changed meanwhile; try again.")
@@ -118,7 +122,7 @@ class BatchLifecycle:
         if any(states.get(s, 0) for s in OPEN_LEAD_STATES):
             await self._store.update_batch(batch_id, counters)
             return False
-        now = self._clock.now()
+        now = self._now()
         updated = await self._store.update_batch(
             batch_id,
             {**counters, "status": "finished", "finished_at": now, "retention_from": now},
@@ -134,7 +138,7 @@ class BatchLifecycle:
         for batch in await self._store.batches_with_status(ACTIVE_STATUSES, account_id=account_id):
             updated = await self._store.update_batch(
                 batch["_id"],
-                {"status": "paused_no_credit", "retention_from": self._clock.now()},
+                {"status": "paused_no_credit", "retention_from": self._now()},
                 only_if_status=[batch["status"]],
             )
             if updated is not None:
@@ -156,13 +160,13 @@ class BatchLifecycle:
 
     async def delete_expired(self, retention: timedelta) -> int:
         """Delete batches whose retention ran out: purge the leads, keep the batch as Deleted."""
-        cutoff = self._clock.now() - retention
+        cutoff = to_store_time(self._clock.now() - retention)
         deleted = 0
         for batch in await self._store.batches_due_for_deletion(cutoff):
             purged = await self._store.purge_leads(batch["_id"])
             updated = await self._store.update_batch(
                 batch["_id"],
-                {"status": "deleted", "deleted_at": self._clock.now()},
+                {"status": "deleted", "deleted_at": self._now()},
                 only_if_status=[batch["status"]],
             )
             if updated is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from lc_common.store import from_store_time
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.domain.download import CleanseStatus, LeadResult, header_line, row_line
 
@@ -28,7 +29,7 @@ def lead_result(lead: dict[str, Any]) -> LeadResult:
         detail=lead.get("detail"),
         confidence=lead.get("confidence"),
         attempts=lead.get("attempts", 0),
-        tested_at=lead.get("tested_at"),
+        tested_at=from_store_time(lead.get("tested_at")),
     )
 
 

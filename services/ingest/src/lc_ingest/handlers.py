@@ -8,6 +8,7 @@ import structlog
 
 from lc_common.errors import PoisonEvent
 from lc_common.events import CreditEventV1, LeadVerdictV1
+from lc_common.store import to_store_time
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import FINAL_LEAD_STATES
 from lc_ingest.batches_service import BatchLifecycle
@@ -27,14 +28,14 @@ def _lead_fields(lead: dict[str, Any], verdict: LeadVerdictV1) -> dict[str, Any]
         "attempts": max(verdict.attempt, lead.get("attempts", 0)),
         "detail": verdict.detail,
         "confidence": verdict.confidence,
-        "tested_at": verdict.evidence.tested_at,
-        "next_attempt_at": verdict.next_attempt_at,
+        "tested_at": to_store_time(verdict.evidence.tested_at),
+        "next_attempt_at": verdict.next_attempt_at and to_store_time(verdict.next_attempt_at),
         "evidence": [*lead.get("evidence", []), {**evidence, "detail": verdict.detail}],
         "last_probe_id": verdict.probe_id,
     }
     if verdict.final:
         fields["processed_on"] = verdict.occurred_at.date().isoformat()
-        fields["finalised_at"] = verdict.occurred_at
+        fields["finalised_at"] = to_store_time(verdict.occurred_at)
     return fields
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -139,7 +138,7 @@ class IngestStore:
         result = await self.leads.delete_many({"_id": lead_id_range(batch_id)})
         return result.deleted_count
 
-    async def batches_due_for_deletion(self, cutoff: datetime) -> list[Doc]:
+    async def batches_due_for_deletion(self, cutoff: str) -> list[Doc]:
         """Finished or paused batches whose clock for retention started before the cutoff."""
         return await self.batches.find(
             {
