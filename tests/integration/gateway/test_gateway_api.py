@@ -29,9 +29,8 @@ def multipart(fields: dict[str, str], file_bytes: bytes) -> tuple[bytes, str]:
     boundary = f"----lc{uuid.uuid4().hex}"
     parts = []
     for name, value in fields.items():
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        )
+        disposition = f'Content-Disposition: form-data; name="{name}"'
+        parts.append(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
     parts.append(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="leads.csv"\r\n'
         "Content-Type: text/csv\r\n\r\n".encode()
