@@ -1,0 +1,1 @@
+"""Notifier's adapters: the notification log, gateway and ingest clients, SMTP."""

@@ -1,0 +1,33 @@
+"""Notifier's settings, from `LC_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from lc_common.settings import ServiceSettings
+
+
+class NotifierSettings(ServiceSettings):
+    """Where the peers and the SMTP relay are, and when daily summaries go out."""
+
+    http_port: int = 8006
+    gateway_url: str = "http://127.0.0.1:8000"
+    ingest_url: str = "http://127.0.0.1:8001"
+    # Where clients reach the control panel and API: the base of every link in a mail.
+    public_url: str = "http://127.0.0.1:8000"
+    peer_timeout_seconds: float = Field(10.0, gt=0)
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    mail_from: str = "Lead Cleanser <noreply@leadcleanser.local>"
+
+    # The daily summary goes out at this hour of the account's own time zone.
+    daily_hour: int = Field(19, ge=0, le=23)
+    daily_check_interval_seconds: float = Field(60.0, gt=0)
+    # A claim that never became `sent` within this time is taken over and retried.
+    claim_stale_minutes: float = Field(15.0, gt=0)
+    max_send_attempts: int = Field(5, ge=1)

@@ -1,0 +1,156 @@
+"""What the notifier does: final emails on `batch.events`, daily summaries on a timer.
+
+Every email goes through `deliver`, which checks the notification log, reads what
+the email needs from the peers, claims the key, sends and records the outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+from typing import Any, Literal, Protocol, cast
+
+import structlog
+
+from lc_common.clock import Clock
+from lc_common.errors import PoisonEvent
+from lc_common.events import BatchEventV1, LeadVerdictV1
+from lc_notifier import domain
+from lc_notifier.adapters.peers import PeerError, PeerNotFound
+from lc_notifier.adapters.store import ActivityLog, NotificationLog
+from lc_notifier.domain import Notification
+from lc_notifier.emails import Account, Email, Renderer
+from lc_notifier.metrics import (
+    DAILY_RUN_SECONDS,
+    EMAILS_SENT,
+    NOTIFICATIONS_SKIPPED,
+    PEER_FAILURES,
+    SEND_FAILURES,
+)
+
+log = structlog.get_logger(__name__)
+
+Outcome = Literal["sent", "skipped", "done", "busy", "failed", "given_up", "later"]
+
+
+class PeerReader(Protocol):
+    async def account(self, account_id: str) -> Account: ...
+    async def batch(self, account_id: str, batch_id: str) -> dict[str, Any]: ...
+    async def daily(self, account_id: str, day: date) -> list[dict[str, Any]]: ...
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass
+class NotifierDeps:
+    """Everything the handlers need, built by `bootstrap`."""
+
+    notifications: NotificationLog
+    activity: ActivityLog
+    peers: PeerReader
+    mailer: Mailer
+    renderer: Renderer
+    clock: Clock
+    sender: str
+    daily_hour: int
+
+
+async def handle_batch_event(event: BatchEventV1, deps: NotifierDeps) -> None:
+    """A finished batch gets its final email, once."""
+    if event.kind != "finished":
+        return
+    try:
+        await deliver(Notification.final(event.account_id, event.batch_id), deps)
+    except PeerNotFound as exc:
+        raise PoisonEvent(f"no final email possible: {exc}") from exc
+
+
+async def handle_verdict(event: LeadVerdictV1, deps: NotifierDeps) -> None:
+    """Remember that the account had leads processed that day: its summary may be due."""
+    if event.final:
+        day = domain.processed_day(event.occurred_at)
+        await deps.activity.record(event.account_id, day, deps.clock.now())
+
+
+async def deliver(note: Notification, deps: NotifierDeps) -> Outcome:
+    """Send one notification unless it was sent already; record what happened.
+
+    Raises `PeerNotFound` / `PeerError` if the peers cannot say what to send (nothing
+    is claimed then). A failed send is recorded and retried later by the daily loop.
+    """
+    with structlog.contextvars.bound_contextvars(notification=note.key, account_id=note.account_id):
+        if await deps.notifications.state(note) in ("sent", "skipped"):
+            NOTIFICATIONS_SKIPPED.labels(note.kind, "already_sent").inc()
+            return "done"
+        email = await _compose(note, deps)
+        now = deps.clock.now()
+        action = await deps.notifications.claim(note, now)
+        if action not in ("claim", "retake"):
+            NOTIFICATIONS_SKIPPED.labels(note.kind, action).inc()
+            log.info("notification_not_claimed", action=action)
+            return cast(Outcome, action)
+        if email is None:
+            await deps.notifications.mark_skipped(note, now, "nothing processed")
+            NOTIFICATIONS_SKIPPED.labels(note.kind, "empty").inc()
+            return "skipped"
+        try:
+            await deps.mailer.send(email.to_message(deps.sender, now))
+        except Exception as exc:  # recorded and retried by the loop; never a silent skip
+            await deps.notifications.mark_failed(note, deps.clock.now(), repr(exc))
+            SEND_FAILURES.labels(note.kind).inc()
+            log.error("email_send_failed", error=repr(exc))
+            return "failed"
+        await deps.notifications.mark_sent(note, deps.clock.now(), email.to)
+        EMAILS_SENT.labels(note.kind).inc()
+        log.info("email_sent", kind=note.kind, to=email.to)
+        return "sent"
+
+
+async def _compose(note: Notification, deps: NotifierDeps) -> Email | None:
+    """The email for a notification; None for a daily summary of a day with nothing processed."""
+    account = await deps.peers.account(note.account_id)
+    if note.kind == "final":
+        assert note.batch_id is not None
+        batch = await deps.peers.batch(note.account_id, note.batch_id)
+        return deps.renderer.final(account, batch)
+    assert note.day is not None
+    batches = [b for b in await deps.peers.daily(note.account_id, note.day) if b.get("processed")]
+    return deps.renderer.daily(account, note.day, batches) if batches else None
+
+
+async def run_daily(deps: NotifierDeps) -> None:
+    """One pass: send the daily summaries that are due, then retry failed or abandoned sends."""
+    started = time.perf_counter()
+    try:
+        now = deps.clock.now()
+        zones: dict[str, str] = {}
+        for account_id, day in await deps.activity.pending(up_to=domain.processed_day(now)):
+            try:
+                if account_id not in zones:
+                    zones[account_id] = (await deps.peers.account(account_id)).time_zone
+                tz = domain.zone(zones[account_id])
+                if not domain.is_daily_due(day, tz, deps.daily_hour, now):
+                    continue
+                await deliver(Notification.daily(account_id, day), deps)
+            except PeerNotFound as exc:
+                log.warning("daily_summary_impossible", account_id=account_id, error=str(exc))
+            except PeerError as exc:
+                PEER_FAILURES.labels("gateway_or_ingest").inc()
+                log.warning("daily_summary_postponed", account_id=account_id, error=str(exc))
+                continue
+            # From here the notification log owns the summary (and its retries).
+            await deps.activity.mark_done(account_id, day, now)
+        for note in await deps.notifications.to_retry(now):
+            try:
+                await deliver(note, deps)
+            except PeerNotFound as exc:
+                await deps.notifications.abandon(note, now, str(exc))
+                log.warning("notification_abandoned", notification=note.key, error=str(exc))
+            except PeerError as exc:
+                log.warning("notification_retry_postponed", notification=note.key, error=str(exc))
+    finally:
+        DAILY_RUN_SECONDS.observe(time.perf_counter() - started)
