@@ -323,9 +323,11 @@ class OutgoingCall:
 
     def _send_cancel(self, invite_branch: str) -> None:
         self.log.debug("sip_cancel")
-        request = self.leg.cancel(invite_branch)
+        data = bytes(self.leg.cancel(invite_branch))
+        # Sent now, not when the task first runs, so it precedes anything sent after it.
+        queue = self._begin_non_invite(data, invite_branch, "CANCEL")
         self._cancel_task = asyncio.create_task(
-            self._non_invite(bytes(request), invite_branch, "CANCEL")
+            self._finish_non_invite(data, (self.leg.call_id, invite_branch, "CANCEL"), queue)
         )
 
     async def _answered(self, resp: Response, key: TxKey) -> _Outcome:
@@ -343,13 +345,22 @@ class OutgoingCall:
 
     async def _non_invite(self, data: bytes, branch: str, method: str) -> Response | None:
         """A non-INVITE client transaction (17.1.2): Timer E retransmits, Timer F gives up."""
-        timers = self.cfg.timers
+        queue = self._begin_non_invite(data, branch, method)
+        return await self._finish_non_invite(data, (self.leg.call_id, branch, method), queue)
+
+    def _begin_non_invite(self, data: bytes, branch: str, method: str) -> asyncio.Queue[object]:
         key: TxKey = (self.leg.call_id, branch, method)
         queue: asyncio.Queue[object] = asyncio.Queue()
         self._keys.add(key)
         self.ctx.register(key, queue.put_nowait)
+        self.ctx.send(data)
+        return queue
+
+    async def _finish_non_invite(
+        self, data: bytes, key: TxKey, queue: asyncio.Queue[object]
+    ) -> Response | None:
+        timers = self.cfg.timers
         try:
-            self.ctx.send(data)
             now = self._loop.time()
             deadline = now + timers.timer_b
             interval = timers.t1
