@@ -238,10 +238,10 @@ def decide(
 ) -> Decision:
     """Fold one call into the lead's history and say what to publish."""
     history = history or LeadHistory(lead_id=signalling.lead_id)
-    if history.final_status is not None:
-        return Decision(history=history, ignored="after_final")
     if history.seen(signalling.probe_id):
         return Decision(history=history, ignored="duplicate")
+    if history.final_status is not None:
+        return Decision(history=history, ignored="after_final")
     decided = history.decided_attempts()
     if signalling.attempt in decided or signalling.attempt < max(decided, default=0):
         return Decision(history=history, ignored="stale_attempt")
@@ -266,7 +266,7 @@ def decide(
 
     if observation.status == "disconnected":
         if pending is not None:
-            strongest = max(pending, record, key=lambda r: r.confidence)
+            strongest = max(record, pending, key=lambda r: r.confidence)  # ties: the latest
             confidence = strongest.confidence + rules.confirmed_bonus
             return builder.final(
                 "disconnected", f"{strongest.detail} (confirmed)", confidence, strongest

@@ -1,0 +1,131 @@
+"""The error policy around the handler: dead-lettering, re-keying, publish-then-remember."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from classifier_factories import signalling
+from prometheus_client import REGISTRY
+
+import lc_common
+from lc_classifier.domain import RetryPolicy
+from lc_classifier.handlers import SignallingHandler
+from lc_classifier.pipeline import SignallingPipeline
+from lc_classifier.rules import RuleSet
+from lc_common.clock import ManualClock
+from lc_common.events import LeadVerdictV1, ProbeRetryV1
+
+
+@pytest.fixture
+def table() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def pipeline(
+    rules: RuleSet, policy: RetryPolicy, clock: ManualClock, table: dict[str, Any]
+) -> SignallingPipeline:
+    return SignallingPipeline(SignallingHandler(rules, policy, clock, table), group="t.classifier")
+
+
+def _count(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_verdict_and_a_retry_keyed_by_lead(
+    pipeline: SignallingPipeline, table: dict[str, Any]
+) -> None:
+    sig = signalling(480)
+    processed = pipeline.process(sig.lead_id.encode(), sig.to_bytes(), partition=1, offset=7)
+    topics = [m.topic for m in processed.messages]
+    assert topics == ["lead.verdicts", "probe.retries"]
+    assert all(m.key == sig.lead_id.encode() for m in processed.messages)
+    verdict = LeadVerdictV1.model_validate_json(processed.messages[0].value or b"")
+    retry = ProbeRetryV1.model_validate_json(processed.messages[1].value or b"")
+    assert (verdict.status, verdict.final, retry.attempt) == ("indeterminate", False, 2)
+    # Remembered only once the messages are handed over.
+    assert table == {}
+    processed.commit()
+    assert sig.lead_id in table
+
+
+def test_a_duplicate_publishes_nothing(pipeline: SignallingPipeline) -> None:
+    sig = signalling(180)
+    key = sig.lead_id.encode()
+    before = _count("lc_classifier_ignored_total", reason="duplicate")
+    pipeline.process(key, sig.to_bytes()).commit()
+    again = pipeline.process(key, sig.to_bytes())
+    again.commit()
+    assert again.messages == []
+    assert _count("lc_classifier_ignored_total", reason="duplicate") == before + 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(b"not json at all", id="garbage"),
+        pytest.param(b'{"lead_id": "x"}', id="missing fields"),
+        pytest.param(b"\xff\xfe", id="not utf-8"),
+        pytest.param(None, id="tombstone"),
+    ],
+)
+def test_an_undecodable_event_is_dead_lettered(
+    pipeline: SignallingPipeline, value: bytes | None, table: dict[str, Any]
+) -> None:
+    before = _count("lc_classifier_dead_lettered_total", reason="undecodable")
+    processed = pipeline.process(b"k", value, partition=2, offset=41)
+    [dead] = processed.messages
+    assert dead.topic == "probe.signalling.dlq"
+    assert (dead.key, dead.value) == (b"k", value)
+    headers = dict(dead.headers)
+    assert headers["lc-dlq-reason"] == b"undecodable"
+    assert headers["lc-source-offset"] == b"41"
+    assert headers["lc-source-partition"] == b"2"
+    assert _count("lc_classifier_dead_lettered_total", reason="undecodable") == before + 1
+    processed.commit()
+    assert table == {}
+
+
+def test_a_handler_failure_is_dead_lettered_not_raised(
+    rules: RuleSet, policy: RetryPolicy, clock: ManualClock
+) -> None:
+    table: dict[str, Any] = {"bat_1:000000001": {"lead_id": 42, "attempts": "broken"}}
+    pipeline = SignallingPipeline(SignallingHandler(rules, policy, clock, table), group="g")
+    sig = signalling(480)
+    [dead] = pipeline.process(sig.lead_id.encode(), sig.to_bytes()).messages
+    assert dead.topic == "probe.signalling.dlq"
+    assert dict(dead.headers)["lc-dlq-reason"] == b"poison"
+
+
+def test_an_event_not_keyed_by_its_lead_goes_round_again(
+    pipeline: SignallingPipeline, table: dict[str, Any]
+) -> None:
+    sig = signalling(180)
+    processed = pipeline.process(b"something-else", sig.to_bytes())
+    [again] = processed.messages
+    assert (again.topic, again.key, again.value) == (
+        "probe.signalling",
+        sig.lead_id.encode(),
+        sig.to_bytes(),
+    )
+    processed.commit()
+    assert table == {}
+
+
+def _examples() -> list[Path]:
+    root = Path(lc_common.__file__).parent / "events" / "examples"
+    return sorted(p for p in root.rglob("*.json") if "signalling" in p.name)
+
+
+@pytest.mark.parametrize("path", _examples() or [pytest.param(None, marks=pytest.mark.skip)])
+def test_every_example_signalling_event_is_understood(
+    pipeline: SignallingPipeline, path: Path
+) -> None:
+    value = path.read_bytes()
+    key = json.loads(value)["lead_id"].encode()
+    processed = pipeline.process(key, value)
+    assert processed.messages
+    assert all(m.topic != "probe.signalling.dlq" for m in processed.messages)
