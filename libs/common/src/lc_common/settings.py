@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +19,9 @@ class ServiceSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore")
+
+    owner: ClassVar[str] = ""
+    """The service whose data this is; each service owns its own database."""
 
     environment: Literal["development", "test", "production"] = "development"
     kafka_bootstrap_servers: str = Field(
@@ -43,6 +46,11 @@ class ServiceSettings(BaseSettings):
                 if isinstance(value, SecretStr) and value.get_secret_value() == DEV_SECRET:
                     raise ValueError(f"LC_{name.upper()} must be set outside development")
         return self
+
+    @property
+    def database_name(self) -> str:
+        """The owning service's database: `<mongodb_database>_<owner>`."""
+        return f"{self.mongodb_database}_{self.owner}" if self.owner else self.mongodb_database
 
     def topic(self, name: str) -> str:
         """The broker topic for a logical topic name, with this deployment's prefix."""

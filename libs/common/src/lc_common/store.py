@@ -26,8 +26,8 @@ def connect_mongo(settings: ServiceSettings) -> AsyncMongoClient[Document]:
 def database(
     client: AsyncMongoClient[Document], settings: ServiceSettings
 ) -> AsyncDatabase[Document]:
-    """The service's database."""
-    return client[settings.mongodb_database]
+    """The service's own database (no two services share collections)."""
+    return client[settings.database_name]
 
 
 async def ping(client: AsyncMongoClient[Document]) -> None:

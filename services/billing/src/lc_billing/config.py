@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
 from lc_common.settings import DEV_SECRET, ServiceSettings
@@ -9,6 +11,8 @@ from lc_common.settings import DEV_SECRET, ServiceSettings
 
 class BillingSettings(ServiceSettings):
     """Where the payment provider is, how its webhooks are signed and what a unit costs."""
+
+    owner: ClassVar[str] = "billing"
 
     http_port: int = 8005
     payment_provider_url: str = "http://127.0.0.1:8007"

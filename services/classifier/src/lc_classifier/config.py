@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field, field_validator
 
@@ -32,6 +33,8 @@ class ClassifierSettings(ServiceSettings):
 
     Durations are written like `90s`, `5m`, `1h`, `2d`; lists are comma-separated.
     """
+
+    owner: ClassVar[str] = "classifier"
 
     http_port: int = 8004
     classifier_app_id: str = "classifier"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import SecretStr
 
 from lc_common.settings import DEV_SECRET, ServiceSettings
@@ -13,6 +15,8 @@ class GatewaySettings(ServiceSettings):
     `session_secret` signs the control panel's session cookie; like every
     secret it is refused at its default value in production.
     """
+
+    owner: ClassVar[str] = "gateway"
 
     http_port: int = 8000
     ingest_url: str = "http://127.0.0.1:8001"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from lc_common.settings import ServiceSettings
 
 
 class IngestSettings(ServiceSettings):
     """Where uploads are spooled, how big they may be, and how long batches are kept."""
+
+    owner: ClassVar[str] = "ingest"
 
     http_port: int = 8001
     upload_dir: Path = Path(".local/uploads")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
 from lc_common.settings import ServiceSettings
@@ -9,6 +11,8 @@ from lc_common.settings import ServiceSettings
 
 class NotifierSettings(ServiceSettings):
     """Where the peers and the SMTP relay are, and when daily summaries go out."""
+
+    owner: ClassVar[str] = "notifier"
 
     http_port: int = 8006
     gateway_url: str = "http://127.0.0.1:8000"

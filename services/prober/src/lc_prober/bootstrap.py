@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
-from lc_common.events import PROBE_SIGNALLING, probe_requests
+from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1, probe_requests
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.service import Workers
 from lc_common.trunks import Trunk, load_trunks
@@ -24,7 +24,7 @@ class ProberRuntime:
     """The running prober: its trunks and their consumers."""
 
     trunks: list[Trunk]
-    runners: list[ConsumerRunner[object]]
+    runners: list[ConsumerRunner[ProbeRequestV1]]
 
     async def ready(self) -> None:
         """Raise until every trunk's consumer has partitions assigned."""
@@ -60,7 +60,7 @@ async def build_runtime(settings: ProberSettings, workers: Workers) -> AsyncIter
         publisher = Publisher(settings)
         await publisher.start()
         stack.push_async_callback(publisher.stop)
-        runners: list[ConsumerRunner[object]] = []
+        runners: list[ConsumerRunner[ProbeRequestV1]] = []
         for trunk in trunks:
             client = SipTrunkClient(client_config(trunk, settings))
             await client.start()
@@ -77,7 +77,7 @@ async def build_runtime(settings: ProberSettings, workers: Workers) -> AsyncIter
                 ConsumerSpec(topic, f"prober.{trunk.name}", prober.handle, concurrency=channels),
                 publisher,
             )
-            runners.append(runner)  # type: ignore[arg-type]
+            runners.append(runner)
             workers.start(f"prober:{trunk.name}", runner.run())
         try:
             yield ProberRuntime(trunks, runners)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -11,6 +12,8 @@ from lc_common.settings import ServiceSettings
 
 class ProberSettings(ServiceSettings):
     """Which trunks this prober dials and how it presents itself to them."""
+
+    owner: ClassVar[str] = "prober"
 
     http_port: int = 8003
     trunks_file: Path = Field(Path("deploy/local/trunks.yaml"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import AliasChoices, BaseModel, Field, field_validator
@@ -16,6 +16,7 @@ from lc_scheduler.domain.windows import (
     DEFAULT_DAYS,
     DEFAULT_IGNORED_ZONES,
     DEFAULT_SUBDIVISIONS,
+    DEFAULT_ZONE_PREFIXES,
     CallingPolicy,
     CountryWindows,
 )
@@ -51,6 +52,8 @@ class CountryWindowSettings(BaseModel):
 class SchedulerSettings(ServiceSettings):
     """Everything the scheduler reads from its environment."""
 
+    owner: ClassVar[str] = "scheduler"
+
     model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore", populate_by_name=True)
 
     http_port: int = 8002
@@ -80,6 +83,8 @@ class SchedulerSettings(ServiceSettings):
     # None: enforced in production only. The local stack dials a carrier simulator
     # at any hour, so demos and end-to-end runs work on a Sunday night too.
     calling_windows_enforced: bool | None = None
+    # E.164 prefix -> time zone, for ranges phonenumbers places in several zones.
+    zone_prefixes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ZONE_PREFIXES))
     ignored_zones: list[str] = Field(default_factory=lambda: sorted(DEFAULT_IGNORED_ZONES))
     # Re-drive: ingest's list of open leads, asked at startup and on demand.
     ingest_url: str = "http://127.0.0.1:8001"
