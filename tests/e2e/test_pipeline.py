@@ -81,7 +81,9 @@ def test_sample_batch_travels_the_whole_pipeline(stack: Stack) -> None:
     batch_id = created.json()["id"]
 
     def finished() -> dict | None:  # type: ignore[type-arg]
-        batch = api.get(f"/api/v1/batches/{batch_id}").json()
+        response = api.get(f"/api/v1/batches/{batch_id}")
+        assert response.status_code == 200, response.text
+        batch = response.json()
         return batch if batch["status"] == "finished" else None
 
     try:
