@@ -70,7 +70,18 @@ def up(timeout: float) -> int:
     started = time.monotonic()
     with LOG_FILE.open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "honcho", "start", "-f", "deploy/local/Procfile", "-d", "."],
+            [
+                sys.executable,
+                "-m",
+                "honcho",
+                "start",
+                "-f",
+                "deploy/local/Procfile",
+                "-d",
+                ".",
+                "-e",
+                "deploy/local/stack.env",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=_stack_env(),
