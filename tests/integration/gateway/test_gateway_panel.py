@@ -40,6 +40,9 @@ async def test_login_logout_and_the_batches_table(stack: Stack, client: httpx.As
 
     assert (await client.get("/batches")).status_code == 303
     page = await client.get("/login")
+    cookie = page.headers["set-cookie"].lower()
+    assert cookie.startswith("lc_session=")
+    assert "httponly" in cookie and "samesite=lax" in cookie
     token = csrf_token_of(page.text)
     refused = await client.post(
         "/login", data={"email": owner.login, "password": "wrong", "csrf_token": token}

@@ -51,7 +51,6 @@ async def execute(args: argparse.Namespace, settings: GatewaySettings) -> dict[s
                 "account_id": created.account.id,
                 "login": created.login,
                 "api_key": created.api_key,
-                "created": created.created,
             }
         user, issued = await service.issue_api_key_for_login(args.login)
         return {"account_id": user.account_id, "login": user.login, "api_key": issued.secret}
