@@ -12,11 +12,10 @@ from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED, PROBE_
 from lc_common.kafka import Publisher
 from lc_common.trunks import Trunk, load_trunks
 from lc_scheduler.adapters.ingest import IngestClient
-from lc_scheduler.adapters.repository import Repository
 from lc_scheduler.config import SchedulerSettings
 from lc_scheduler.dispatcher import Dispatcher, DispatchOptions
 from lc_scheduler.handlers import Accepter, Handlers, Placing
-from lc_scheduler.ports import ProbePublisher
+from lc_scheduler.ports import ProbePublisher, ScheduleStore
 from lc_scheduler.redrive import OpenLeadsSource, Redriver
 from lc_scheduler.schedule import Schedule
 
@@ -57,7 +56,7 @@ class Scheduler:
 
 def build_scheduler(
     settings: SchedulerSettings,
-    repo: Repository,
+    repo: ScheduleStore,
     publisher: ProbePublisher,
     *,
     clock: Clock | None = None,
@@ -73,6 +72,7 @@ def build_scheduler(
         policy=policy,
         default_zones=settings.default_zones(),
         ignored_zones=frozenset(settings.ignored_zones),
+        zone_prefixes=settings.zone_prefixes,
         windows_enforced=settings.windows_enforced,
         retry_schedule=settings.retry_schedule_seconds,
     )

@@ -1,8 +1,9 @@
 """The dispatch loop: each round sends as many due leads as the trunks can take, fairly.
 
 A round (under the schedule's lock) computes each trunk's free room (its bound
-minus its outstanding probes), splits that budget between accounts and then
-batches (`domain.fairness`), pops due leads from each batch's queue, moves any
+minus its outstanding probes) and hands it out one lead at a time, taking turns
+between accounts and then batches (`domain.fairness`); it pops due leads from
+each batch's queue, moves any
 lead outside its calling window to the window's next opening, picks a trunk
 (`domain.routing`), and stores the entries as outstanding. Then, outside the
 lock, it publishes the probe requests; if the broker refuses them, those
@@ -26,7 +27,7 @@ from lc_common.trunks import Trunk
 from lc_scheduler import metrics
 from lc_scheduler.domain import entries as transitions
 from lc_scheduler.domain.entries import Entry
-from lc_scheduler.domain.fairness import shares
+from lc_scheduler.domain.fairness import Turns
 from lc_scheduler.domain.retry import due_in_window
 from lc_scheduler.domain.routing import carriers, choose_trunk, outstanding_bound
 from lc_scheduler.domain.windows import CallingPolicy
@@ -35,9 +36,9 @@ from lc_scheduler.schedule import Schedule
 
 log = structlog.get_logger(__name__)
 
-# Passes per round: later passes give budget left by batches with little due work
-# to those that have more.
-_PASSES = 3
+# Leads a batch may skip in one turn (outside their window, or no trunk with room
+# carries them) before it drops out of the round.
+_MAX_SKIPS_PER_TURN = 64
 # Consecutive failed publishes before the loop gives up and the process restarts.
 _MAX_PUBLISH_FAILURES = 10
 
@@ -93,54 +94,55 @@ class Dispatcher:
     async def _pick(self) -> list[Entry]:
         now = self.clock.now()
         free = self.free_room()
-        budget = sum(free.values())
-        if budget == 0:
+        if not any(free.values()):
             return []
         schedule = self.schedule
-        eligible = sorted(
+        by_account: dict[str, list[str]] = defaultdict(list)
+        for record in sorted(
             (r for r in schedule.active_batches() if r.dispatchable),
             key=lambda r: (r.created_at, r.batch_id),
-        )
+        ):
+            if schedule.has_due(record.batch_id, now):
+                by_account[record.account_id].append(record.batch_id)
+        turns = Turns(by_account, self._cursor)
+        self._cursor += 1
         picked: list[Entry] = []
         changed: list[Entry] = []
         blocked: list[Entry] = []
-        for _ in range(_PASSES):
-            by_account: dict[str, list[str]] = defaultdict(list)
-            for record in eligible:
-                if schedule.has_due(record.batch_id, now):
-                    by_account[record.account_id].append(record.batch_id)
-            if not by_account or budget == 0:
-                break
-            for batch_id, share in shares(budget, by_account, self._cursor).items():
-                taken = self._take(batch_id, share, now, free, picked, changed, blocked)
-                budget -= taken
-            if not any(free.values()):
-                break
-        self._cursor += 1
+        while any(free.values()) and (batch_id := turns.next()) is not None:
+            entry = self._take_one(batch_id, now, free, changed, blocked)
+            if entry is None:
+                turns.drop(batch_id)
+            else:
+                picked.append(entry)
+                changed.append(entry)
         schedule.push_back(blocked)
         await schedule.commit(changed)
         return picked
 
-    def _take(
+    def _take_one(
         self,
         batch_id: str,
-        share: int,
         now: datetime,
         free: dict[str, int],
-        picked: list[Entry],
         changed: list[Entry],
         blocked: list[Entry],
-    ) -> int:
-        """Pop up to `share` dispatchable leads of one batch; how many were taken."""
-        taken = 0
-        # Window deferrals and leads no trunk with room can carry do not use the
-        # share, but a bound on pops keeps one round short.
-        pops = 0
-        while taken < share and pops < share * 4 + 16:
+    ) -> Entry | None:
+        """The batch's next dispatchable lead, now outstanding on a trunk; None if none.
+
+        Leads outside their calling window are moved to its next opening on the
+        way; leads that no trunk with room can carry are set aside for this round.
+        """
+        for _ in range(_MAX_SKIPS_PER_TURN):
             entry = self.schedule.next_due(batch_id, now)
             if entry is None:
-                break
-            pops += 1
+                return None
+            trunk = choose_trunk(self.trunks, entry.e164, free, entry.avoid_trunk)
+            if trunk is None:
+                if not carriers(self.trunks, entry.e164):
+                    log.error("no_trunk_carries", lead_id=entry.lead_id, batch_id=batch_id)
+                blocked.append(entry)
+                continue
             if self.options.windows_enforced and not self.policy.in_window(
                 entry.country, entry.zones, now
             ):
@@ -154,18 +156,9 @@ class Dispatcher:
                     due_at=due.isoformat(),
                 )
                 continue
-            trunk = choose_trunk(self.trunks, entry.e164, free, entry.avoid_trunk)
-            if trunk is None:
-                if not carriers(self.trunks, entry.e164):
-                    log.error("no_trunk_carries", lead_id=entry.lead_id, e164=entry.e164)
-                blocked.append(entry)
-                continue
             free[trunk] -= 1
-            out = transitions.dispatched(entry, probe_id=str(uuid.uuid4()), trunk=trunk, at=now)
-            picked.append(out)
-            changed.append(out)
-            taken += 1
-        return taken
+            return transitions.dispatched(entry, probe_id=str(uuid.uuid4()), trunk=trunk, at=now)
+        return None
 
     async def _publish(self, picked: list[Entry]) -> int:
         by_trunk: dict[str, list[Entry]] = defaultdict(list)

@@ -35,6 +35,7 @@ class Placing:
     policy: CallingPolicy
     default_zones: dict[str, str]
     ignored_zones: frozenset[str]
+    zone_prefixes: dict[str, str]
     windows_enforced: bool
     retry_schedule: Sequence[int]
 
@@ -49,7 +50,10 @@ class Handlers:
 
     def new_entry(self, *, lead_id: str, account_id: str, batch_id: str, e164: str) -> Entry:
         """A queued first attempt, due now or at its calling window's next opening."""
-        placement = place_number(e164, self.placing.default_zones, self.placing.ignored_zones)
+        placing = self.placing
+        placement = place_number(
+            e164, placing.default_zones, placing.ignored_zones, placing.zone_prefixes
+        )
         now = self.clock.now()
         return Entry(
             lead_id=lead_id,

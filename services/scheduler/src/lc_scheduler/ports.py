@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from lc_common.events import Event, Topic
+from lc_scheduler.domain.batches import BatchRecord
+from lc_scheduler.domain.entries import Entry
 
 
 class ProbePublisher(Protocol):
@@ -18,3 +20,21 @@ class ProbePublisher(Protocol):
     async def recover(self) -> None:
         """Make the topics exist again after a failure (the broker may have lost them)."""
         ...
+
+
+class ScheduleStore(Protocol):
+    """The durable record of the schedule (MongoDB in production)."""
+
+    async def open_entries(self) -> list[Entry]: ...
+
+    async def entries(self, lead_ids: Sequence[str]) -> dict[str, Entry]: ...
+
+    async def insert_new(self, entries: Sequence[Entry]) -> set[str]: ...
+
+    async def save(self, entries: Iterable[Entry]) -> None: ...
+
+    async def delete_batch_entries(self, batch_id: str, lead_ids: Sequence[str]) -> None: ...
+
+    async def batches(self) -> list[BatchRecord]: ...
+
+    async def save_batches(self, records: Iterable[BatchRecord]) -> None: ...

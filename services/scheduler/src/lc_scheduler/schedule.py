@@ -19,9 +19,9 @@ from datetime import datetime
 import structlog
 
 from lc_scheduler import metrics
-from lc_scheduler.adapters.repository import Repository
 from lc_scheduler.domain.batches import BatchRecord
 from lc_scheduler.domain.entries import Entry
+from lc_scheduler.ports import ScheduleStore
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +33,7 @@ QueueItem = tuple[datetime, int, str]
 class Schedule:
     """The working copy of the scheduler's state."""
 
-    repo: Repository
+    repo: ScheduleStore
     entries: dict[str, Entry] = field(default_factory=dict)
     batches: dict[str, BatchRecord] = field(default_factory=dict)
     queues: dict[str, list[QueueItem]] = field(default_factory=lambda: defaultdict(list))

@@ -47,7 +47,19 @@ DEFAULT_SUBDIVISIONS: dict[str, str] = {
 # every AU mobile's window to almost nothing.
 DEFAULT_IGNORED_ZONES: frozenset[str] = frozenset({"Indian/Christmas", "Indian/Cocos"})
 
+# phonenumbers places every +61 8 number in both Adelaide and Perth; the number
+# plan does tell them apart (08 9 and 08 6: WA; 08 89 and 08 79: NT; the rest SA).
+DEFAULT_ZONE_PREFIXES: dict[str, str] = {
+    "+6189": "Australia/Perth",
+    "+6186": "Australia/Perth",
+    "+61889": "Australia/Darwin",
+    "+61879": "Australia/Darwin",
+    "+6188": "Australia/Adelaide",
+    "+6187": "Australia/Adelaide",
+}
+
 UNKNOWN_ZONE = "Etc/Unknown"
+_CACHE_SIZE = 50_000
 # Far enough to cover a long holiday season; no real window is further away.
 _SEARCH_DAYS = 30
 
@@ -73,13 +85,22 @@ def place_number(
     e164: str,
     default_zones: Mapping[str, str] | None = None,
     ignored_zones: frozenset[str] = DEFAULT_IGNORED_ZONES,
+    zone_prefixes: Mapping[str, str] | None = None,
 ) -> Placement:
-    """The country and time zones of an E.164 number (phonenumbers' geocoding data)."""
+    """The country and time zones of an E.164 number.
+
+    The longest matching entry of `zone_prefixes` wins; otherwise phonenumbers'
+    time zone data, without `ignored_zones`; otherwise the country's default zone.
+    """
     try:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return Placement(None, ("UTC",))
     country = phonenumbers.region_code_for_number(number)
+    prefixes = DEFAULT_ZONE_PREFIXES if zone_prefixes is None else zone_prefixes
+    matches = [p for p in prefixes if e164.startswith(p)]
+    if matches:
+        return Placement(country, (prefixes[max(matches, key=len)],))
     zones = [
         z
         for z in pn_timezone.time_zones_for_number(number)
@@ -111,6 +132,11 @@ class CallingPolicy:
     countries: Mapping[str, CountryWindows] = field(default_factory=dict)
     default: CountryWindows = field(default_factory=CountryWindows)
     subdivisions: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SUBDIVISIONS))
+    # Answers by (country, zones, instant): a dispatch round asks the same question
+    # for every lead of a region at one instant. Pure, so caching is safe.
+    _answers: dict[tuple[str | None, tuple[str, ...], datetime], datetime | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def _for(self, country: str | None) -> CountryWindows:
         return self.countries.get(country or "", self.default)
@@ -157,7 +183,18 @@ class CallingPolicy:
         and the latest of their starts is tried until all agree.
         """
         at = at.astimezone(UTC)
-        zones = zones or ("UTC",)
+        key = (country, tuple(zones), at)
+        if key in self._answers:
+            return self._answers[key]
+        if len(self._answers) > _CACHE_SIZE:
+            self._answers.clear()
+        answer = self._next_opening(country, tuple(zones) or ("UTC",), at)
+        self._answers[key] = answer
+        return answer
+
+    def _next_opening(
+        self, country: str | None, zones: tuple[str, ...], at: datetime
+    ) -> datetime | None:
         ambiguous = len(zones) > 1
         horizon = at + timedelta(days=_SEARCH_DAYS)
         candidate = at

@@ -1,0 +1,222 @@
+"""In-memory stand-ins for the scheduler's adapters, and a harness around them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from lc_common.clock import ManualClock
+from lc_common.events import (
+    BatchEventV1,
+    Event,
+    Evidence,
+    LeadAcceptedV1,
+    LeadVerdictV1,
+    ProbeRequestV1,
+    ProbeRetryV1,
+    Topic,
+)
+from lc_common.trunks import Trunk
+from lc_scheduler.adapters.ingest import OpenLead, OpenLeadsPage
+from lc_scheduler.bootstrap import Scheduler, build_scheduler
+from lc_scheduler.config import SchedulerSettings
+from lc_scheduler.domain.batches import BatchRecord
+from lc_scheduler.domain.entries import Entry
+
+
+class MemoryStore:
+    """The schedule's record, in a dict."""
+
+    def __init__(self) -> None:
+        self.entries_by_id: dict[str, Entry] = {}
+        self.batch_records: dict[str, BatchRecord] = {}
+
+    async def open_entries(self) -> list[Entry]:
+        return [e for e in self.entries_by_id.values() if e.state != "final"]
+
+    async def entries(self, lead_ids: Sequence[str]) -> dict[str, Entry]:
+        return {i: self.entries_by_id[i] for i in lead_ids if i in self.entries_by_id}
+
+    async def insert_new(self, entries: Sequence[Entry]) -> set[str]:
+        done = set()
+        for e in entries:
+            if e.lead_id not in self.entries_by_id:
+                self.entries_by_id[e.lead_id] = e
+                done.add(e.lead_id)
+        return done
+
+    async def save(self, entries: Iterable[Entry]) -> None:
+        for e in entries:
+            self.entries_by_id[e.lead_id] = e
+
+    async def delete_batch_entries(self, batch_id: str, lead_ids: Sequence[str]) -> None:
+        for k in [k for k, e in self.entries_by_id.items() if e.batch_id == batch_id]:
+            del self.entries_by_id[k]
+
+    async def batches(self) -> list[BatchRecord]:
+        return list(self.batch_records.values())
+
+    async def save_batches(self, records: Iterable[BatchRecord]) -> None:
+        for r in records:
+            self.batch_records[r.batch_id] = r
+
+
+class FakePublisher:
+    """Keeps what would have been published."""
+
+    def __init__(self) -> None:
+        self.sent: list[ProbeRequestV1] = []
+        self.fail = False
+
+    async def publish_many(self, topic: Topic | str, events: Iterable[tuple[str, Event]]) -> int:
+        if self.fail:
+            raise ConnectionError("broker down")
+        batch = [e for _, e in events]
+        for e in batch:
+            assert isinstance(e, ProbeRequestV1)
+            name = topic.name if isinstance(topic, Topic) else topic
+            assert name == f"probe.requests.{e.trunk}"
+            self.sent.append(e)
+        return len(batch)
+
+    async def recover(self) -> None:
+        return None
+
+
+class FakeIngest:
+    """ingest's open leads, paged."""
+
+    def __init__(self, leads: list[OpenLead]) -> None:
+        self.leads = sorted(leads, key=lambda lead: lead.lead_id)
+        self.calls = 0
+
+    async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage:
+        self.calls += 1
+        rest = [lead for lead in self.leads if after is None or lead.lead_id > after]
+        page = rest[:limit]
+        more = len(rest) > limit
+        return OpenLeadsPage(leads=page, next=page[-1].lead_id if more and page else None)
+
+
+TRUNKS = [
+    Trunk(name="alpha", host="h", channels=2, prefixes=["+612", "+618"]),
+    Trunk(name="beta", host="h", channels=3),
+]
+
+
+class Harness:
+    """A scheduler wired to in-memory adapters and a manual clock."""
+
+    def __init__(
+        self,
+        clock: ManualClock,
+        *,
+        trunks: list[Trunk] | None = None,
+        store: MemoryStore | None = None,
+        ingest: FakeIngest | None = None,
+        **settings: Any,
+    ) -> None:
+        self.clock = clock
+        self.store = store or MemoryStore()
+        self.publisher = FakePublisher()
+        self.ingest = ingest or FakeIngest([])
+        values: dict[str, Any] = {"calling_windows_enforced": True, "outstanding_factor": 2.0}
+        values.update(settings)
+        self.settings = SchedulerSettings(**values)
+        self.scheduler: Scheduler = build_scheduler(
+            self.settings,
+            self.store,
+            self.publisher,
+            clock=clock,
+            trunks=trunks or TRUNKS,
+            open_leads=self.ingest,
+        )
+        self._seen = 0
+
+    async def start(self) -> Harness:
+        await self.scheduler.schedule.load()
+        return self
+
+    async def accept(self, *leads: LeadAcceptedV1) -> None:
+        await self.scheduler.handlers.accept_many(list(leads))
+
+    async def round(self) -> list[ProbeRequestV1]:
+        """Run dispatch rounds until nothing more goes out; the new probe requests."""
+        while await self.scheduler.dispatcher.run_round():
+            pass
+        new = self.publisher.sent[self._seen :]
+        self._seen = len(self.publisher.sent)
+        return new
+
+    async def verdict(
+        self,
+        probe: ProbeRequestV1,
+        *,
+        final: bool,
+        status: str = "connected",
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        await self.scheduler.handlers.on_verdict(
+            LeadVerdictV1(
+                account_id=probe.account_id,
+                batch_id=probe.batch_id,
+                lead_id=probe.lead_id,
+                probe_id=probe.probe_id,
+                attempt=probe.attempt,
+                status=status,  # type: ignore[arg-type]
+                final=final,
+                detail="test",
+                confidence=90,
+                evidence=Evidence(trunk=probe.trunk, codes=[180], tested_at=self.clock.now()),
+                next_attempt_at=next_attempt_at,
+            )
+        )
+
+    async def retry(
+        self,
+        probe: ProbeRequestV1,
+        *,
+        not_before: datetime,
+        reason: str = "indeterminate",
+        avoid_trunk: str | None = None,
+        attempt: int | None = None,
+    ) -> ProbeRetryV1:
+        event = ProbeRetryV1(
+            account_id=probe.account_id,
+            batch_id=probe.batch_id,
+            lead_id=probe.lead_id,
+            e164=probe.e164,
+            attempt=attempt
+            if attempt is not None
+            else (probe.attempt if reason == "trunk_fault" else probe.attempt + 1),
+            reason=reason,  # type: ignore[arg-type]
+            not_before=not_before,
+            avoid_trunk=avoid_trunk,
+        )
+        await self.scheduler.handlers.on_retry(event)
+        return event
+
+    async def batch_event(self, batch_id: str, kind: str, account: str = "acc_1") -> None:
+        await self.scheduler.handlers.on_batch_event(
+            BatchEventV1(
+                account_id=account,
+                batch_id=batch_id,
+                kind=kind,  # type: ignore[arg-type]
+                occurred_at=self.clock.now(),
+            )
+        )
+
+    def entry(self, lead_id: str) -> Entry:
+        return self.store.entries_by_id[lead_id]
+
+
+def lead(batch: str, row: int, e164: str, account: str = "acc_1") -> LeadAcceptedV1:
+    return LeadAcceptedV1(
+        account_id=account, batch_id=batch, lead_id=f"{batch}:{row:09d}", e164=e164
+    )
+
+
+def replace(entry: Entry, **kw: Any) -> Entry:
+    return dataclasses.replace(entry, **kw)
