@@ -191,6 +191,25 @@ def down() -> int:
     return 0
 
 
+def supervise(command: list[str]) -> int:
+    """Run a service and start it again when it crashes, as Kubernetes would.
+
+    honcho stops every process when one exits; a crashed service must not take
+    the whole local stack down with it.
+    """
+    backoff = 1.0
+    while True:
+        started = time.monotonic()
+        code = subprocess.call(command)
+        if code in (0, -signal.SIGTERM, -signal.SIGINT, 128 + signal.SIGTERM):
+            return 0
+        if time.monotonic() - started > 60:
+            backoff = 1.0
+        print(f"{command[0]} exited with {code}; restarting in {backoff:.0f}s", flush=True)
+        time.sleep(backoff)
+        backoff = min(backoff * 2, 30.0)
+
+
 def await_peers(timeout: float) -> int:
     """Wait for the broker and the store of the local stack."""
     wait_for_port("127.0.0.1", 9092, timeout)
@@ -207,6 +226,8 @@ def main() -> None:
     sub.add_parser("down", help="stop everything")
     await_cmd = sub.add_parser("await-peers", help="wait for the local broker and store")
     await_cmd.add_argument("--timeout", type=float, default=60)
+    run_cmd = sub.add_parser("supervise", help="run a command, restarting it when it crashes")
+    run_cmd.add_argument("argv", nargs=argparse.REMAINDER)
     broker = sub.add_parser("broker", help="run the Tansu broker in the foreground")
     broker.add_argument("--port", type=int, default=9092)
     store = sub.add_parser("store", help="run nx-27017 in the foreground")
@@ -219,6 +240,8 @@ def main() -> None:
         sys.exit(down())
     if args.command == "await-peers":
         sys.exit(await_peers(args.timeout))
+    if args.command == "supervise":
+        sys.exit(supervise([a for a in args.argv if a != "--"]))
     if args.command == "broker":
         os.execv(broker_command(args.port)[0], broker_command(args.port))
     if args.command == "store":
