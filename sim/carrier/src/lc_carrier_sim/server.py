@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from pathlib import Path
 from types import TracebackType
@@ -149,6 +150,11 @@ class CarrierSimulator:
                 family=socket.AF_INET,
             )
             self.udp_port = int(self._udp.get_extra_info("sockname")[1])
+            sock = self._udp.get_extra_info("socket")
+            for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                # Bursts of thousands of calls overflow the default buffers.
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, option, 8 * 1024 * 1024)
             port = self.udp_port
         if self.mode in ("tcp", "both"):
             self._tcp = await loop.create_server(

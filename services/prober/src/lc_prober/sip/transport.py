@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 from collections.abc import Callable
@@ -83,6 +84,16 @@ def outbound_ip(host: str, port: int) -> str:
             return "127.0.0.1"
 
 
+def enlarge_buffers(sock: socket.socket | None, size: int = 4 * 1024 * 1024) -> None:
+    """Ask for big socket buffers: hundreds of calls answering at once overflow the default
+    and a lost 180 is never retransmitted (the kernel caps the size at net.core.rmem_max)."""
+    if sock is None:
+        return
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, size)
+
+
 class UdpTransport(asyncio.DatagramProtocol):
     """A UDP socket shared by every call on the trunk; responses are demultiplexed above."""
 
@@ -121,6 +132,7 @@ class UdpTransport(asyncio.DatagramProtocol):
         )
         host, port = self._transport.get_extra_info("sockname")[:2]
         self.local_addr = (host, port)
+        enlarge_buffers(self._transport.get_extra_info("socket"))
 
     def send(self, data: bytes) -> None:
         """Send one datagram to the trunk."""
