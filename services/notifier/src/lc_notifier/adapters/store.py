@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -81,44 +82,50 @@ class NotificationLog:
                     continue  # another sender claimed it first: look again
             elif action == "retake":
                 assert doc is not None
-                taken = await self._docs.update_one(
-                    {"_id": note.key, "state": doc["state"], "attempts": doc["attempts"]},
-                    {"$set": {"state": "claimed", "claimed_at": now}, "$inc": {"attempts": 1}},
-                )
-                if taken.modified_count == 1:
+                retaken = {"state": "claimed", "claimed_at": now, "attempts": doc["attempts"] + 1}
+                if await self._replace(doc, retaken):
                     return action
             else:
                 return action
         return "busy"
 
-    async def _finish(self, note: Notification, fields: dict[str, Any]) -> None:
-        await self._docs.update_one({"_id": note.key, "state": "claimed"}, {"$set": fields})
+    async def _replace(self, doc: Document, changes: dict[str, Any]) -> bool:
+        """Compare-and-set on (state, attempts). A whole-document replace, because
+        nx-27017 stores datetimes given to `$set` as strings (then `$lte` stops working).
+        """
+        query = {"_id": doc["_id"], "state": doc["state"], "attempts": doc["attempts"]}
+        body = {k: v for k, v in {**doc, **changes}.items() if k != "_id"}
+        result = await self._docs.replace_one(query, body)
+        return result.modified_count == 1
+
+    async def _finish(self, note: Notification, states: tuple[str, ...], changes: Document) -> None:
+        doc = await self._docs.find_one({"_id": note.key})
+        if doc is not None and doc["state"] in states:
+            await self._replace(doc, changes)
 
     async def mark_sent(self, note: Notification, now: datetime, to: str) -> None:
-        await self._finish(note, {"state": "sent", "sent_at": now, "to": to})
+        await self._finish(note, ("claimed",), {"state": "sent", "sent_at": now, "to": to})
 
     async def mark_skipped(self, note: Notification, now: datetime, reason: str) -> None:
-        await self._finish(note, {"state": "skipped", "skipped_at": now, "reason": reason})
+        changes = {"state": "skipped", "skipped_at": now, "reason": reason}
+        await self._finish(note, ("claimed",), changes)
 
     async def mark_failed(self, note: Notification, now: datetime, error: str) -> None:
-        doc = await self._docs.find_one({"_id": note.key}, {"attempts": 1})
-        attempts = int(doc.get("attempts", 1)) if doc else 1
-        await self._finish(
-            note,
-            {
-                "state": "failed",
-                "failed_at": now,
-                "error": error[:1000],
-                "not_before": now + domain.retry_delay(attempts),
-            },
-        )
+        doc = await self._docs.find_one({"_id": note.key})
+        if doc is None or doc["state"] != "claimed":
+            return
+        changes = {
+            "state": "failed",
+            "failed_at": now,
+            "error": error[:1000],
+            "not_before": now + domain.retry_delay(int(doc["attempts"])),
+        }
+        await self._replace(doc, changes)
 
     async def abandon(self, note: Notification, now: datetime, reason: str) -> None:
         """Give up on a claimed or failed notification that can never be sent."""
-        await self._docs.update_one(
-            {"_id": note.key, "state": {"$in": ["claimed", "failed"]}},
-            {"$set": {"state": "skipped", "skipped_at": now, "reason": reason[:1000]}},
-        )
+        changes = {"state": "skipped", "skipped_at": now, "reason": reason[:1000]}
+        await self._finish(note, ("claimed", "failed"), changes)
 
     async def to_retry(self, now: datetime) -> list[Notification]:
         """Failed sends whose back-off passed, and claims abandoned by a crashed sender."""
@@ -148,18 +155,19 @@ class ActivityLog:
 
     async def record(self, account_id: str, day: date, now: datetime) -> None:
         """Idempotent: the first final verdict of the day creates the row, the rest find it."""
-        await self._docs.update_one(
-            {"_id": f"{day.isoformat()}:{account_id}"},
-            {
-                "$setOnInsert": {
-                    "account_id": account_id,
-                    "day": day.isoformat(),
-                    "state": "pending",
-                    "first_seen": now,
-                }
-            },
-            upsert=True,
-        )
+        with suppress(DuplicateKeyError):  # a racing upsert created it: what we wanted
+            await self._docs.update_one(
+                {"_id": f"{day.isoformat()}:{account_id}"},
+                {
+                    "$setOnInsert": {
+                        "account_id": account_id,
+                        "day": day.isoformat(),
+                        "state": "pending",
+                        "first_seen": now,
+                    }
+                },
+                upsert=True,
+            )
 
     async def pending(self, up_to: date) -> list[tuple[str, date]]:
         """(account, day) pairs whose summary was not dealt with yet, days up to `up_to`."""

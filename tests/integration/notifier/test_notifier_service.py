@@ -1,0 +1,268 @@
+"""The notifier against a real broker, store, SMTP server and HTTP stand-ins for its peers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from tests.integration.notifier.support import (
+    consumed,
+    daily_runs,
+    eventually,
+    gateway_app,
+    ingest_app,
+    serving,
+)
+
+from lc_common.clock import ManualClock
+from lc_common.events import (
+    BATCH_EVENTS,
+    LEAD_VERDICTS,
+    BatchEventV1,
+    Evidence,
+    LeadVerdictV1,
+)
+from lc_common.kafka import Publisher, ensure_topics
+from lc_localstack.mailbox import Mailbox, running_mailbox
+from lc_localstack.peers import free_port
+from lc_notifier.bootstrap import bootstrap
+from lc_notifier.config import NotifierSettings
+from lc_notifier.domain import daily_due_at
+from lc_notifier.handlers import handle_batch_event, run_daily
+from lc_notifier.main import create_app
+
+pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.smtp]
+
+DAY = date(2025, 3, 3)
+ACCOUNTS = {
+    "acc_busy": {
+        "id": "acc_busy",
+        "name": "Busy Calls",
+        "email": "ops@busy.test",
+        "time_zone": "Australia/Sydney",
+    },
+    "acc_quiet": {
+        "id": "acc_quiet",
+        "name": "Quiet",
+        "email": "q@quiet.test",
+        "time_zone": "Australia/Sydney",
+    },
+}
+BATCH = {
+    "id": "bat_done",
+    "account_id": "acc_busy",
+    "name": "March leads",
+    "reference": "PO-77",
+    "status": "finished",
+    "finished_at": "2025-03-03T07:04:00+00:00",
+    "imported": 4,
+    "accepted": 3,
+    "rejected": 1,
+    "connected": 2,
+    "disconnected": 1,
+    "indeterminate": 0,
+    "retry": 0,
+    "processed": 3,
+    "remaining": 0,
+}
+DAILY = {
+    ("acc_busy", DAY.isoformat()): [
+        {
+            "batch_id": "bat_done",
+            "name": "March leads",
+            "reference": "PO-77",
+            "processed": 3,
+            "connected": 2,
+            "disconnected": 1,
+            "indeterminate": 0,
+        },
+        {
+            "batch_id": "bat_two",
+            "name": "Second",
+            "reference": "",
+            "processed": 1,
+            "connected": 1,
+            "disconnected": 0,
+            "indeterminate": 0,
+        },
+    ],
+}
+
+
+@dataclass
+class Stack:
+    settings: NotifierSettings
+    mailbox: Mailbox
+    clock: ManualClock
+    publisher: Publisher
+    daily_asked: list[tuple[str, str]]
+
+
+@pytest.fixture
+async def stack(service_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Stack]:
+    gateway_port, ingest_port = free_port(), free_port()
+    ingest, asked = ingest_app({"bat_done": BATCH}, DAILY)
+    async with (
+        running_mailbox(tmp_path / "mail") as mailbox,
+        serving(gateway_app(ACCOUNTS), gateway_port) as gateway_url,
+        serving(ingest, ingest_port) as ingest_url,
+    ):
+        settings = NotifierSettings(
+            http_port=free_port(),
+            gateway_url=gateway_url,
+            ingest_url=ingest_url,
+            public_url="https://app.example",
+            smtp_port=mailbox.port,
+            daily_check_interval_seconds=0.1,
+        )
+        await ensure_topics(settings, [BATCH_EVENTS, LEAD_VERDICTS])
+        publisher = Publisher(settings)
+        await publisher.start()
+        clock = ManualClock(datetime(2025, 3, 3, 12, tzinfo=UTC))
+        yield Stack(settings, mailbox, clock, publisher, asked)
+        await publisher.stop()
+
+
+def _finished(**overrides: Any) -> BatchEventV1:
+    return BatchEventV1(
+        **{"account_id": "acc_busy", "batch_id": "bat_done", "kind": "finished", **overrides}
+    )
+
+
+async def test_a_finished_batch_gets_one_email_despite_redelivery_and_restarts(
+    stack: Stack,
+) -> None:
+    settings = stack.settings
+    group = "notifier.final"
+    ok_before = consumed(BATCH_EVENTS.name, group)
+    dead_before = consumed(BATCH_EVENTS.name, group, "dead_lettered")
+    event = _finished()
+    sends = [_finished(kind="queued"), event, event, _finished()]
+    async with serving(create_app(settings, stack.clock), settings.http_port):
+        await stack.publisher.producer.send_and_wait(
+            settings.topic(BATCH_EVENTS.name), b"{garbage", key=b"bat_done"
+        )
+        for e in sends:
+            await stack.publisher.publish(BATCH_EVENTS, e, key=e.batch_id)
+        await eventually(lambda: consumed(BATCH_EVENTS.name, group) - ok_before >= len(sends))
+        assert consumed(BATCH_EVENTS.name, group, "dead_lettered") - dead_before == 1
+
+    # A restarted notifier (new clients, same store) that sees the event again sends nothing:
+    # the handler is called directly, as rejoining the same consumer group takes the
+    # broker a session timeout.
+    runtime = await bootstrap(settings, stack.clock)
+    try:
+        await handle_batch_event(event, runtime.deps)
+    finally:
+        await runtime.close()
+
+    [mail] = stack.mailbox.messages()
+    assert mail["To"] == "ops@busy.test"
+    assert mail["Subject"] == "Batch finished: March leads"
+    assert mail["Message-ID"].startswith("<final.bat_done@")
+    text = mail.get_body(preferencelist=("plain",))
+    html = mail.get_body(preferencelist=("html",))
+    assert text is not None and html is not None
+    assert "https://app.example/api/v1/batches/bat_done/download" in text.get_content()
+    assert 'href="https://app.example/api/v1/batches/bat_done/download"' in html.get_content()
+    assert "Connected      2" in text.get_content()
+
+
+def _verdict(account_id: str, row: int, final: bool = True) -> LeadVerdictV1:
+    at = datetime(2025, 3, 3, 10, tzinfo=UTC)
+    return LeadVerdictV1(
+        account_id=account_id,
+        batch_id="bat_done",
+        lead_id=f"bat_done:{row:09d}",
+        probe_id=f"p{row}",
+        attempt=1,
+        status="connected",
+        final=final,
+        detail="SIP 180 Ringing",
+        confidence=90,
+        evidence=Evidence(trunk="t1", codes=[180], tested_at=at),
+        occurred_at=at,
+    )
+
+
+async def test_the_daily_summary_goes_once_when_due_with_links_for_that_day(
+    stack: Stack,
+) -> None:
+    settings = stack.settings
+    group = "notifier.activity"
+    before = consumed(LEAD_VERDICTS.name, group)
+    verdicts = [
+        _verdict("acc_busy", 1),
+        _verdict("acc_busy", 2),
+        _verdict("acc_busy", 2),
+        _verdict("acc_busy", 3, final=False),
+        _verdict("acc_quiet", 4),
+    ]
+    due = daily_due_at(DAY, ZoneInfo("Australia/Sydney"), settings.daily_hour)
+    assert due == datetime(2025, 3, 4, 8, tzinfo=UTC)  # 19:00 AEDT the day after
+
+    async with serving(create_app(settings, stack.clock), settings.http_port):
+        for v in verdicts:
+            await stack.publisher.publish(LEAD_VERDICTS, v, key=v.lead_id)
+        await eventually(lambda: consumed(LEAD_VERDICTS.name, group) - before >= len(verdicts))
+
+        async def passes(n: int) -> None:
+            start = daily_runs()
+            await eventually(lambda: daily_runs() - start >= n)
+
+        await passes(2)
+        stack.clock.set(due - timedelta(minutes=1))
+        await passes(2)
+        assert stack.mailbox.files() == []
+        assert stack.daily_asked == []
+
+        stack.clock.set(due)
+        await stack.mailbox.wait_for(1)
+        await passes(3)
+        stack.clock.advance(timedelta(days=1))
+        await passes(3)
+
+    [mail] = stack.mailbox.messages()
+    assert mail["To"] == "ops@busy.test"
+    assert mail["Subject"] == "Leads processed on 2025-03-03"
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "4 leads were processed on 2025-03-03 (UTC)." in text
+    for batch_id in ("bat_done", "bat_two"):
+        link = f"https://app.example/api/v1/batches/{batch_id}/download?processed_on=2025-03-03"
+        assert link in text
+    # The quiet account was asked once, had nothing processed, and got no mail.
+    assert sorted(set(stack.daily_asked)) == [
+        ("acc_busy", "2025-03-03"),
+        ("acc_quiet", "2025-03-03"),
+    ]
+    assert len(stack.daily_asked) == 2
+
+
+async def test_a_failed_send_is_recorded_and_retried(stack: Stack) -> None:
+    settings = stack.settings.model_copy(update={"smtp_port": free_port()})  # nobody listens
+    group = "notifier.final"
+    before = consumed(BATCH_EVENTS.name, group)
+    async with serving(create_app(settings, stack.clock), settings.http_port):
+        await stack.publisher.publish(BATCH_EVENTS, _finished(), key="bat_done")
+        await eventually(lambda: consumed(BATCH_EVENTS.name, group) - before >= 1)
+    assert stack.mailbox.files() == []
+
+    # The relay is back; after the back-off a daily-loop pass (of a restarted notifier) retries.
+    runtime = await bootstrap(stack.settings, stack.clock)
+    try:
+        await run_daily(runtime.deps)
+        assert stack.mailbox.files() == []  # the back-off has not passed yet
+        stack.clock.advance(timedelta(minutes=2))
+        await run_daily(runtime.deps)
+        await run_daily(runtime.deps)
+    finally:
+        await runtime.close()
+    [mail] = stack.mailbox.messages()
+    assert mail["X-LC-Notification"] == "final:bat_done"
