@@ -34,12 +34,30 @@ async def sipp(tmp_path: Path) -> AsyncIterator[StartSipp]:
         (workdir / f"{name}.xml").write_text(text)
         port, media_port = free_port(), free_port()
         process = await asyncio.create_subprocess_exec(
-            "sipp", "-sf", f"{name}.xml", "-i", "127.0.0.1", "-p", str(port),
-            "-mi", "127.0.0.1", "-mp", str(media_port),
-            "-t", "u1" if transport == "udp" else "t1",
-            "-m", "1", "-nostdin", "-trace_msg", "-trace_err",
-            "-timeout", "30s", "-timeout_error",
-            cwd=workdir, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            "sipp",
+            "-sf",
+            f"{name}.xml",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(media_port),
+            "-t",
+            "u1" if transport == "udp" else "t1",
+            "-m",
+            "1",
+            "-nostdin",
+            "-trace_msg",
+            "-trace_err",
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            cwd=workdir,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         peer = SippPeer(port, transport, process, workdir, name)
         peers.append(peer)

@@ -69,7 +69,8 @@ async def test_ringback_early_media_is_listened_to_then_cancelled() -> None:
 async def test_intercept_sit_kinds_over_rtp(kind: str) -> None:
     config = rules({"behaviour": "intercept", "sit_kind": kind})
     async with CarrierSimulator(config, timers=SIM_TIMERS) as sim:
-        async with SipTrunkClient(trunk(sim.port, "tcp")) as client:
+        client = SipTrunkClient(trunk(sim.port, "tcp"))
+        async with client:
             result = await client.call("+61400000007")
     assert result.early_media is not None
     assert (result.early_media.finding, result.early_media.sit_kind) == ("sit", kind)

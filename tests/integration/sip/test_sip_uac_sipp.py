@@ -75,8 +75,13 @@ async def test_200_after_cancel_is_acked_and_hung_up(sipp: StartSipp) -> None:
 
 @pytest.mark.parametrize(
     ("code", "phrase"),
-    [(404, "Not Found"), (410, "Gone"), (486, "Busy Here"), (503, "Service Unavailable"),
-     (603, "Decline")],
+    [
+        (404, "Not Found"),
+        (410, "Gone"),
+        (486, "Busy Here"),
+        (503, "Service Unavailable"),
+        (603, "Decline"),
+    ],
 )
 async def test_final_rejections_are_acked(sipp: StartSipp, code: int, phrase: str) -> None:
     peer = await sipp("reject", code=str(code), phrase=phrase)
@@ -91,8 +96,13 @@ async def test_final_rejections_are_acked(sipp: StartSipp, code: int, phrase: st
 
 
 async def test_reason_header_with_q850_cause(sipp: StartSipp) -> None:
-    peer = await sipp("reject_reason", code="480", phrase="Temporarily Unavailable",
-                      cause="18", text="No user responding")
+    peer = await sipp(
+        "reject_reason",
+        code="480",
+        phrase="Temporarily Unavailable",
+        cause="18",
+        text="No user responding",
+    )
     async with SipTrunkClient(trunk(peer.port)) as client:
         result = await client.call(NUMBER)
     assert result.final_code == 480
@@ -159,8 +169,15 @@ def _tone(freqs: tuple[float, ...], ms: int) -> np.ndarray:
 
 
 async def test_early_media_sit_is_heard_and_cancels_early(sipp: StartSipp, tmp_path: Path) -> None:
-    audio = np.concatenate([np.zeros(800), _tone((985.2,), 380), _tone((1370.6,), 274),
-                            _tone((1776.7,), 380), np.zeros(16000)])
+    audio = np.concatenate(
+        [
+            np.zeros(800),
+            _tone((985.2,), 380),
+            _tone((1370.6,), 274),
+            _tone((1776.7,), 380),
+            np.zeros(16000),
+        ]
+    )
     peer = await sipp("early_media", audio=_write_ulaw(tmp_path / "sit.ulaw", audio))
     async with SipTrunkClient(trunk(peer.port)) as client:
         result = await client.call(NUMBER, policy=CallPolicy(early_media_seconds=4.0))

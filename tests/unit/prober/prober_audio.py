@@ -26,8 +26,11 @@ def silence(ms: float) -> Audio:
 def sit(first: tuple[float, float], second: tuple[float, float], level: float = 0.2) -> Audio:
     """A SIT from (frequency, ms) of its first two tones; the third is 1776.7 Hz for 380 ms."""
     return np.concatenate(
-        [tone((first[0],), first[1], level), tone((second[0],), second[1], level),
-         tone((1776.7,), 380, level)]
+        [
+            tone((first[0],), first[1], level),
+            tone((second[0],), second[1], level),
+            tone((1776.7,), 380, level),
+        ]
     )
 
 

@@ -14,17 +14,20 @@ def md5(text: str) -> str:
 
 
 def test_rfc2617_section_3_5_example() -> None:
-    assert digest_response(
-        username="Mufasa",
-        password="Circle Of Life",
-        realm="testrealm@host.com",
-        nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093",
-        method="GET",
-        uri="/dir/index.html",
-        qop="auth",
-        nc="00000001",
-        cnonce="0a4f113b",
-    ) == "6629fae49393a05397450978507c4ef1"
+    assert (
+        digest_response(
+            username="Mufasa",
+            password="Circle Of Life",
+            realm="testrealm@host.com",
+            nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093",
+            method="GET",
+            uri="/dir/index.html",
+            qop="auth",
+            nc="00000001",
+            cnonce="0a4f113b",
+        )
+        == "6629fae49393a05397450978507c4ef1"
+    )
 
 
 RFC7616 = dict(
@@ -54,20 +57,34 @@ def test_no_qop_is_rfc2069_style() -> None:
     ha1 = md5("alice:sip.example:pw")
     ha2 = md5("INVITE:sip:+611@sip.example")
     assert digest_response(
-        username="alice", password="pw", realm="sip.example", nonce="n1",
-        method="INVITE", uri="sip:+611@sip.example",
+        username="alice",
+        password="pw",
+        realm="sip.example",
+        nonce="n1",
+        method="INVITE",
+        uri="sip:+611@sip.example",
     ) == md5(f"{ha1}:n1:{ha2}")
 
 
 def test_answer_challenge_with_qop_auth() -> None:
     creds = answer_challenge(
         'Digest realm="sip.example", nonce="abc", qop="auth,auth-int", opaque="op", algorithm=MD5',
-        username="alice", password="pw", method="INVITE", uri="sip:+611@sip.example",
+        username="alice",
+        password="pw",
+        method="INVITE",
+        uri="sip:+611@sip.example",
         cnonce="c0ffee",
     )
     expected = digest_response(
-        username="alice", password="pw", realm="sip.example", nonce="abc", method="INVITE",
-        uri="sip:+611@sip.example", qop="auth", nc="00000001", cnonce="c0ffee",
+        username="alice",
+        password="pw",
+        realm="sip.example",
+        nonce="abc",
+        method="INVITE",
+        uri="sip:+611@sip.example",
+        qop="auth",
+        nc="00000001",
+        cnonce="c0ffee",
     )
     assert creds.response == expected
     value = creds.header_value
@@ -79,15 +96,21 @@ def test_answer_challenge_with_qop_auth() -> None:
 
 
 def test_answer_challenge_without_qop_has_no_cnonce() -> None:
-    creds = answer_challenge('Digest realm="r", nonce="n"', username="u", password="p",
-                             method="INVITE", uri="sip:x@h")
+    creds = answer_challenge(
+        'Digest realm="r", nonce="n"', username="u", password="p", method="INVITE", uri="sip:x@h"
+    )
     assert "cnonce" not in creds.header_value and "qop" not in creds.header_value
 
 
 @pytest.mark.parametrize(
     "challenge",
-    ['Basic realm="r"', 'Digest realm="r"', 'Digest realm="r", nonce="n", algorithm=SHA-999',
-     'Digest realm="r", nonce="n", qop="auth-conf"', "garbage"],
+    [
+        'Basic realm="r"',
+        'Digest realm="r"',
+        'Digest realm="r", nonce="n", algorithm=SHA-999',
+        'Digest realm="r", nonce="n", qop="auth-conf"',
+        "garbage",
+    ],
 )
 def test_unanswerable_challenges(challenge: str) -> None:
     with pytest.raises(DigestError):

@@ -13,8 +13,17 @@ from lc_prober.media.sit import SitDetection
 ADDR = ("127.0.0.1", 4000)
 
 
-def rtp(pt: int, seq: int, ts: int, payload: bytes, *, ssrc: int = 7, csrc: int = 0,
-        ext: bytes | None = None, pad: int = 0) -> bytes:
+def rtp(
+    pt: int,
+    seq: int,
+    ts: int,
+    payload: bytes,
+    *,
+    ssrc: int = 7,
+    csrc: int = 0,
+    ext: bytes | None = None,
+    pad: int = 0,
+) -> bytes:
     b0 = 0x80 | csrc | (0x10 if ext is not None else 0) | (0x20 if pad else 0)
     out = struct.pack("!BBHII", b0, pt, seq, ts, ssrc) + b"\x00\x00\x00\x01" * csrc
     if ext is not None:
@@ -71,8 +80,9 @@ def test_receiver_continues_after_ssrc_change_and_is_bounded() -> None:
 def test_receiver_reports_a_sit_while_listening() -> None:
     heard: list[SitDetection] = []
     receiver = RtpReceiver(max_seconds=5, on_sit=heard.append)
-    payload = ulaw_encode(pcm16(np.concatenate([sit((913.8, 274), (1370.6, 274)),
-                                                speech_like(2000)])))
+    payload = ulaw_encode(
+        pcm16(np.concatenate([sit((913.8, 274), (1370.6, 274)), speech_like(2000)]))
+    )
     for i in range(len(payload) // 160):
         receiver.datagram_received(rtp(0, i, i * 160, payload[i * 160 : (i + 1) * 160]), ADDR)
     assert len(heard) == 1

@@ -35,8 +35,9 @@ def parse_request(data: bytes) -> Request:
     return message
 
 
-def response_to(req: Request, code: int, *, contact: str | None = None,
-                record_route: list[str] | None = None) -> Response:
+def response_to(
+    req: Request, code: int, *, contact: str | None = None, record_route: list[str] | None = None
+) -> Response:
     resp = Response(code, "X")
     for name in ("Via", "From", "Call-ID", "CSeq"):
         resp.headers.add(name, req.headers[name])
@@ -106,8 +107,12 @@ def test_ack_and_bye_of_2xx_go_to_the_remote_target_with_route_set() -> None:
     call = leg()
     branch = new_branch()
     invite = parse_request(bytes(call.invite(branch, b"")))
-    ok = response_to(invite, 200, contact="<sip:gw@198.51.100.7:5080>",
-                     record_route=["<sip:p1.example;lr>", "<sip:p2.example;lr>"])
+    ok = response_to(
+        invite,
+        200,
+        contact="<sip:gw@198.51.100.7:5080>",
+        record_route=["<sip:p1.example;lr>", "<sip:p2.example;lr>"],
+    )
     ack = parse_request(bytes(call.ack_for_success(ok)))
     bye = parse_request(bytes(call.bye(ok)))
     assert str(ack.uri) == "sip:gw@198.51.100.7:5080"

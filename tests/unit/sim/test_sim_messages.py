@@ -64,10 +64,10 @@ def test_sdp_offer_and_answer() -> None:
 def test_digest_round_trip_with_the_prober(qop: str) -> None:
     auth = DigestAuthenticator(AuthConfig(username="u", password="p", qop=qop))  # type: ignore[arg-type]
     challenge = auth.challenge()
-    good = answer_challenge(challenge, username="u", password="p", method="INVITE",
-                            uri="sip:+612@h")
-    bad = answer_challenge(challenge, username="u", password="q", method="INVITE",
-                           uri="sip:+612@h")
+    good = answer_challenge(
+        challenge, username="u", password="p", method="INVITE", uri="sip:+612@h"
+    )
+    bad = answer_challenge(challenge, username="u", password="q", method="INVITE", uri="sip:+612@h")
     assert auth.verify("INVITE", good.header_value)
     assert not auth.verify("INVITE", bad.header_value)
     assert not auth.verify("INVITE", good.header_value.replace('nonce="', 'nonce="0'))

@@ -54,14 +54,22 @@ def test_first_match_wins_and_criteria_combine() -> None:
 
 
 def test_no_rule_matches() -> None:
-    assert SimConfig.model_validate({"rules": [{"match": {"suffix": "1"},
-                                                "behaviour": "busy"}]}).match("+612") is None
+    assert (
+        SimConfig.model_validate(
+            {"rules": [{"match": {"suffix": "1"}, "behaviour": "busy"}]}
+        ).match("+612")
+        is None
+    )
 
 
 def test_delay_forms() -> None:
     config = SimConfig.model_validate(
-        {"rules": [{"behaviour": "busy", "delay_ms": 250},
-                   {"behaviour": "busy", "delay_ms": [100, 200]}]}
+        {
+            "rules": [
+                {"behaviour": "busy", "delay_ms": 250},
+                {"behaviour": "busy", "delay_ms": [100, 200]},
+            ]
+        }
     )
     rng = random.Random(1)
     assert config.rules[0].delay_seconds(rng) == 0.25

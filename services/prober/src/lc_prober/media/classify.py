@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -10,6 +11,9 @@ from numpy.typing import NDArray
 from lc_prober.media.goertzel import FRAME_MS, FloatArray, FrameFeatures, frame_features, to_float
 from lc_prober.media.sit import SIT_FREQS, SitDetection, band_labels, detect_sit
 
+SitKind = Literal[
+    "intercept", "vacant_code", "no_circuit", "reorder", "ineffective_other", "unknown"
+]
 RINGBACK_FREQS: tuple[float, ...] = (400.0, 425.0, 450.0, 440.0, 480.0)
 ALL_FREQS: tuple[float, ...] = SIT_FREQS + RINGBACK_FREQS
 
@@ -24,16 +28,15 @@ _ANNOUNCEMENT_LEVEL_SPREAD_DB = 3.0
 class AudioFinding:
     """The classification of a stretch of audio."""
 
-    finding: str
-    """One of none, silence, ringback, sit, announcement."""
+    finding: Literal["none", "silence", "ringback", "sit", "announcement"]
     confidence: float
     sit: SitDetection | None = None
     detail: str | None = None
 
     @property
-    def sit_kind(self) -> str | None:
+    def sit_kind(self) -> SitKind | None:
         """The SIT kind when the finding is a SIT."""
-        return self.sit.kind if self.sit is not None else None
+        return cast(SitKind, self.sit.kind) if self.sit is not None else None
 
 
 def analyse(samples: NDArray[np.integer] | NDArray[np.floating]) -> FrameFeatures:

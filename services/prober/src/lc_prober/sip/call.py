@@ -182,9 +182,9 @@ class OutgoingCall:
         return EarlyMedia(
             listened_ms=listened_ms,
             packets=receiver.packets,
-            codec=receiver.codec,  # type: ignore[arg-type]
-            finding=finding.finding,  # type: ignore[arg-type]
-            sit_kind=finding.sit_kind,  # type: ignore[arg-type]
+            codec="PCMA" if receiver.payload_type == 8 else "PCMU",
+            finding=finding.finding,
+            sit_kind=finding.sit_kind,
             confidence=finding.confidence,
         )
 

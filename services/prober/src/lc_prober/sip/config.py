@@ -37,8 +37,6 @@ class CallPolicy:
     """Cancel as soon as a special information tone is heard in early media."""
     proceeding_seconds: float = 30.0
     """Cancel when only 100/183-without-SDP arrived for this long (no sign of life)."""
-    after_answer: Literal["bye"] = "bye"
-    """An answered test call is always hung up at once."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
-from sipmessage import AuthChallenge
-
 _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+_PARAM_RE = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
 
 
 class DigestError(ValueError):
@@ -63,6 +63,30 @@ class DigestCredentials:
     response: str
 
 
+def parse_challenge(value: str) -> tuple[str, dict[str, str]]:
+    """(scheme, parameters) of a WWW-Authenticate/Proxy-Authenticate value.
+
+    Parsed here rather than with sipmessage's AuthChallenge, which splits quoted values
+    at commas and so rejects the common ``qop="auth,auth-int"``.
+    """
+    scheme, _, rest = value.strip().partition(" ")
+    params: dict[str, str] = {}
+    pos = 0
+    rest = rest.strip()
+    while pos < len(rest):
+        match = _PARAM_RE.match(rest, pos)
+        if match is None or match.end() == pos:
+            raise DigestError(f"unparseable challenge: {value!r}")
+        raw = match.group(2)
+        if raw.startswith('"'):
+            raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        params[match.group(1).lower()] = raw
+        pos = match.end()
+    if not scheme or not params:
+        raise DigestError(f"unparseable challenge: {value!r}")
+    return scheme, params
+
+
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -79,13 +103,9 @@ def answer_challenge(
     cnonce: str | None = None,
 ) -> DigestCredentials:
     """Build the credentials answering one WWW-Authenticate/Proxy-Authenticate value."""
-    try:
-        challenge = AuthChallenge.parse(challenge_value.strip())
-    except ValueError as exc:
-        raise DigestError(f"unparseable challenge: {challenge_value!r}") from exc
-    if challenge.scheme.lower() != "digest":
-        raise DigestError(f"unsupported auth scheme {challenge.scheme!r}")
-    params = challenge.parameters
+    scheme, params = parse_challenge(challenge_value)
+    if scheme.lower() != "digest":
+        raise DigestError(f"unsupported auth scheme {scheme!r}")
     realm = params.get("realm", "")
     nonce = params.get("nonce")
     if nonce is None:
