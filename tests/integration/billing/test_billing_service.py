@@ -31,7 +31,7 @@ def _headers(settings: BillingSettings, account_id: str) -> dict[str, str]:
 
 async def _eventually(probe: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
     async with asyncio.timeout(within):
-        while not await probe():  # noqa: ASYNC110 - polling a peer over HTTP
+        while not await probe():
             await asyncio.sleep(0.1)
 
 
