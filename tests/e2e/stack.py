@@ -15,7 +15,7 @@ import httpx
 from lc_localstack.peers import free_port
 
 BIN = Path(sys.executable).parent
-SERVICES = ("gateway", "ingest", "scheduler", "prober", "classifier", "billing")
+SERVICES = ("gateway", "ingest", "scheduler", "prober", "classifier", "billing", "notifier")
 
 
 @dataclass
