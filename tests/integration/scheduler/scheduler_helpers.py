@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
+import uvicorn
 from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
+from fastapi.responses import JSONResponse
 
-from lc_common.events import Event, LeadAcceptedV1, ProbeRequestV1, Topic
+from lc_common.events import (
+    LEAD_VERDICTS,
+    Event,
+    Evidence,
+    LeadAcceptedV1,
+    LeadVerdictV1,
+    ProbeRequestV1,
+    Topic,
+)
 from lc_common.kafka import Publisher
 from lc_common.settings import ServiceSettings
 from lc_scheduler.config import SchedulerSettings
@@ -104,3 +118,114 @@ async def send(pub: Publisher, topic: Topic, events: list[tuple[str, Event]]) ->
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, default=str)
+
+
+class StandInProber:
+    """Consumes the trunks' request topics and answers each at once with a final verdict.
+
+    Records when each batch's last lead was answered, and every request it saw.
+    """
+
+    def __init__(self, settings: ServiceSettings, trunks: list[str]) -> None:
+        self.settings = settings
+        self.requests: list[ProbeRequestV1] = []
+        self.answered_at: dict[str, float] = {}
+        self.per_batch: Counter[str] = Counter()
+        self.answer = True
+        self._consumer = AIOKafkaConsumer(
+            *[settings.topic(f"probe.requests.{t}") for t in trunks],
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=f"stand-in-prober-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=True,
+            metadata_max_age_ms=1000,
+            fetch_max_wait_ms=20,
+        )
+        self._publisher = Publisher(settings)
+        self._task: asyncio.Task[None] | None = None
+        self.assigned = asyncio.Event()
+
+    async def __aenter__(self) -> StandInProber:
+        await self._publisher.start()
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+        await self._publisher.stop()
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100, max_records=500)
+            verdicts = []
+            for records in batches.values():
+                for record in records:
+                    probe = ProbeRequestV1.model_validate_json(record.value or b"")
+                    self.requests.append(probe)
+                    if self.answer:
+                        verdicts.append((probe.lead_id, final_verdict(probe)))
+                        self.per_batch[probe.batch_id] += 1
+                        self.answered_at[probe.batch_id] = time.monotonic()
+            if verdicts:
+                await self._publisher.publish_many(LEAD_VERDICTS, verdicts)
+
+
+def final_verdict(probe: ProbeRequestV1, status: str = "connected") -> LeadVerdictV1:
+    return LeadVerdictV1(
+        account_id=probe.account_id,
+        batch_id=probe.batch_id,
+        lead_id=probe.lead_id,
+        probe_id=probe.probe_id,
+        attempt=probe.attempt,
+        status=status,  # type: ignore[arg-type]
+        final=True,
+        detail="SIP 180 Ringing",
+        confidence=95,
+        evidence=Evidence(trunk=probe.trunk, codes=[100, 180], tested_at=datetime.now(UTC)),
+    )
+
+
+@asynccontextmanager
+async def stand_in_ingest(
+    open_leads: list[dict[str, str]], token: str
+) -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
+    """ingest's `GET /internal/v1/leads?open=true` on a free port; yields (url, calls)."""
+    app = FastAPI()
+    calls: list[dict[str, str]] = []
+    ordered = sorted(open_leads, key=lambda lead: lead["lead_id"])
+
+    @app.get("/internal/v1/leads")
+    async def leads(
+        open: str,
+        limit: int,
+        after: str | None = None,
+        x_lc_internal_token: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        calls.append({"open": open, "after": after or "", "limit": str(limit)})
+        if x_lc_internal_token != token:
+            return JSONResponse({"error": {"code": "unauthorized", "message": "no"}}, 401)
+        rest = [lead for lead in ordered if not after or lead["lead_id"] > after]
+        page = rest[:limit]
+        more = len(rest) > limit
+        return JSONResponse({"leads": page, "next": page[-1]["lead_id"] if more else None})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}", calls
+    finally:
+        server.should_exit = True
+        await task
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -8,13 +8,22 @@ from typing import Any
 
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
-from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED, PROBE_RETRIES
+from lc_common.events import (
+    BATCH_EVENTS,
+    LEAD_VERDICTS,
+    LEADS_ACCEPTED,
+    PROBE_RETRIES,
+    LeadAcceptedV1,
+    LeadVerdictV1,
+    ProbeRetryV1,
+)
 from lc_common.kafka import Publisher
 from lc_common.trunks import Trunk, load_trunks
 from lc_scheduler.adapters.ingest import IngestClient
+from lc_scheduler.coalesce import Coalescer
 from lc_scheduler.config import SchedulerSettings
 from lc_scheduler.dispatcher import Dispatcher, DispatchOptions
-from lc_scheduler.handlers import Accepter, Handlers, Placing
+from lc_scheduler.handlers import Handlers, Placing
 from lc_scheduler.ports import ProbePublisher, ScheduleStore
 from lc_scheduler.redrive import OpenLeadsSource, Redriver
 from lc_scheduler.schedule import Schedule
@@ -30,7 +39,9 @@ class Scheduler:
     trunks: list[Trunk]
     schedule: Schedule
     handlers: Handlers
-    accepter: Accepter
+    accepted: Coalescer[LeadAcceptedV1]
+    verdicts: Coalescer[LeadVerdictV1]
+    retries: Coalescer[ProbeRetryV1]
     dispatcher: Dispatcher
     redriver: Redriver
 
@@ -41,13 +52,24 @@ class Scheduler:
             ConsumerSpec(
                 LEADS_ACCEPTED,
                 f"{GROUP}.leads-accepted",
-                self.accepter.handle,
+                self.accepted.handle,
                 concurrency=concurrency,
             ),
-            ConsumerSpec(PROBE_RETRIES, f"{GROUP}.probe-retries", self.handlers.on_retry),
-            ConsumerSpec(LEAD_VERDICTS, f"{GROUP}.lead-verdicts", self.handlers.on_verdict),
+            ConsumerSpec(
+                PROBE_RETRIES, f"{GROUP}.probe-retries", self._retry, concurrency=concurrency
+            ),
+            ConsumerSpec(
+                LEAD_VERDICTS,
+                f"{GROUP}.lead-verdicts",
+                self.verdicts.handle,
+                concurrency=concurrency,
+            ),
             ConsumerSpec(BATCH_EVENTS, f"{GROUP}.batch-events", self.handlers.on_batch_event),
         ]
+
+    async def _retry(self, event: ProbeRetryV1) -> None:
+        await self.handlers.check_retry(event)
+        await self.retries.handle(event)
 
     def consumers(self, publisher: Publisher) -> list[ConsumerRunner[Any]]:
         """A runner per consumer spec."""
@@ -106,7 +128,9 @@ def build_scheduler(
         trunks=trunks,
         schedule=schedule,
         handlers=handlers,
-        accepter=Accepter(handlers, settings.insert_batch_max),
+        accepted=Coalescer(handlers.accept_many, settings.insert_batch_max),
+        verdicts=Coalescer(handlers.apply_verdicts, settings.insert_batch_max),
+        retries=Coalescer(handlers.apply_retries, settings.insert_batch_max),
         dispatcher=dispatcher,
         redriver=redriver,
     )

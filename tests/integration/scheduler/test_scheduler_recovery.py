@@ -1,0 +1,95 @@
+"""The broker loses its data: every open lead is re-driven from the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from scheduler_helpers import (
+    StandInProber,
+    TopicReader,
+    eventually,
+    lead,
+    publisher,
+    running,
+    stand_in_ingest,
+)
+
+from lc_common.events import LEADS_ACCEPTED
+
+pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
+
+
+async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
+    scheduler_settings: Any, kafka_bootstrap: str
+) -> None:
+    # Before: 12 mobiles accepted; beta's bound (6) is out, 6 wait in the queue.
+    before = scheduler_settings()
+    known = [lead("bat_r", i, f"+614{i:08d}") for i in range(12)]
+    async with running(before) as app, publisher(before) as pub:
+        topic = before.topic("probe.requests.beta")
+        async with TopicReader(kafka_bootstrap, [topic]) as reader:
+            await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in known])
+            await eventually(lambda: len(reader.probes()) == 6, 60, "six probes out")
+        first = {p.lead_id: p for _, p in reader.probes()}
+        assert len(app.state.scheduler.schedule.entries) == 12
+
+    # The broker comes back empty (a fresh topic prefix); the database is kept.
+    # ingest still lists the 12 and 3 more whose `leads.accepted` was lost.
+    lost = [lead("bat_r", 100 + i, f"+614{100 + i:08d}") for i in range(3)]
+    open_leads = [
+        {
+            "lead_id": e.lead_id,
+            "batch_id": e.batch_id,
+            "account_id": e.account_id,
+            "e164": e.e164,
+            "state": "testing",
+        }
+        for e in known + lost
+    ]
+    token = "test-internal-token"
+    async with stand_in_ingest(open_leads, token) as (url, calls):
+        after = scheduler_settings(
+            topic_prefix=before.topic_prefix + "reborn.",
+            ingest_url=url,
+            internal_token=token,
+            redrive_on_startup=True,
+            redrive_page_size=4,
+            probe_timeout_seconds=3,
+        )
+        async with running(after) as app, StandInProber(after, ["alpha", "beta"]) as prober:
+            await eventually(
+                lambda: {p.lead_id for p in prober.requests} == {e.lead_id for e in known + lost},
+                90,
+                "every open lead dispatched again",
+            )
+            await eventually(lambda: not app.state.scheduler.schedule.entries, 60, "all final")
+            assert calls[0]["open"] == "true" and len(calls) == 4  # 15 leads, pages of 4
+            for probe in prober.requests:
+                if probe.lead_id in first:
+                    # The outstanding ones timed out: same attempt, new probe id.
+                    assert probe.probe_id != first[probe.lead_id].probe_id
+                    assert probe.attempt == first[probe.lead_id].attempt
+            assert app.state.scheduler.redriver.last.inserted == 3
+
+            # The re-drive endpoint: refused without the token, started with it.
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+                refused = await client.post("/internal/v1/redrive")
+                assert refused.status_code == 401
+                started = await client.post(
+                    "/internal/v1/redrive", headers={"X-LC-Internal-Token": token}
+                )
+                assert started.status_code == 202
+                await eventually(
+                    lambda: not app.state.scheduler.redriver.last.running and len(calls) == 8,
+                    30,
+                    "second re-drive",
+                )
+                status = await client.get(
+                    "/internal/v1/redrive", headers={"X-LC-Internal-Token": token}
+                )
+                # Everything is final here and was finalised just now: nothing to do.
+                assert status.json()["last"]["inserted"] == 0
+                assert status.json()["last"]["reopened"] == 0
