@@ -130,6 +130,7 @@ class StandInProber:
         self.settings = settings
         self.requests: list[ProbeRequestV1] = []
         self.answered_at: dict[str, float] = {}
+        self.first_at: dict[str, float] = {}
         self.per_batch: Counter[str] = Counter()
         self.answer = True
         self._consumer = AIOKafkaConsumer(
@@ -166,6 +167,7 @@ class StandInProber:
                 for record in records:
                     probe = ProbeRequestV1.model_validate_json(record.value or b"")
                     self.requests.append(probe)
+                    self.first_at.setdefault(probe.batch_id, time.monotonic())
                     if self.answer:
                         verdicts.append((probe.lead_id, final_verdict(probe)))
                         self.per_batch[probe.batch_id] += 1

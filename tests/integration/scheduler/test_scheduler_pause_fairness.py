@@ -93,12 +93,14 @@ async def test_small_batch_after_large_batch_finishes_first(
             await eventually(
                 lambda: prober.per_batch["bat_large"] == large_n, 1200, "large batch answered"
             )
+            small_first = prober.first_at["bat_small"] - started
             small_done = prober.answered_at["bat_small"] - started
             large_done = prober.answered_at["bat_large"] - started
             print(
                 f"fairness: large batch ({large_n} leads) finished {large_done:.1f}s, "
                 f"small batch ({small_n} leads, submitted at "
-                f"{submitted_small - started:.1f}s) finished {small_done:.1f}s after start"
+                f"{submitted_small - started:.1f}s, first dialled {small_first:.1f}s) "
+                f"finished {small_done:.1f}s after start"
             )
             assert small_done < large_done
             await eventually(lambda: not scheduler.schedule.entries, 60, "all final")

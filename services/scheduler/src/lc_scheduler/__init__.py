@@ -1,0 +1,32 @@
+"""The scheduler: routes leads to trunks, paces dispatch, holds retries, honours pause and windows.
+
+Run: `lc-scheduler` (`lc_scheduler.main:run`), HTTP on `LC_HTTP_PORT` (8002):
+`/healthz`, `/readyz`, `/metrics`, `POST|GET /internal/v1/redrive`.
+
+How it works
+- Consumes `leads.accepted`, `probe.retries`, `lead.verdicts`, `batch.events`
+  (groups `scheduler.*`, one runner each, dead letters to `<topic>.dlq`);
+  publishes `ProbeRequestV1` to `probe.requests.<trunk>`.
+- MongoDB (database `<LC_MONGODB_DATABASE>_scheduler`) is the record:
+  `dispatch_entries` (`_id` = lead id; state queued/outstanding/final, attempt,
+  due_at, trunk, probe_id, zones; indexes (batch_id, state, due_at) and
+  (state, due_at)) and `batches` (`_id` = batch id; pause flags, active; index
+  (active)). Every write is by `_id`, in bulk.
+- `schedule.Schedule` is the working copy of the open entries, loaded at startup:
+  per-batch heaps by due time and outstanding probes per trunk, so a round never
+  scans the store. One process owns it: run a single replica (Recreate).
+- `dispatcher.Dispatcher` rounds (every `LC_DISPATCH_INTERVAL_SECONDS`, and at
+  once when a verdict frees room): free room per trunk = ceil(channels x
+  `LC_OUTSTANDING_FACTOR`) - outstanding; handed out one lead at a time in
+  turns over accounts, then batches (`domain.fairness`); trunk by prefix and
+  most free room, avoiding `avoid_trunk` where another trunk carries the number
+  (`domain.routing`); leads outside their calling window move to its next
+  opening (`domain.windows`). Sweeps re-dispatch outstanding probes unanswered
+  after `LC_PROBE_TIMEOUT_SECONDS` (new probe id, same attempt).
+- `redrive.Redriver` pages through ingest's open leads (startup and on demand):
+  inserts unknown ones, re-opens ones final here for longer than
+  `LC_REDRIVE_FINAL_GRACE_SECONDS` (ingest never saw the verdict).
+- Calling windows are enforced in production, or wherever
+  `LC_CALLING_WINDOWS_ENFORCED=true`; per-country overrides in
+  `LC_CALLING_WINDOWS` (JSON) or `LC_CALLING_WINDOWS_FILE` (YAML).
+"""
