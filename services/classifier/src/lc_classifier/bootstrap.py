@@ -77,6 +77,7 @@ def build_app(
         broker_rebalance_timeout=settings.classifier_session_timeout,
         broker_heartbeat_interval=min(3.0, settings.classifier_session_timeout / 3),
         stream_buffer_maxsize=settings.classifier_stream_buffer,
+        producer_linger_ms=5,
         web_enabled=True,
         web_host=settings.http_host,
         web_bind=settings.http_host,
@@ -88,34 +89,30 @@ def build_app(
         value_serializer="raw",
         partitions=PROBE_SIGNALLING.partitions,
     )
+    # Outputs go to Faust's producer directly rather than through Topic objects
+    # (no per-message future and buffer task: about twice the throughput); Faust
+    # still flushes that producer before it commits the source offsets, so the
+    # at-least-once guarantee holds. The topics exist already (`ensure_topics`).
     sinks = {
-        topic.name: app.topic(
-            settings.topic(topic.name),
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=topic.partitions,
-        )
-        for topic in OUTPUTS
+        name: settings.topic(name)
+        for name in (LEAD_VERDICTS.name, PROBE_RETRIES.name, PROBE_SIGNALLING.name)
     }
-    sinks[PROBE_SIGNALLING.name] = source
-    sinks[PROBE_SIGNALLING.dlq] = app.topic(
-        settings.topic(PROBE_SIGNALLING.dlq),
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=1,
-    )
+    sinks[PROBE_SIGNALLING.dlq] = settings.topic(PROBE_SIGNALLING.dlq)
+    published = {name: EVENTS_PUBLISHED.labels(name) for name in sinks}
     table = app.Table(
         HISTORY_TABLE,
         partitions=PROBE_SIGNALLING.partitions,
-        key_type=str,
-        value_type=None,
-        help="Attempt history of each lead, keyed by lead id.",
+        schema=faust.Schema(
+            key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"
+        ),
+        help="Attempt history of each lead (JSON), keyed by lead id.",
     )
     handler = SignallingHandler(rules, retry_policy(settings), clock or SystemClock(), table)
     pipeline = SignallingPipeline(handler, group=app_id)
 
     @app.agent(source, name="classify")
     async def classify(stream: faust.StreamT[bytes]) -> None:
+        producer = app.producer
         async for event in stream.events():
             message = event.message
             processed = pipeline.process(
@@ -123,8 +120,10 @@ def build_app(
             )
             try:
                 for out in processed.messages:
-                    await sinks[out.topic].send(key=out.key, value=out.value, headers=out.headers)
-                    EVENTS_PUBLISHED.labels(out.topic).inc()
+                    await producer.send(
+                        sinks[out.topic], out.key, out.value, None, None, out.headers or None
+                    )
+                    published[out.topic].inc()
             except Exception as exc:
                 # The producer refused: stop the worker (its supervisor restarts it)
                 # rather than let Faust acknowledge an event whose verdict is lost.
@@ -141,6 +140,7 @@ def build_app(
 
     @app.page("/readyz")
     async def readyz(self: View, request: Request) -> Response:
+        # Ready once it consumes: a replica beyond the partition count stays unready.
         problems = []
         if app.rebalancing:
             problems.append("rebalancing")

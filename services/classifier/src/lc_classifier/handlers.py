@@ -15,11 +15,14 @@ from lc_common.events import ProbeSignallingV1
 
 log = structlog.get_logger(__name__)
 
+_IGNORED = {r: metrics.IGNORED.labels(r) for r in ("duplicate", "stale_attempt", "after_final")}
+_RETRIES = {r: metrics.RETRIES.labels(r) for r in ("indeterminate", "confirm", "trunk_fault")}
+
 
 class SignallingHandler:
     """Turns a lead's signalling into its verdicts and retries, one event at a time.
 
-    `histories` maps a lead id to its `LeadHistory` in JSON form: the Faust table
+    `histories` maps a lead id to its `LeadHistory` as JSON bytes: the Faust table
     in the service, a plain dict in tests. Events of one lead must come in
     order through one handler (the topic is keyed by lead id).
     """
@@ -39,7 +42,11 @@ class SignallingHandler:
     def history(self, lead_id: str) -> LeadHistory | None:
         """The lead's history so far, if any."""
         stored = self.histories.get(lead_id)
-        return LeadHistory.model_validate(stored) if stored is not None else None
+        if stored is None:
+            return None
+        if isinstance(stored, bytes | str):
+            return LeadHistory.model_validate_json(stored)
+        return LeadHistory.model_validate(stored)
 
     def handle(self, event: ProbeSignallingV1) -> Decision:
         """Decide on one call, without remembering it yet (see `remember`)."""
@@ -47,7 +54,7 @@ class SignallingHandler:
             self.history(event.lead_id), event, self.rules, self.policy, self.clock.now()
         )
         if decision.ignored is not None:
-            metrics.IGNORED.labels(decision.ignored).inc()
+            _IGNORED[decision.ignored].inc()
             log.info("signalling_ignored", reason=decision.ignored)
         return decision
 
@@ -59,14 +66,14 @@ class SignallingHandler:
         """
         if decision.ignored is not None:
             return
-        self.histories[event.lead_id] = decision.history.model_dump(mode="json")
+        self.histories[event.lead_id] = decision.history.model_dump_json().encode()
         observation = decision.observation
         if observation is not None and observation.status == "trunk_fault":
             metrics.TRUNK_FAULTS.labels(event.trunk, observation.rule_id).inc()
             log.warning("trunk_fault", rule=observation.rule_id, detail=observation.detail)
         if (verdict := decision.verdict) is not None:
             metrics.VERDICTS.labels(verdict.status, str(verdict.final).lower()).inc()
-            log.info(
+            log.debug(
                 "verdict",
                 status=verdict.status,
                 final=verdict.final,
@@ -75,8 +82,8 @@ class SignallingHandler:
                 rule=observation.rule_id if observation else None,
             )
         if (retry := decision.retry) is not None:
-            metrics.RETRIES.labels(retry.reason).inc()
-            log.info(
+            _RETRIES[retry.reason].inc()
+            log.debug(
                 "retry",
                 reason=retry.reason,
                 next_attempt=retry.attempt,

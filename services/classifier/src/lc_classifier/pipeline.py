@@ -23,7 +23,7 @@ from lc_common.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
 
 log = structlog.get_logger(__name__)
 
-_BOUND = ("lead_id", "batch_id", "probe_id", "trunk", "attempt")
+_PROCESSING = metrics.PROCESSING_SECONDS
 
 
 def _nothing() -> None:
@@ -54,6 +54,10 @@ class SignallingPipeline:
     def __init__(self, handler: SignallingHandler, group: str) -> None:
         self.handler = handler
         self.group = group
+        self._consumed = {
+            outcome: EVENTS_CONSUMED.labels(PROBE_SIGNALLING.name, group, outcome)
+            for outcome in ("ok", "rekeyed", "dead_lettered")
+        }
 
     def process(
         self,
@@ -68,18 +72,18 @@ class SignallingPipeline:
         Call `commit()` on the result once its messages are handed to the producer.
         """
         started = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(
-            topic=PROBE_SIGNALLING.name, partition=partition, offset=offset
-        ):
-            try:
-                return self._process(key, value, partition, offset)
-            except Exception as exc:  # the last line of defence: never crash the agent
+        try:
+            return self._process(key, value, partition, offset)
+        except Exception as exc:  # the last line of defence: never crash the agent
+            with structlog.contextvars.bound_contextvars(
+                topic=PROBE_SIGNALLING.name, partition=partition, offset=offset
+            ):
                 log.exception("classifier_internal_error")
                 return Processed(
                     [self._dead_letter(key, value, "poison", repr(exc), partition, offset)]
                 )
-            finally:
-                metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
+        finally:
+            _PROCESSING.observe(time.perf_counter() - started)
 
     def _process(
         self, key: bytes | None, value: bytes | None, partition: int, offset: int
@@ -87,39 +91,59 @@ class SignallingPipeline:
         try:
             event = ProbeSignallingV1.model_validate_json(value or b"")
         except ValidationError as exc:
-            dead = self._dead_letter(key, value, "undecodable", str(exc), partition, offset)
+            with structlog.contextvars.bound_contextvars(
+                topic=PROBE_SIGNALLING.name, partition=partition, offset=offset
+            ):
+                dead = self._dead_letter(key, value, "undecodable", str(exc), partition, offset)
             return Processed([dead])
-        ids = {name: getattr(event, name) for name in _BOUND}
-        with structlog.contextvars.bound_contextvars(event_id=str(event.event_id), **ids):
-            lead_key = event.lead_id.encode()
-            if key != lead_key:
-                # Tables are partitioned like the topic: a lead's events must share
-                # its key, so an event keyed otherwise goes round once more.
-                metrics.REKEYED.inc()
-                log.warning(
-                    "signalling_rekeyed", key=key.decode("utf-8", "replace") if key else None
-                )
-                EVENTS_CONSUMED.labels(PROBE_SIGNALLING.name, self.group, "rekeyed").inc()
-                return Processed([Outgoing(PROBE_SIGNALLING.name, lead_key, value)])
-            try:
-                decision = self.handler.handle(event)
-            except Exception as exc:
-                log.exception("signalling_poison")
-                dead = self._dead_letter(key, value, "poison", repr(exc), partition, offset)
-                return Processed([dead])
-            EVENTS_CONSUMED.labels(PROBE_SIGNALLING.name, self.group, "ok").inc()
-            out: list[Outgoing] = []
-            if decision.verdict is not None:
-                out.append(Outgoing(LEAD_VERDICTS.name, lead_key, decision.verdict.to_bytes()))
-                _observe_age(event.occurred_at, self.handler.clock.now())
-            if decision.retry is not None:
-                out.append(Outgoing(PROBE_RETRIES.name, lead_key, decision.retry.to_bytes()))
-            handler = self.handler
+        with structlog.contextvars.bound_contextvars(
+            topic=PROBE_SIGNALLING.name,
+            partition=partition,
+            offset=offset,
+            event_id=str(event.event_id),
+            lead_id=event.lead_id,
+            batch_id=event.batch_id,
+            probe_id=event.probe_id,
+            trunk=event.trunk,
+            attempt=event.attempt,
+        ):
+            return self._handle(event, key, value, partition, offset)
 
-            def commit() -> None:
-                handler.remember(event, decision)
+    def _handle(
+        self,
+        event: ProbeSignallingV1,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int,
+        offset: int,
+    ) -> Processed:
+        lead_key = event.lead_id.encode()
+        if key != lead_key:
+            # Tables are partitioned like the topic: a lead's events must share
+            # its key, so an event keyed otherwise goes round once more.
+            metrics.REKEYED.inc()
+            log.warning("signalling_rekeyed", key=key.decode("utf-8", "replace") if key else None)
+            self._consumed["rekeyed"].inc()
+            return Processed([Outgoing(PROBE_SIGNALLING.name, lead_key, value)])
+        try:
+            decision = self.handler.handle(event)
+        except Exception as exc:
+            log.exception("signalling_poison")
+            dead = self._dead_letter(key, value, "poison", repr(exc), partition, offset)
+            return Processed([dead])
+        self._consumed["ok"].inc()
+        out: list[Outgoing] = []
+        if decision.verdict is not None:
+            out.append(Outgoing(LEAD_VERDICTS.name, lead_key, decision.verdict.to_bytes()))
+            _observe_age(event.occurred_at, self.handler.clock.now())
+        if decision.retry is not None:
+            out.append(Outgoing(PROBE_RETRIES.name, lead_key, decision.retry.to_bytes()))
+        handler = self.handler
 
-            return Processed(out, commit)
+        def commit() -> None:
+            handler.remember(event, decision)
+
+        return Processed(out, commit)
 
     def _dead_letter(
         self,
@@ -132,7 +156,7 @@ class SignallingPipeline:
     ) -> Outgoing:
         metrics.DEAD_LETTERED.labels(reason).inc()
         EVENTS_DEAD_LETTERED.labels(PROBE_SIGNALLING.name, reason).inc()
-        EVENTS_CONSUMED.labels(PROBE_SIGNALLING.name, self.group, "dead_lettered").inc()
+        self._consumed["dead_lettered"].inc()
         log.error(
             "event_dead_lettered", reason=reason, detail=detail[:500], dlq=PROBE_SIGNALLING.dlq
         )

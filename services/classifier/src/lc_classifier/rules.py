@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from lc_common.events import EndedBy, ProbeSignallingV1
 
@@ -125,6 +125,8 @@ class RuleSet(_Strict):
     conflict_penalty: int = Field(ge=0, le=50)
     confirmed_bonus: int = Field(ge=0, le=50)
     rules: list[Rule] = Field(min_length=1)
+    # Matches depend on a handful of signals with few distinct values: memoised.
+    _memo: dict[tuple[object, ...], list[Rule]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _complete_and_unique(self) -> RuleSet:
@@ -144,7 +146,21 @@ class RuleSet(_Strict):
 
     def matches(self, facts: Facts) -> list[Rule]:
         """Every rule that matches, in precedence order."""
-        return [rule for rule in self.rules if rule.when.matches(facts)]
+        key = (
+            facts.ended_by,
+            facts.final_code,
+            facts.q850_cause,
+            facts.early_media,
+            facts.sit_kind,
+            facts.provisional,
+            facts.overrun,
+        )
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) > 10_000:
+                self._memo.clear()
+            found = self._memo[key] = [rule for rule in self.rules if rule.when.matches(facts)]
+        return found
 
 
 def normalise_sit(kind: str | None) -> str | None:

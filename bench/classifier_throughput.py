@@ -1,0 +1,247 @@
+"""Classifier throughput: the Faust app against a bare aiokafka consume-decode-produce loop.
+
+    uv run python bench/classifier_throughput.py [--events 20000]
+
+Both runs get the same backlog of signalling events (pre-published on their own
+topics, keyed by lead id, 4 partitions) on the same broker and publish one
+verdict per event. A run's rate is measured between the timestamps of its verdicts
+(after the first 2%, a warm-up), so start-up (group join, table recovery) is
+not counted. The classifier runs as the real `lc-classifier` process (log level
+WARNING unless BENCH_LOG_LEVEL says otherwise); the bare loop decodes with
+pydantic and publishes a verdict built from the event, with no rules, no table
+and no error policy. Uses KAFKA_BOOTSTRAP_SERVERS when set, else starts Tansu.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from lc_common.events import (
+    LEAD_VERDICTS,
+    PROBE_RETRIES,
+    PROBE_SIGNALLING,
+    EarlyMediaV1,
+    Evidence,
+    LeadVerdictV1,
+    ProbeSignallingV1,
+    SipResponseV1,
+)
+from lc_common.kafka import ensure_topics
+from lc_common.settings import ServiceSettings
+from lc_localstack.peers import free_port, start_broker
+
+BIN = Path(sys.executable).parent
+TIMEOUT = 300.0
+
+
+def backlog(n: int) -> list[ProbeSignallingV1]:
+    """`n` calls of distinct leads: ringing, busy, 480, 404, intercept tones, answered."""
+    shapes: list[tuple[list[int], str, EarlyMediaV1 | None]] = [
+        ([100, 180, 487], "cancelled", None),
+        ([100, 486], "final", None),
+        ([100, 480], "final", None),
+        ([100, 404], "final", None),
+        (
+            [100, 183, 487],
+            "cancelled",
+            EarlyMediaV1(listened_ms=3000, packets=150, finding="sit", sit_kind="intercept"),
+        ),
+        ([100, 180, 200], "answered", None),
+    ]
+    now = datetime.now(UTC)
+    events = []
+    for i in range(n):
+        codes, ended_by, media = shapes[i % len(shapes)]
+        events.append(
+            ProbeSignallingV1(
+                account_id="acc_bench",
+                batch_id="bat_bench",
+                lead_id=f"bat_bench:{i:09d}",
+                probe_id=f"prb_{i}",
+                e164=f"+6125550{i % 10000:04d}",
+                attempt=1,
+                trunk="alpha",
+                call_id=f"call-{i}",
+                started_at=now,
+                duration_ms=800,
+                responses=[
+                    SipResponseV1(code=c, reason="", at_ms=100 * j) for j, c in enumerate(codes)
+                ],
+                final_code=codes[-1],
+                ended_by=ended_by,
+                early_media=media,
+            )
+        )
+    return events
+
+
+async def prepare(bootstrap: str, prefix: str, events: list[ProbeSignallingV1]) -> None:
+    """Create the run's topics and publish its backlog."""
+    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
+    await ensure_topics(settings, [PROBE_SIGNALLING, LEAD_VERDICTS, PROBE_RETRIES])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=262144)
+    await producer.start()
+    try:
+        topic = prefix + PROBE_SIGNALLING.name
+        futures = [await producer.send(topic, e.to_bytes(), key=e.lead_id.encode()) for e in events]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def verdict_rate(bootstrap: str, prefix: str, n: int) -> tuple[float, float]:
+    """Wait for `n` verdicts on the run's topic; (events/s, seconds) between first and last."""
+    consumer = AIOKafkaConsumer(
+        prefix + LEAD_VERDICTS.name,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    stamps: list[int] = []
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while len(stamps) < n:
+                batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for records in batches.values():
+                    stamps.extend(r.timestamp for r in records)
+    finally:
+        await consumer.stop()
+    # The first 2% are a warm-up (the group settles, the first fetches): not counted.
+    stamps.sort()
+    skip = n // 50
+    seconds = max(1, stamps[-1] - stamps[skip]) / 1000
+    return (n - 1 - skip) / seconds, seconds
+
+
+async def bare_loop(bootstrap: str, prefix: str, n: int) -> None:
+    """Consume, decode with pydantic, publish a verdict; commit as the classifier would."""
+    consumer = AIOKafkaConsumer(
+        prefix + PROBE_SIGNALLING.name,
+        bootstrap_servers=bootstrap,
+        group_id=prefix + "bare",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    out = prefix + LEAD_VERDICTS.name
+    done = 0
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while done < n:
+                batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+                futures = []
+                for records in batches.values():
+                    for record in records:
+                        event = ProbeSignallingV1.model_validate_json(record.value or b"")
+                        verdict = LeadVerdictV1(
+                            account_id=event.account_id,
+                            batch_id=event.batch_id,
+                            lead_id=event.lead_id,
+                            probe_id=event.probe_id,
+                            attempt=event.attempt,
+                            status="connected",
+                            final=True,
+                            detail="bench",
+                            confidence=50,
+                            evidence=Evidence(
+                                trunk=event.trunk,
+                                codes=[r.code for r in event.responses],
+                                tested_at=event.started_at,
+                            ),
+                        )
+                        futures.append(await producer.send(out, verdict.to_bytes(), key=record.key))
+                        done += 1
+                if futures:
+                    await asyncio.gather(*futures)
+                    await consumer.commit()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def run_bare(bootstrap: str, events: list[ProbeSignallingV1]) -> tuple[float, float]:
+    prefix = f"bench-bare-{uuid.uuid4().hex[:8]}."
+    await prepare(bootstrap, prefix, events)
+    measure = asyncio.create_task(verdict_rate(bootstrap, prefix, len(events)))
+    await bare_loop(bootstrap, prefix, len(events))
+    return await measure
+
+
+async def run_classifier(bootstrap: str, events: list[ProbeSignallingV1]) -> tuple[float, float]:
+    prefix = f"bench-faust-{uuid.uuid4().hex[:8]}."
+    await prepare(bootstrap, prefix, events)
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="lc-bench-classifier-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_")}
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+        LC_TOPIC_PREFIX=prefix,
+        LC_HTTP_PORT=str(port),
+        LC_CLASSIFIER_DATA_DIR=str(workdir / "data"),
+        LC_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+    )
+    log = open(workdir / "classifier.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([str(BIN / "lc-classifier")], env=env, stdout=log, stderr=log)
+    try:
+        measure = asyncio.create_task(verdict_rate(bootstrap, prefix, len(events)))
+        while not measure.done():
+            if proc.poll() is not None:
+                measure.cancel()
+                raise RuntimeError(f"lc-classifier exited; see {workdir / 'classifier.log'}")
+            await asyncio.sleep(0.2)
+        rate = await measure
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        dead = [ln for ln in metrics.splitlines() if ln.startswith("lc_classifier_dead_lettered")]
+        if dead:
+            print("  dead letters:", dead)
+        return rate
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", 20000)))
+    args = parser.parse_args()
+    broker = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        broker = start_broker()
+        bootstrap = broker.address
+    try:
+        events = backlog(args.events)
+        print(f"broker {bootstrap}, {args.events} signalling events per run")
+        started = time.perf_counter()
+        bare, bare_s = await run_bare(bootstrap, events)
+        print(f"  bare aiokafka loop : {bare:9.0f} events/s ({bare_s:.2f} s)")
+        faust_rate, faust_s = await run_classifier(bootstrap, events)
+        print(f"  classifier (Faust) : {faust_rate:9.0f} events/s ({faust_s:.2f} s)")
+        ratio = faust_rate / bare
+        verdict = "meets" if ratio >= 0.5 else "BELOW"
+        print(f"  ratio              : {ratio:9.2f} ({verdict} the 0.5 goal)")
+        print(f"  total bench time   : {time.perf_counter() - started:.1f} s")
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
