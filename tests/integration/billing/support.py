@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-import uvicorn
 from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI
 
 from lc_common.events import Evidence, LeadVerdictV1
 from lc_common.settings import ServiceSettings
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
-    """Serve an app with uvicorn in this event loop, lifespan included."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("server stopped before it started")
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def read_topic(

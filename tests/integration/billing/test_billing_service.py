@@ -11,7 +11,8 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from tests.integration.billing.support import read_topic, serving, verdict
+from tests.integration.billing.support import read_topic, verdict
+from tests.support import serving
 
 from lc_billing.config import BillingSettings
 from lc_billing.main import create_app

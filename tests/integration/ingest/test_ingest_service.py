@@ -4,17 +4,16 @@ download, failure of a broken file and retention."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from aiokafka import AIOKafkaConsumer
+from tests.support import serving
 
 from lc_common.clock import ManualClock
 from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED, Evidence, LeadVerdictV1
@@ -35,21 +34,10 @@ CSV_LATIN1 = (
 ).encode("latin-1")
 
 
-@contextlib.asynccontextmanager
-async def running_ingest(settings: IngestSettings, clock: ManualClock) -> AsyncIterator[str]:
-    app = create_app(settings, clock)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.http_port, log_config=None)
-    )
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(60):
-        while not server.started:
-            await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{settings.http_port}"
-    finally:
-        server.should_exit = True
-        await task
+def running_ingest(
+    settings: IngestSettings, clock: ManualClock
+) -> AbstractAsyncContextManager[str]:
+    return serving(create_app(settings, clock), settings.http_port)
 
 
 async def consume(settings: IngestSettings, topic: str, count: int) -> list[bytes]:

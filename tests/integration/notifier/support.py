@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Header, HTTPException
 from prometheus_client import REGISTRY
 
 TOKEN = "dev-only-secret-change-me"
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
-    """Serve an app with uvicorn in this event loop, lifespan included."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("server stopped before it started")
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def eventually(check: Callable[[], bool], within: float = 30.0) -> None:

@@ -16,8 +16,8 @@ from tests.integration.notifier.support import (
     eventually,
     gateway_app,
     ingest_app,
-    serving,
 )
+from tests.support import serving
 
 from lc_common.clock import ManualClock
 from lc_common.events import (

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -47,6 +47,7 @@ from lc_common.metrics import (
     HANDLER_RETRIES,
     IN_FLIGHT,
 )
+from lc_common.service import Workers
 from lc_common.settings import ServiceSettings
 
 E = TypeVar("E", bound=Event)
@@ -273,3 +274,15 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._runner.assigned = bool(assigned)
         log.info("partitions_assigned", partitions=sorted(tp.partition for tp in assigned))
+
+
+def start_consumers(
+    workers: Workers,
+    settings: ServiceSettings,
+    specs: Iterable[ConsumerSpec[Any]],
+    publisher: Publisher,
+) -> None:
+    """Run one `ConsumerRunner` per spec as a background worker named after its topic."""
+    for spec in specs:
+        runner: ConsumerRunner[Any] = ConsumerRunner(settings, spec, publisher)
+        workers.start(f"consumer:{spec.topic.name}", runner.run())

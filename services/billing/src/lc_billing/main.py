@@ -11,7 +11,7 @@ from lc_billing.bootstrap import BillingRuntime, bootstrap
 from lc_billing.config import BillingSettings
 from lc_billing.routes import install_error_handlers, internal, webhooks
 from lc_common.clock import Clock
-from lc_common.consumer import ConsumerRunner
+from lc_common.consumer import start_consumers
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_common.store import ping
@@ -27,9 +27,7 @@ def create_app(settings: BillingSettings | None = None, clock: Clock | None = No
         runtime = await bootstrap(settings, clock)
         app.state.runtime = runtime
         app.state.deps = runtime.deps
-        for spec in runtime.consumers:
-            runner = ConsumerRunner(settings, spec, runtime.publisher)
-            workers.start(f"consumer:{spec.topic.name}", runner.run())
+        start_consumers(workers, settings, runtime.consumers, runtime.publisher)
         try:
             yield
         finally:

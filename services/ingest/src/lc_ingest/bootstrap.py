@@ -13,7 +13,7 @@ import structlog
 from pymongo import AsyncMongoClient
 
 from lc_common.clock import Clock, SystemClock
-from lc_common.consumer import ConsumerRunner, ConsumerSpec
+from lc_common.consumer import ConsumerSpec, start_consumers
 from lc_common.events import BATCH_EVENTS, BILLING_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.service import Workers
@@ -103,17 +103,14 @@ async def build_runtime(
     )
     projector = VerdictProjector(store, lifecycle)
     credit = CreditHandler(lifecycle)
-    workers.start(
-        "verdicts",
-        ConsumerRunner(
-            settings, ConsumerSpec(LEAD_VERDICTS, "ingest", projector.handle), publisher
-        ).run(),
-    )
-    workers.start(
-        "credit",
-        ConsumerRunner(
-            settings, ConsumerSpec(BILLING_EVENTS, "ingest", credit.handle), publisher
-        ).run(),
+    start_consumers(
+        workers,
+        settings,
+        [
+            ConsumerSpec(LEAD_VERDICTS, "ingest", projector.handle),
+            ConsumerSpec(BILLING_EVENTS, "ingest", credit.handle),
+        ],
+        publisher,
     )
     workers.start("reconcile", rt.reconcile_forever())
     workers.start("retention", rt.retention_forever())

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from lc_common.clock import Clock
-from lc_common.consumer import ConsumerRunner
+from lc_common.consumer import start_consumers
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_common.store import ping
@@ -34,9 +34,7 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await bootstrap(settings, clock)
         app.state.runtime = runtime
-        for spec in runtime.consumers:
-            runner = ConsumerRunner(settings, spec, runtime.publisher)
-            workers.start(f"consumer:{spec.topic.name}", runner.run())
+        start_consumers(workers, settings, runtime.consumers, runtime.publisher)
         workers.start("daily", daily_loop(runtime.deps, settings.daily_check_interval_seconds))
         try:
             yield
