@@ -14,15 +14,24 @@ the rest, written once:
 
 With `concurrency` > 1 events are handled concurrently (the prober uses this to
 keep many calls in flight); ordering per key is then not guaranteed.
+
+With `lanes` each partition also has its own bound on events in flight, read from
+the `PartitionLimits` whenever the runner looks (so it may change: 0 stops a lane).
+A partition at its bound is paused in the consumer rather than holding a slot, so
+a full or stopped lane never starves the others; a handler learns which lane it
+serves from `current_partition()`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -54,6 +63,29 @@ E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
 
 _BOUND_IDS = ("batch_id", "lead_id", "account_id", "trunk", "probe_id", "attempt")
+_PARTITION: ContextVar[int] = ContextVar("lc_consumer_partition")
+_LANE_POLL_MS = 50
+
+
+def current_partition() -> int:
+    """The partition of the event being handled (call from inside a handler)."""
+    return _PARTITION.get()
+
+
+class PartitionLimits(Protocol):
+    """Per-partition bounds on events in flight (lanes), told of (re)assignments."""
+
+    def limit(self, partition: int) -> int:
+        """Events of this partition that may be in flight now; 0 stops taking its events."""
+        ...
+
+    def assigned(self, partitions: frozenset[int]) -> None:
+        """This consumer now owns these partitions (the whole new assignment)."""
+        ...
+
+    def revoked(self, partitions: frozenset[int]) -> None:
+        """These partitions are no longer ours; nothing of theirs is in flight any more."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -66,6 +98,8 @@ class ConsumerSpec(Generic[E]):
     concurrency: int = 1
     max_attempts: int = 6
     max_backoff_seconds: float = 10.0
+    lanes: PartitionLimits | None = None
+    """Per-partition bounds within `concurrency`; None: only `concurrency` bounds."""
 
 
 @dataclass
@@ -108,6 +142,9 @@ class ConsumerRunner(Generic[E]):
         self._slots = asyncio.Semaphore(spec.concurrency)
         self._fatal: BaseException | None = None
         self._committed: dict[TopicPartition, int] = {}
+        self._pending: dict[TopicPartition, deque[ConsumerRecord[Any, Any]]] = {}
+        self._running: dict[TopicPartition, int] = {}
+        self._holding = False
         self.assigned = False
 
     @property
@@ -131,8 +168,12 @@ class ConsumerRunner(Generic[E]):
         await consumer.start()
         log.info("consumer_started", topic=self.topic_name, group=self._spec.group)
         try:
-            await self._loop(consumer)
+            if self._spec.lanes is None:
+                await self._loop(consumer)
+            else:
+                await self._loop_lanes(consumer)
         finally:
+            self._holding = True
             await self._drain()
             try:
                 await self._commit(consumer)
@@ -157,16 +198,89 @@ class ConsumerRunner(Generic[E]):
                     task = asyncio.create_task(self._handle(tp, record))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
+                    task.add_done_callback(lambda _: self._slots.release())
             if self._spec.concurrency == 1 and self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             if time.monotonic() - last_commit > 0.5 or not self._tasks:
                 await self._commit(consumer)
                 last_commit = time.monotonic()
 
+    async def _loop_lanes(self, consumer: AIOKafkaConsumer) -> None:
+        last_commit = time.monotonic()
+        while True:
+            if self._fatal is not None:
+                raise self._fatal
+            self._fill_all()
+            self._gate(consumer)
+            room = max(1, self._spec.concurrency - len(self._tasks))
+            batches = await consumer.getmany(timeout_ms=_LANE_POLL_MS, max_records=room)
+            self.assigned = bool(consumer.assignment())
+            for tp, records in batches.items():
+                if tp not in self._pending:
+                    self.lanes_assigned({tp})
+                self._pending[tp].extend(records)
+            self._fill_all()
+            if time.monotonic() - last_commit > 0.5 or not self._tasks:
+                await self._commit(consumer)
+                last_commit = time.monotonic()
+
+    def _limit(self, tp: TopicPartition) -> int:
+        assert self._spec.lanes is not None
+        return self._spec.lanes.limit(tp.partition)
+
+    def _gate(self, consumer: AIOKafkaConsumer) -> None:
+        """Pause each lane that is stopped or has a lane's worth of events waiting."""
+        paused = consumer.paused()
+        for tp in consumer.assignment():
+            limit = self._limit(tp)
+            backlog = len(self._pending.get(tp, ()))
+            full = limit == 0 or backlog >= max(1, limit)
+            if full and tp not in paused:
+                consumer.pause(tp)
+            elif not full and tp in paused:
+                consumer.resume(tp)
+
+    def _fill_all(self) -> None:
+        for tp in list(self._pending):
+            self._fill(tp)
+
+    def _fill(self, tp: TopicPartition) -> None:
+        """Start waiting events of the partition while its lane and the runner have room."""
+        pending = self._pending.get(tp)
+        if not pending or self._holding or self._fatal is not None:
+            return
+        limit = self._limit(tp)
+        while pending and self._running[tp] < limit and len(self._tasks) < self._spec.concurrency:
+            record = pending.popleft()
+            self._running[tp] += 1
+            self._tracker.start(tp, record.offset)
+            task = asyncio.create_task(self._handle(tp, record))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(functools.partial(self._lane_done, tp))
+
+    def _lane_done(self, tp: TopicPartition, _task: asyncio.Task[None]) -> None:
+        if tp in self._running:
+            self._running[tp] -= 1
+        # A freed slot may serve this lane or, if the runner was full, any other.
+        self._fill(tp)
+        if len(self._tasks) < self._spec.concurrency:
+            self._fill_all()
+
+    def lanes_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Open a lane (an empty queue) for each newly assigned partition."""
+        for tp in assigned:
+            self._pending.setdefault(tp, deque())
+            self._running.setdefault(tp, 0)
+        self._holding = False
+        if self._spec.lanes is not None:
+            self._spec.lanes.assigned(frozenset(tp.partition for tp in self._pending))
+
     async def _handle(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> None:
         topic = self._spec.topic.name
         IN_FLIGHT.labels(topic).inc()
         started = time.perf_counter()
+        _PARTITION.set(tp.partition)
         try:
             with structlog.contextvars.bound_contextvars(
                 topic=topic, partition=tp.partition, offset=record.offset
@@ -182,7 +296,6 @@ class ConsumerRunner(Generic[E]):
         finally:
             HANDLE_SECONDS.labels(topic).observe(time.perf_counter() - started)
             IN_FLIGHT.labels(topic).dec()
-            self._slots.release()
 
     async def _decode_and_handle(self, record: ConsumerRecord[Any, Any]) -> None:
         topic, group = self._spec.topic.name, self._spec.group
@@ -252,7 +365,12 @@ class ConsumerRunner(Generic[E]):
             self._committed.update(offsets)
 
     async def on_revoked(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
-        """Finish what is in flight and commit before partitions move elsewhere."""
+        """Finish what is in flight and commit before partitions move elsewhere.
+
+        Events fetched but not started are dropped: they were never committed, so the
+        partitions' next owner gets them.
+        """
+        self._holding = True
         await self._drain()
         try:
             await self._commit(consumer)
@@ -261,6 +379,10 @@ class ConsumerRunner(Generic[E]):
         self._tracker.forget(revoked)
         for tp in revoked:
             self._committed.pop(tp, None)
+            self._pending.pop(tp, None)
+            self._running.pop(tp, None)
+        if self._spec.lanes is not None and revoked:
+            self._spec.lanes.revoked(frozenset(tp.partition for tp in revoked))
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -273,6 +395,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._runner.assigned = bool(assigned)
+        self._runner.lanes_assigned(set(assigned))
         log.info("partitions_assigned", partitions=sorted(tp.partition for tp in assigned))
 
 

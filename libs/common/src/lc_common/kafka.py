@@ -41,6 +41,20 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> N
         await admin.close()
 
 
+async def partition_count(settings: ServiceSettings, topic: Topic) -> int:
+    """How many partitions the topic has on the broker (0 if it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([settings.topic(topic.name)])
+    finally:
+        await admin.close()
+    for entry in described:
+        if entry.get("error_code", 0) == 0:
+            return len(entry.get("partitions", []))
+    return 0
+
+
 class Publisher:
     """Sends events as JSON, keyed so that one entity's events stay in order."""
 

@@ -1,35 +1,59 @@
-"""Builds one SIP client and one consumer per trunk this prober serves."""
+"""Builds one SIP client, one trunk's lanes and one consumer per trunk this prober serves."""
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
+
+import structlog
 
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
-from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1, probe_requests
-from lc_common.kafka import Publisher, ensure_topics
+from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1, Topic, probe_requests
+from lc_common.kafka import Publisher, ensure_topics, partition_count
+from lc_common.lanes import lane_count, lane_shares
 from lc_common.service import Workers
 from lc_common.trunks import Trunk, load_trunks
 from lc_prober.config import ProberSettings
 from lc_prober.handlers import TrunkProber
-from lc_prober.metrics import CHANNEL_LIMIT, CPS_LIMIT, TRUNK_HEALTHY
+from lc_prober.health import HealthChange, TrunkHealth
+from lc_prober.lanes import TrunkLanes
+from lc_prober.metrics import TRUNK_BACKOFFS, TRUNK_HEALTHY
 from lc_prober.sip.client import SipTrunkClient
 from lc_prober.sip.config import CallPolicy, TrunkConfig
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
 class ProberRuntime:
-    """The running prober: its trunks and their consumers."""
+    """The running prober: its trunks, their lanes and their consumers."""
 
     trunks: list[Trunk]
     runners: list[ConsumerRunner[ProbeRequestV1]]
+    lanes: dict[str, TrunkLanes]
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Per trunk: health, back-off left and the lanes served here."""
+        return {
+            name: {
+                "health": lanes.health.state,
+                "reason": lanes.health.reason,
+                "retry_in_seconds": round(lanes.health.retry_in, 1),
+                "lanes": sorted(lanes.owned),
+            }
+            for name, lanes in self.lanes.items()
+        }
 
     async def ready(self) -> None:
-        """Raise until every trunk's consumer has partitions assigned."""
+        """Raise until every trunk's consumer has partitions, and while a trunk backs off."""
         if not all(r.assigned for r in self.runners):
             raise RuntimeError("waiting for partition assignment")
+        unhealthy = {n: s for n, s in self.status().items() if s["health"] != "healthy"}
+        if unhealthy:
+            raise RuntimeError(f"trunks not healthy: {unhealthy}")
 
 
 def client_config(trunk: Trunk, settings: ProberSettings) -> TrunkConfig:
@@ -49,37 +73,81 @@ def client_config(trunk: Trunk, settings: ProberSettings) -> TrunkConfig:
     )
 
 
+def request_topic(trunk: Trunk, settings: ProberSettings) -> Topic:
+    """The trunk's request topic, with as many partitions as it has lanes."""
+    return dataclasses.replace(probe_requests(trunk), partitions=lane_count(trunk, settings.lanes))
+
+
+def trunk_health(trunk: Trunk, settings: ProberSettings) -> TrunkHealth:
+    """The trunk's breaker, exporting and logging each change."""
+    TRUNK_HEALTHY.labels(trunk.name).set(1)
+
+    def changed(change: HealthChange) -> None:
+        TRUNK_HEALTHY.labels(trunk.name).set(1 if change.state == "healthy" else 0)
+        if change.state == "backing_off":
+            TRUNK_BACKOFFS.labels(trunk.name).inc()
+            log.warning(
+                "trunk_unhealthy",
+                trunk=trunk.name,
+                fault=change.reason,
+                backoff_seconds=change.backoff_seconds,
+            )
+        else:
+            log.info("trunk_health", trunk=trunk.name, state=change.state, reason=change.reason)
+
+    return TrunkHealth(
+        threshold=settings.health_threshold,
+        base=settings.health_backoff_seconds,
+        cap=settings.health_backoff_max_seconds,
+        on_change=changed,
+    )
+
+
+async def trunk_lanes(trunk: Trunk, topic: Topic, settings: ProberSettings) -> TrunkLanes:
+    """The lanes of a trunk, from the partitions its topic really has."""
+    partitions = await partition_count(settings, topic)
+    if partitions != topic.partitions:
+        log.warning(
+            "lanes_differ_from_wanted",
+            trunk=trunk.name,
+            partitions=partitions,
+            wanted=topic.partitions,
+        )
+    return TrunkLanes(trunk, lane_shares(trunk, partitions), trunk_health(trunk, settings))
+
+
 @asynccontextmanager
 async def build_runtime(settings: ProberSettings, workers: Workers) -> AsyncIterator[ProberRuntime]:
-    """Start a SIP client and a consumer per trunk; close them all on exit."""
+    """Start a SIP client and a lane-limited consumer per trunk; close them all on exit."""
     trunks = [t for t in load_trunks(settings.trunks_file) if settings.trunk in ("", t.name)]
     if not trunks:
         raise ValueError(f"trunk {settings.trunk!r} is not in {settings.trunks_file}")
-    await ensure_topics(settings, [PROBE_SIGNALLING, *(probe_requests(t.name) for t in trunks)])
+    topics = {t.name: request_topic(t, settings) for t in trunks}
+    await ensure_topics(settings, [PROBE_SIGNALLING, *topics.values()])
     async with AsyncExitStack() as stack:
         publisher = Publisher(settings)
         await publisher.start()
         stack.push_async_callback(publisher.stop)
         runners: list[ConsumerRunner[ProbeRequestV1]] = []
+        all_lanes: dict[str, TrunkLanes] = {}
         for trunk in trunks:
+            lanes = await trunk_lanes(trunk, topics[trunk.name], settings)
             client = SipTrunkClient(client_config(trunk, settings))
             await client.start()
             stack.push_async_callback(client.close)
-            channels = max(1, math.floor(trunk.channels / settings.replicas))
-            cps = trunk.cps / settings.replicas
-            CHANNEL_LIMIT.labels(trunk.name).set(channels)
-            CPS_LIMIT.labels(trunk.name).set(cps)
-            TRUNK_HEALTHY.labels(trunk.name).set(1)
-            prober = TrunkProber(trunk, client, publisher, cps)
-            topic = probe_requests(trunk.name)
-            runner = ConsumerRunner(
-                settings,
-                ConsumerSpec(topic, f"prober.{trunk.name}", prober.handle, concurrency=channels),
-                publisher,
+            prober = TrunkProber(trunk, client, publisher, lanes)
+            spec = ConsumerSpec(
+                topics[trunk.name],
+                f"prober.{trunk.name}",
+                prober.handle,
+                concurrency=trunk.channels,
+                lanes=lanes,
             )
+            runner = ConsumerRunner(settings, spec, publisher)
             runners.append(runner)
+            all_lanes[trunk.name] = lanes
             workers.start(f"prober:{trunk.name}", runner.run())
         try:
-            yield ProberRuntime(trunks, runners)
+            yield ProberRuntime(trunks, runners, all_lanes)
         finally:
             await workers.stop()

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from lc_common.lanes import DEFAULT_LANES
 from lc_common.settings import ServiceSettings
 
 
@@ -19,10 +20,17 @@ class ProberSettings(ServiceSettings):
     trunks_file: Path = Field(Path("deploy/local/trunks.yaml"))
     trunk: str = ""
     """Dial only this trunk (one Deployment per trunk in production); empty: every trunk."""
-    replicas: int = Field(1, ge=1)
-    """How many prober replicas share each trunk; each takes 1/replicas of its limits."""
+    lanes: int = Field(DEFAULT_LANES, ge=1)
+    """Partitions to create a trunk's request topic with (fewer if its limits demand);
+    replicas beyond a topic's partitions sit idle."""
     sip_bind_host: str = "0.0.0.0"
     contact_host: str | None = None
     from_user: str = "leadcleanser"
     ring_seconds: float = 0.0
     early_media_seconds: float = 4.0
+    health_threshold: int = Field(5, ge=1)
+    """Trunk faults in a row (auth refused, no response, transport error, 503) before
+    the trunk backs off."""
+    health_backoff_seconds: float = Field(2.0, gt=0)
+    """First back-off; doubles on each failed trial up to `health_backoff_max_seconds`."""
+    health_backoff_max_seconds: float = Field(120.0, gt=0)

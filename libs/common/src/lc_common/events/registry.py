@@ -13,6 +13,8 @@ from lc_common.events.base import Event
 from lc_common.events.batches import BatchEventV1, CreditEventV1
 from lc_common.events.leads import LeadAcceptedV1, LeadVerdictV1
 from lc_common.events.probes import ProbeRequestV1, ProbeRetryV1, ProbeSignallingV1
+from lc_common.lanes import lane_count
+from lc_common.trunks import Trunk
 
 PROBE_REQUESTS_PREFIX = "probe.requests."
 
@@ -60,8 +62,20 @@ TOPICS: dict[str, Topic] = {
 }
 
 
-def probe_requests(trunk: str) -> Topic:
-    """The request topic of one trunk; its consumer group is that trunk's probers."""
+def probe_requests(trunk: str | Trunk) -> Topic:
+    """The request topic of one trunk; its consumer group is that trunk's probers.
+
+    Given the trunk itself (not only its name) the topic carries the trunk's lane
+    count as its partitions (`lc_common.lanes`), which is what creating it should use.
+    """
+    if isinstance(trunk, Trunk):
+        name, partitions = trunk.name, lane_count(trunk)
+    else:
+        name, partitions = trunk, Topic.partitions
     return Topic(
-        f"{PROBE_REQUESTS_PREFIX}{trunk}", ProbeRequestV1, "scheduler", (f"prober:{trunk}",)
+        f"{PROBE_REQUESTS_PREFIX}{name}",
+        ProbeRequestV1,
+        "scheduler",
+        (f"prober:{name}",),
+        partitions=partitions,
     )
