@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import structlog
@@ -42,6 +43,9 @@ class TrunkProber:
         """Dial the request's number once and publish the signalling."""
         trunk = self._trunk.name
         await self._lanes.lane(current_partition()).starts.acquire()
+        # The trunk may have started backing off while this call waited for its start.
+        if (wait := self._lanes.health.retry_in) > 0:
+            await asyncio.sleep(wait)
         CALLS_STARTED.labels(trunk).inc()
         CALLS_IN_FLIGHT.labels(trunk).inc()
         started = time.perf_counter()

@@ -113,6 +113,11 @@ class CarrierSimulator:
             raise RuntimeError("simulator not started")
         return port
 
+    def reload(self, rules: str | Path | dict[str, Any] | SimConfig) -> None:
+        """Switch to other rules while running (a carrier going down or coming back)."""
+        self.config = load_rules(rules)
+        self.uas.configure(self.config)
+
     def reset_stats(self) -> None:
         """Zero the counters (and flapping attempt counts)."""
         self.uas.stats = SimStats(active=self.uas.stats.active)

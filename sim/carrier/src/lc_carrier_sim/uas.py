@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ class SimStats:
     channel_rejects: int = 0
     active: int = 0
     max_concurrent: int = 0
+    started: list[float] = field(default_factory=list)
+    """`time.monotonic()` of each new call, in arrival order (for rates over windows)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -97,6 +100,11 @@ class CarrierUas:
         self._by_branch: dict[tuple[str, str], InviteTx] = {}
         self._by_call: dict[str, InviteTx] = {}
 
+    def configure(self, config: SimConfig) -> None:
+        """Answer new calls by other rules from now on (calls in progress keep theirs)."""
+        self.config = config
+        self._auth = DigestAuthenticator(config.auth) if config.auth else None
+
     # -- dispatch -----------------------------------------------------------------------------
 
     def handle(self, req: SipRequest, send: Send, reliable: bool) -> None:
@@ -140,6 +148,7 @@ class CarrierUas:
             self._by_call[req.call_id] = tx
             if self._auth is None or not req.headers.get("authorization"):
                 self.stats.calls[number] += 1
+                self.stats.started.append(time.monotonic())
         elif tx.started:
             if tx.last is not None:
                 tx.send(tx.last)  # retransmitted INVITE: repeat the last response

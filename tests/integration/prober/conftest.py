@@ -1,0 +1,8 @@
+"""The prober's integration tests import their helpers (`prober_support`) from this folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,74 @@
+"""Helpers of the prober's integration tests: a trunks file, a running prober, topic readers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from lc_common.service import Workers
+from lc_common.settings import ServiceSettings
+from lc_prober.bootstrap import ProberRuntime, build_runtime
+from lc_prober.config import ProberSettings
+
+
+def write_trunks(path: Path, port: int, *, channels: int, cps: float, **extra: Any) -> Path:
+    """A trunks file with one trunk, `sim`, towards the simulator on 127.0.0.1:port."""
+    options = "".join(f", {k}: {v}" for k, v in extra.items())
+    path.write_text(
+        f"- {{name: sim, host: 127.0.0.1, port: {port}, transport: udp, "
+        f"channels: {channels}, cps: {cps}{options}}}\n"
+    )
+    return path
+
+
+@asynccontextmanager
+async def running_prober(settings: ProberSettings) -> AsyncIterator[ProberRuntime]:
+    """A prober runtime (the service without its HTTP surface) until the block ends."""
+    workers = Workers()
+    async with build_runtime(settings, workers) as runtime:
+        yield runtime
+    if workers.failure is not None:
+        raise AssertionError(f"a prober worker crashed: {workers.failure!r}")
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait until condition() holds (polled), failing after timeout seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+class TopicReader:
+    """Reads everything published on a topic (from the start) in the background."""
+
+    def __init__(self, settings: ServiceSettings, topic: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            settings.topic(topic),
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        self.records: list[Any] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> TopicReader:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                self.records.extend(records)
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
