@@ -6,6 +6,8 @@ message flow it expects (CANCEL, ACK, BYE, valid credentials, ...) happened.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +83,15 @@ async def test_200_after_cancel_is_acked_and_hung_up(sipp: StartSipp) -> None:
         (486, "Busy Here"),
         (503, "Service Unavailable"),
         (603, "Decline"),
+        (600, "Busy Everywhere"),
+        (604, "Does Not Exist Anywhere"),
+        (484, "Address Incomplete"),
+        (480, "Temporarily Unavailable"),
+        (408, "Request Timeout"),
+        (500, "Server Internal Error"),
+        (502, "Bad Gateway"),
+        (504, "Server Time-out"),
+        (403, "Forbidden"),
     ],
 )
 async def test_final_rejections_are_acked(sipp: StartSipp, code: int, phrase: str) -> None:
@@ -156,6 +167,41 @@ async def test_rejected_credentials_are_an_auth_failure(sipp: StartSipp) -> None
     assert result.codes == (401, 401)
     assert (result.ended_by, result.final_code) == ("auth_failed", 401)
     assert await peer.finish() == 0, peer.errors()
+
+
+def _digest_params(header: str) -> dict[str, str]:
+    return {k: v.strip('"') for k, v in re.findall(r'(\w+)=("[^"]*"|[^,\s]+)', header)}
+
+
+async def test_proxy_digest_challenge_is_answered(sipp: StartSipp) -> None:
+    peer = await sipp("proxy_auth")
+    config = trunk(peer.port, username="prober", password="s3cret")
+    async with SipTrunkClient(config) as client:
+        result = await client.call(NUMBER)
+    assert result.codes == (407, 100, 180, 487)
+    assert result.ended_by == "cancelled"
+    assert await peer.finish() == 0, peer.errors()
+    invites = peer.received("INVITE")
+    assert len(invites) == 2
+    assert "CSeq: 2 INVITE" in invites[1] and "\nAuthorization:" not in invites[1]
+    (header,) = [line for line in invites[1].splitlines() if line.startswith("Proxy-Auth")]
+    p = _digest_params(header.split(":", 1)[1])
+    assert (p["username"], p["realm"], p["qop"]) == ("prober", "sipp.test", "auth")
+    # RFC 2617 3.2.2, computed here independently of the client's digest module.
+    ha1 = hashlib.md5(b"prober:sipp.test:s3cret").hexdigest()
+    ha2 = hashlib.md5(f"INVITE:{p['uri']}".encode()).hexdigest()
+    expected = f"{ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:auth:{ha2}"
+    assert p["response"] == hashlib.md5(expected.encode()).hexdigest()
+
+
+async def test_refused_proxy_credentials_are_an_auth_failure(sipp: StartSipp) -> None:
+    peer = await sipp("proxy_auth_refused")
+    config = trunk(peer.port, username="prober", password="s3cret")
+    async with SipTrunkClient(config) as client:
+        result = await client.call(NUMBER)
+    assert result.codes == (407, 407)
+    assert (result.ended_by, result.final_code) == ("auth_failed", 407)
+    assert await peer.finish() == 0, peer.errors()  # both 407s were ACKed
 
 
 def _write_ulaw(path: Path, samples: np.ndarray) -> str:

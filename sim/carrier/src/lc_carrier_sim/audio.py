@@ -68,6 +68,11 @@ def intercept_announcement(kind: str) -> Samples:
     )
 
 
+def announcement() -> Samples:
+    """A spoken-like "this number is not connected" message with no tone before it."""
+    return np.concatenate([tone((), 200), speech_like(4000), tone((), 800)])
+
+
 _ULAW_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
 _ALAW_END = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])
 

@@ -17,9 +17,15 @@ _HEADER = struct.Struct("!BBHII")
 
 @lru_cache(maxsize=32)
 def clip(name: str, payload_type: int) -> bytes:
-    """Encoded audio of a named clip: ``ringback:au``, ``ringback:us``, ``sit:<kind>``."""
+    """Encoded audio of a named clip: ``ringback:au``, ``ringback:us``, ``sit:<kind>``,
+    ``announcement:`` (a recorded message with no tone before it)."""
     family, _, arg = name.partition(":")
-    samples = audio.ringback(arg) if family == "ringback" else audio.intercept_announcement(arg)
+    if family == "ringback":
+        samples = audio.ringback(arg)
+    elif family == "announcement":
+        samples = audio.announcement()
+    else:
+        samples = audio.intercept_announcement(arg)
     return audio.encode(samples, payload_type)
 
 

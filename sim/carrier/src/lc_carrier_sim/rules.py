@@ -25,6 +25,7 @@ Behaviour = Literal[
     "reject",
     "no_response",
     "intercept",
+    "announcement",
     "flapping",
 ]
 SitKind = Literal["intercept", "vacant_code", "no_circuit", "reorder", "ineffective_other"]

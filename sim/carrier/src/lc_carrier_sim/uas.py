@@ -226,13 +226,13 @@ class CarrierUas:
             behaviour = "ring"
         if behaviour == "ring":
             self._respond(tx, 180)
-        elif behaviour in ("ring_early_media", "intercept"):
-            clip = (
-                f"ringback:{rule.ringback}"
-                if behaviour == "ring_early_media"
-                else (f"sit:{rule.sit_kind}")
-            )
-            self._early_media(tx, clip)
+        elif behaviour in ("ring_early_media", "intercept", "announcement"):
+            clips = {
+                "ring_early_media": f"ringback:{rule.ringback}",
+                "intercept": f"sit:{rule.sit_kind}",
+                "announcement": "announcement:",
+            }
+            self._early_media(tx, clips[behaviour])
         elif behaviour == "answer":
             self._respond(tx, 180)
             if rule.answer_after_ms:
