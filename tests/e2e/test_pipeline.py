@@ -4,9 +4,12 @@ carrier simulator) → classifier → ingest, billing, notifier; then counters a
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -137,5 +140,24 @@ def test_sample_batch_travels_the_whole_pipeline(stack: Stack) -> None:
             assert got[status_at + 6], "a rejected row says why"
     assert reject_counts == EXPECTED_REJECTS
 
-    balance = api.get("/api/v1/billing/balance").json()
+    # Billing follows the verdicts on its own consumer: await its last deduction.
+    balance = wait_for(
+        lambda: (b := api.get("/api/v1/billing/balance").json())["balance"] <= 1000 - 10 and b,
+        timeout=60,
+        what="billing to charge every final lead",
+    )
     assert balance["balance"] == 1000 - 10
+
+    # The notifier mails the account once the batch is finished, with its download link.
+    def final_mails() -> list[EmailMessage]:
+        mails = [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in sorted((stack.workdir / "mail").glob("*.eml"))
+        ]
+        return [m for m in mails if m["Subject"] == "Batch finished: Sample"]
+
+    (final,) = wait_for(final_mails, timeout=60, what="the batch-finished email")
+    assert final["To"] == "e2e@example.com"
+    body = final.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert f"/batches/{batch_id}/download" in body.get_content()
