@@ -13,7 +13,6 @@ from lc_prober.sip.messages import (
     request_uri,
     top_via_branch,
 )
-from lc_prober.sip.transport import SipFramer
 
 
 def leg() -> CallLeg:
@@ -122,14 +121,3 @@ def test_ack_and_bye_of_2xx_go_to_the_remote_target_with_route_set() -> None:
     assert top_via_branch(bye) not in (branch, top_via_branch(ack))
     assert [str(r.uri) for r in bye.route] == ["sip:p2.example;lr", "sip:p1.example;lr"]
     assert bye.to_address.parameters["tag"] == "totag"
-
-
-def test_framer_splits_a_tcp_stream() -> None:
-    one = b"SIP/2.0 100 Trying\r\nCall-ID: a\r\nContent-Length: 0\r\n\r\n"
-    two = b"SIP/2.0 183 Session Progress\r\nl: 4\r\n\r\nv=0\n"
-    framer = SipFramer()
-    stream = b"\r\n\r\n" + one + two
-    out: list[bytes] = []
-    for i in range(0, len(stream), 7):
-        out += framer.feed(stream[i : i + 7])
-    assert out == [one, two]

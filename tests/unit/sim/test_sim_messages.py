@@ -9,10 +9,11 @@ from sipmessage import Message, Response
 from lc_carrier_sim.audio import SIT_CODES, encode, intercept_announcement, ringback
 from lc_carrier_sim.auth import DigestAuthenticator
 from lc_carrier_sim.rules import AuthConfig
-from lc_carrier_sim.sipmsg import build_response, parse_request, parse_sdp_audio, sdp_answer
+from lc_carrier_sim.sipmsg import build_response, parse_request
 from lc_prober.media import classify_audio, ulaw_decode
 from lc_prober.media.g711 import alaw_decode
 from lc_prober.sip.digest import answer_challenge
+from lc_sip.sdp import AudioDescription, audio_sdp, parse_audio
 
 INVITE = (
     b"INVITE sip:61299990005@127.0.0.1:5070;transport=udp SIP/2.0\r\n"
@@ -56,8 +57,9 @@ def test_response_copies_headers_and_tags_to() -> None:
 def test_sdp_offer_and_answer() -> None:
     req = parse_request(INVITE)
     assert req is not None
-    assert parse_sdp_audio(req.body) == ("10.0.0.1", 4000, (8, 0))
-    assert parse_sdp_audio(sdp_answer("127.0.0.1", 6000, 8)) == ("127.0.0.1", 6000, (8,))
+    assert parse_audio(req.body) == AudioDescription("10.0.0.1", 4000, (8, 0))
+    answer = audio_sdp("127.0.0.1", 6000, (8,), origin="carrier-sim")
+    assert parse_audio(answer) == AudioDescription("127.0.0.1", 6000, (8,))
 
 
 @pytest.mark.parametrize("qop", ["auth", "none"])

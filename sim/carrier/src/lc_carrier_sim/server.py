@@ -13,8 +13,9 @@ import structlog
 
 from lc_carrier_sim.media import MediaPump
 from lc_carrier_sim.rules import SimConfig, load_rules
-from lc_carrier_sim.sipmsg import StreamFramer, parse_request
+from lc_carrier_sim.sipmsg import parse_request
 from lc_carrier_sim.uas import CarrierUas, SimStats, SimTimers
+from lc_sip.framing import SipFramer
 
 log = structlog.get_logger("lc_carrier_sim")
 
@@ -41,7 +42,7 @@ class _TcpConnection(asyncio.Protocol):
     def __init__(self, uas: CarrierUas, registry: set[_TcpConnection]) -> None:
         self.uas = uas
         self.registry = registry
-        self.framer = StreamFramer()
+        self.framer = SipFramer()
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

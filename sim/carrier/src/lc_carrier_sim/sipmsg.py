@@ -1,7 +1,8 @@
 """Lean SIP parsing and response building for the simulator's hot path.
 
 The simulator only needs raw header values to copy into responses, so it splits the
-message itself (about 4x faster than sipmessage's full, URI-validating parse).
+message itself (about 4x faster than sipmessage's full, URI-validating parse). Stream
+framing, header names and SDP are shared with the prober through `lc_sip`.
 """
 
 from __future__ import annotations
@@ -9,18 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-COMPACT = {
-    "i": "call-id",
-    "m": "contact",
-    "l": "content-length",
-    "c": "content-type",
-    "f": "from",
-    "t": "to",
-    "v": "via",
-    "k": "supported",
-}
-_CONTENT_LENGTH_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", re.I | re.M)
-_BRANCH_RE = re.compile(r";\s*branch\s*=\s*([^;,\s]+)", re.I)
+from lc_sip.headers import COMPACT_HEADERS, via_branch
+
 _USER_RE = re.compile(r"^(?:sips?|tel):([^@;>]+)")
 
 
@@ -46,8 +37,7 @@ class SipRequest:
     @property
     def branch(self) -> str:
         """The top Via's branch parameter."""
-        match = _BRANCH_RE.search(self.get("via").split(",", 1)[0])
-        return match.group(1) if match else ""
+        return via_branch(self.get("via")) or ""
 
     @property
     def number(self) -> str:
@@ -74,7 +64,7 @@ def parse_request(data: bytes) -> SipRequest | None:
         if not sep:
             continue
         key = name.strip().lower()
-        key = COMPACT.get(key, key)
+        key = COMPACT_HEADERS.get(key, key)
         headers.setdefault(key, []).append(value.strip())
     return SipRequest(parts[0], parts[1], headers, body)
 
@@ -107,65 +97,3 @@ def build_response(
         lines.append("Content-Type: application/sdp")
     lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
-
-
-class StreamFramer:
-    """Cuts a TCP byte stream into SIP messages by Content-Length."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Add bytes; return the complete messages."""
-        self._buf += data
-        out: list[bytes] = []
-        while True:
-            while self._buf[:2] == b"\r\n":
-                del self._buf[:2]
-            end = self._buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buf) > 65536:
-                    raise ValueError("header section too large")
-                return out
-            match = _CONTENT_LENGTH_RE.search(self._buf, 0, end)
-            total = end + 4 + (int(match.group(1)) if match else 0)
-            if len(self._buf) < total:
-                return out
-            out.append(bytes(self._buf[:total]))
-            del self._buf[:total]
-
-
-def parse_sdp_audio(body: bytes) -> tuple[str | None, int, tuple[int, ...]] | None:
-    """(host, port, payload types) of the first m=audio in an SDP offer."""
-    host: str | None = None
-    port: int | None = None
-    payloads: tuple[int, ...] = ()
-    for raw in body.decode("utf-8", "replace").splitlines():
-        line = raw.strip()
-        if line.startswith("c=") and (port is None or host is None):
-            bits = line[2:].split()
-            if len(bits) >= 3:
-                host = bits[2].split("/")[0]
-        elif line.startswith("m=audio") and port is None:
-            bits = line[2:].split()
-            if len(bits) >= 3 and bits[1].isdigit():
-                port = int(bits[1])
-                payloads = tuple(int(p) for p in bits[3:] if p.isdigit())
-    return (host, port, payloads) if port is not None else None
-
-
-def sdp_answer(host: str, port: int, payload_type: int) -> bytes:
-    """An SDP answer sending G.711 from host:port."""
-    name = "PCMU" if payload_type == 0 else "PCMA"
-    lines = [
-        "v=0",
-        f"o=carrier-sim 1 1 IN IP4 {host}",
-        "s=-",
-        f"c=IN IP4 {host}",
-        "t=0 0",
-        f"m=audio {port} RTP/AVP {payload_type}",
-        f"a=rtpmap:{payload_type} {name}/8000",
-        "a=ptime:20",
-        "a=sendrecv",
-    ]
-    return ("\r\n".join(lines) + "\r\n").encode("ascii")

@@ -15,7 +15,8 @@ import structlog
 from lc_carrier_sim.auth import DigestAuthenticator
 from lc_carrier_sim.media import MediaPump
 from lc_carrier_sim.rules import Rule, SimConfig, phrase
-from lc_carrier_sim.sipmsg import SipRequest, build_response, parse_sdp_audio, sdp_answer
+from lc_carrier_sim.sipmsg import SipRequest, build_response
+from lc_sip.sdp import audio_sdp, parse_audio
 
 log = structlog.get_logger("lc_carrier_sim")
 
@@ -246,20 +247,21 @@ class CarrierUas:
         self._final(tx, 480, extra=('Reason: Q.850;cause=19;text="No answer from user"',))
 
     def _early_media(self, tx: InviteTx, clip: str) -> None:
-        offer = parse_sdp_audio(tx.req.body)
-        if offer is None or offer[0] is None:
+        offer = parse_audio(tx.req.body)
+        if offer is None or offer.host is None:
             self._respond(tx, 180)  # no SDP offer: nothing to play to
             return
-        host, port, payloads = offer
-        assert host is not None
-        pt = next((p for p in payloads if p in (0, 8)), 0)
-        self._respond(tx, 183, body=sdp_answer(self.host, self.media.port, pt))
-        tx.stream = self.media.play((host, port), clip, pt)
+        pt = next((p for p in offer.payload_types if p in (0, 8)), 0)
+        self._respond(tx, 183, body=self._sdp_answer(pt))
+        tx.stream = self.media.play((offer.host, offer.port), clip, pt)
 
     def _answer(self, tx: InviteTx) -> None:
-        offer = parse_sdp_audio(tx.req.body)
-        pt = next((p for p in offer[2] if p in (0, 8)), 0) if offer else 0
-        self._final(tx, 200, body=sdp_answer(self.host, self.media.port, pt))
+        offer = parse_audio(tx.req.body)
+        pt = next((p for p in offer.payload_types if p in (0, 8)), 0) if offer else 0
+        self._final(tx, 200, body=self._sdp_answer(pt))
+
+    def _sdp_answer(self, payload_type: int) -> bytes:
+        return audio_sdp(self.host, self.media.port, (payload_type,), origin="carrier-sim")
 
     # -- finals and their retransmission (Timer G/H, 13.3.1.4 for 2xx) --------------------------
 

@@ -1,67 +1,14 @@
-"""The little SDP a test call needs: an audio offer for PCMU/PCMA and the peer's c=/m= lines."""
+"""The prober's SDP offer: G.711 audio, μ-law first then A-law (parsing lives in lc_sip)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from lc_sip.sdp import CODEC_NAMES, AudioDescription, audio_sdp, parse_audio
 
 PCMU, PCMA = 0, 8
-CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA"}
+
+__all__ = ["CODEC_NAMES", "PCMA", "PCMU", "AudioDescription", "build_offer", "parse_audio"]
 
 
 def build_offer(host: str, port: int, session_id: int) -> bytes:
     """An SDP offer receiving G.711 (μ-law first, then A-law) on host:port."""
-    lines = [
-        "v=0",
-        f"o=leadcleanser {session_id} {session_id} IN IP4 {host}",
-        "s=-",
-        f"c=IN IP4 {host}",
-        "t=0 0",
-        f"m=audio {port} RTP/AVP {PCMU} {PCMA}",
-        f"a=rtpmap:{PCMU} PCMU/8000",
-        f"a=rtpmap:{PCMA} PCMA/8000",
-        "a=ptime:20",
-        "a=sendrecv",
-    ]
-    return ("\r\n".join(lines) + "\r\n").encode("ascii")
-
-
-@dataclass(frozen=True, slots=True)
-class AudioDescription:
-    """Where the peer sends/receives audio and in which payload types."""
-
-    host: str | None
-    port: int
-    payload_types: tuple[int, ...]
-
-
-def parse_audio(body: bytes) -> AudioDescription | None:
-    """The first ``m=audio`` of an SDP body, with its (media- or session-level) ``c=``."""
-    try:
-        text = body.decode("utf-8", errors="replace")
-    except AttributeError:
-        return None
-    session_host: str | None = None
-    media_host: str | None = None
-    port: int | None = None
-    payloads: tuple[int, ...] = ()
-    in_audio = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("m="):
-            if in_audio:
-                break
-            parts = line[2:].split()
-            if len(parts) >= 3 and parts[0] == "audio" and parts[1].split("/")[0].isdigit():
-                in_audio = True
-                port = int(parts[1].split("/")[0])
-                payloads = tuple(int(p) for p in parts[3:] if p.isdigit())
-        elif line.startswith("c="):
-            parts = line[2:].split()
-            host = parts[2].split("/")[0] if len(parts) >= 3 else None
-            if in_audio:
-                media_host = host
-            elif port is None:
-                session_host = host
-    if port is None:
-        return None
-    return AudioDescription(host=media_host or session_host, port=port, payload_types=payloads)
+    return audio_sdp(host, port, (PCMU, PCMA), origin="leadcleanser", session_id=session_id)

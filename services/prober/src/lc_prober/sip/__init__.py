@@ -16,7 +16,8 @@ from lc_prober.sip.config import CallPolicy, SipTimers, TrunkConfig
 from lc_prober.sip.digest import DigestError, answer_challenge, digest_response
 from lc_prober.sip.reason import ReasonValue, parse_reason, q850_cause
 from lc_prober.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
-from lc_prober.sip.transport import SipFramer, TransportError
+from lc_prober.sip.transport import TransportError
+from lc_sip.framing import SipFramer
 
 __all__ = [
     "CallPolicy",

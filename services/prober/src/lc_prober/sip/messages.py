@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 
 from sipmessage import URI, Address, Request, Response
 
+from lc_sip.headers import via_branch
+
 BRANCH_MAGIC = "z9hG4bK"
-_BRANCH_RE = re.compile(r";\s*branch\s*=\s*([^;,\s]+)", re.IGNORECASE)
 
 
 def new_branch() -> str:
@@ -30,10 +30,7 @@ def new_call_id(host: str) -> str:
 def top_via_branch(message: Request | Response) -> str | None:
     """The branch of the topmost Via, without a full Via parse (hot path)."""
     via = message.headers.get("Via")
-    if via is None:
-        return None
-    match = _BRANCH_RE.search(via.split(",", 1)[0])
-    return match.group(1) if match else None
+    return None if via is None else via_branch(via)
 
 
 def cseq_parts(message: Request | Response) -> tuple[int, str]:

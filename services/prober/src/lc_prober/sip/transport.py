@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import socket
 from collections.abc import Callable
 from typing import Protocol, cast
@@ -12,10 +11,10 @@ from typing import Protocol, cast
 import structlog
 from sipmessage import Message, Request, Response
 
+from lc_sip.framing import SipFramer
+
 log = structlog.get_logger("lc_prober.sip.transport")
 
-_CONTENT_LENGTH_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", re.I | re.M)
-MAX_HEADER_BYTES = 64 * 1024
 
 MessageHandler = Callable[[Request | Response], None]
 LostHandler = Callable[[Exception | None], None]
@@ -23,34 +22,6 @@ LostHandler = Callable[[Exception | None], None]
 
 class TransportError(ConnectionError):
     """The signalling transport is not usable."""
-
-
-class SipFramer:
-    """Cuts a TCP byte stream into SIP messages using Content-Length (RFC 3261 18.3)."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Add received bytes; return the complete messages now available."""
-        self._buf += data
-        out: list[bytes] = []
-        while True:
-            # Leading CRLFs are keep-alives (RFC 5626) between messages.
-            while self._buf[:2] == b"\r\n":
-                del self._buf[:2]
-            end = self._buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buf) > MAX_HEADER_BYTES:
-                    raise ValueError("SIP header section too large")
-                return out
-            match = _CONTENT_LENGTH_RE.search(self._buf, 0, end)
-            length = int(match.group(1)) if match else 0
-            total = end + 4 + length
-            if len(self._buf) < total:
-                return out
-            out.append(bytes(self._buf[:total]))
-            del self._buf[:total]
 
 
 def parse_message(data: bytes) -> Request | Response | None:

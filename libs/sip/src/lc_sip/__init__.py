@@ -1,0 +1,20 @@
+"""SIP on the wire, the parts both ends of a test call share: cutting a TCP stream into
+messages, header names and the top Via branch, and the small G.711 SDP both sides write.
+
+The prober (a UAC over `sipmessage`) and the carrier simulator (a UAS with its own lean
+parser) use these; neither imports the other.
+"""
+
+from lc_sip.framing import MAX_HEADER_BYTES, SipFramer
+from lc_sip.headers import COMPACT_HEADERS, via_branch
+from lc_sip.sdp import AudioDescription, audio_sdp, parse_audio
+
+__all__ = [
+    "COMPACT_HEADERS",
+    "MAX_HEADER_BYTES",
+    "AudioDescription",
+    "SipFramer",
+    "audio_sdp",
+    "parse_audio",
+    "via_branch",
+]
