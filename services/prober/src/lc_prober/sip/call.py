@@ -52,6 +52,23 @@ class _SitHeard:
 
 
 _SIT_HEARD = _SitHeard()
+TIMED_OUT = object()
+"""What `next_event` returns when the deadline passed first."""
+
+
+async def next_event(queue: asyncio.Queue[object], deadline: float) -> object:
+    """The next queued event, or TIMED_OUT at `deadline` (loop time; inf: no deadline).
+
+    Not `asyncio.wait_for`: on Python 3.11 it wraps every wait in a new task, and a
+    call waits several times; a timeout on the current task costs one timer.
+    """
+    if not queue.empty():
+        return queue.get_nowait()
+    try:
+        async with asyncio.timeout_at(None if math.isinf(deadline) else deadline):
+            return await queue.get()
+    except TimeoutError:
+        return TIMED_OUT
 
 
 @dataclass(slots=True)
@@ -230,9 +247,8 @@ class OutgoingCall:
                 cancel_guard,
                 hard_deadline,
             )
-            try:
-                event = await asyncio.wait_for(self.queue.get(), timeout=max(0.0, wake - now))
-            except TimeoutError:
+            event = await next_event(self.queue, wake)
+            if event is TIMED_OUT:
                 continue
             now = self._loop.time()
             if event is _SIT_HEARD:
@@ -373,11 +389,8 @@ class OutgoingCall:
                     self.ctx.send(data)
                     interval = min(2 * interval, timers.t2)
                     next_retransmit = now + interval
-                try:
-                    event = await asyncio.wait_for(
-                        queue.get(), timeout=min(deadline, next_retransmit) - now
-                    )
-                except TimeoutError:
+                event = await next_event(queue, min(deadline, next_retransmit))
+                if event is TIMED_OUT:
                     continue
                 if isinstance(event, Response):
                     if event.code >= 200:
