@@ -31,7 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-from support.sim_peers import BIN, clean_env, free_udp_port, simulator, sipp_uac_rate
+from support.sim_peers import BIN, clean_env, simulator, sipp_uac_rate
 
 RULES = {"channels": 1_000_000, "rules": [{"behaviour": "answer"}]}
 
@@ -70,8 +70,10 @@ def run_engine(port: int, calls: int, concurrency: int, workdir: Path) -> dict[s
     result = workdir / "engine.json"
     with open(workdir / "engine.log", "wb") as log:
         subprocess.run(
-            [sys.executable, __file__, "--engine-port", str(port), "--calls", str(calls)]
-            + ["--concurrency", str(concurrency), "--result", str(result)],
+            [
+                *(sys.executable, __file__, "--engine-port", str(port), "--calls", str(calls)),
+                *("--concurrency", str(concurrency), "--result", str(result)),
+            ],
             stdout=log,
             stderr=log,
             check=True,
@@ -173,14 +175,15 @@ async def main() -> None:
         sipp_rate, sipp_failed = sipp_uac_rate(port, args.calls, args.concurrency, workdir)
         print(f"  SIPp uac           : {sipp_rate:8.0f} calls/s ({sipp_failed} failed)")
         result = run_engine(port, args.calls, args.concurrency, workdir)
-        print(f"  prober call engine : {result['rate']:8.0f} calls/s ({result['failed']:.0f} failed)")
-        ratio = result["rate"] / sipp_rate
+        rate, failed = result["rate"], result["failed"]
+        print(f"  prober call engine : {rate:8.0f} calls/s ({failed:.0f} failed)")
+        ratio = rate / sipp_rate
         verdict = "meets" if ratio >= 0.5 else "BELOW"
         print(f"  ratio engine/SIPp  : {ratio:8.2f} ({verdict} the 0.5 goal)")
         if not args.no_topic:
-            rate, lanes = await topic_rate(port, args.calls, workdir)
-            print(f"  lc-prober on topic : {rate:8.0f} calls/s (200 channels, {lanes} lanes)")
-            print(f"  ratio process/SIPp : {rate / sipp_rate:8.2f}")
+            whole, lanes = await topic_rate(port, args.calls, workdir)
+            print(f"  lc-prober on topic : {whole:8.0f} calls/s (200 channels, {lanes} lanes)")
+            print(f"  ratio process/SIPp : {whole / sipp_rate:8.2f}")
     print(f"  logs: {workdir}")
 
 

@@ -49,8 +49,10 @@ def simulator(rules: dict[str, Any], workdir: Path) -> Iterator[int]:
     port = free_udp_port()
     log = open(workdir / "sim.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [str(BIN / "lc-carrier-sim"), "--port", str(port), "--transport", "udp"]
-        + ["--rules", str(rules_file), "--log-level", "WARNING", "--seed", "1"],
+        [
+            *(str(BIN / "lc-carrier-sim"), "--port", str(port), "--transport", "udp"),
+            *("--rules", str(rules_file), "--log-level", "WARNING", "--seed", "1"),
+        ],
         stdout=log,
         stderr=log,
     )
