@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 
+from lc_common.clock import Clock
 from lc_common.events import (
     LEAD_VERDICTS,
     Event,
@@ -34,10 +35,14 @@ from lc_scheduler.main import create_app
 
 
 @asynccontextmanager
-async def running(settings: SchedulerSettings) -> AsyncIterator[FastAPI]:
-    """The scheduler app with its lifespan (consumers, dispatch loop) running."""
-    app = create_app(settings)
+async def running(
+    settings: SchedulerSettings, *, leader: bool = True, clock: Clock | None = None
+) -> AsyncIterator[FastAPI]:
+    """The scheduler app with its lifespan running; by default once it leads and dispatches."""
+    app = create_app(settings, clock)
     async with app.router.lifespan_context(app):
+        if leader:
+            await eventually(lambda: app.state.scheduler is not None, 60, "the lease taken")
         yield app
         assert app.state.workers.alive, app.state.workers.failure
 

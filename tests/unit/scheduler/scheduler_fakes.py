@@ -19,7 +19,7 @@ from lc_common.events import (
     Topic,
 )
 from lc_common.trunks import Trunk
-from lc_scheduler.adapters.ingest import OpenLead, OpenLeadsPage
+from lc_scheduler.adapters.ingest import DeleteOutcome, OpenLead, OpenLeadsPage
 from lc_scheduler.bootstrap import Scheduler, build_scheduler
 from lc_scheduler.config import SchedulerSettings
 from lc_scheduler.domain.batches import BatchRecord
@@ -86,11 +86,19 @@ class FakePublisher:
 
 
 class FakeIngest:
-    """ingest's open leads, paged."""
+    """ingest's open leads, paged; and its retention deletes (batch id -> answer)."""
 
     def __init__(self, leads: list[OpenLead]) -> None:
         self.leads = sorted(leads, key=lambda lead: lead.lead_id)
         self.calls = 0
+        self.delete_answers: dict[str, DeleteOutcome] = {}
+        self.deletes: list[tuple[str, datetime]] = []
+
+    async def delete_batch(
+        self, batch_id: str, account_id: str, expired_before: datetime
+    ) -> DeleteOutcome:
+        self.deletes.append((batch_id, expired_before))
+        return self.delete_answers.get(batch_id, "deleted")
 
     async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage:
         self.calls += 1
@@ -132,6 +140,7 @@ class Harness:
             clock=clock,
             trunks=trunks or TRUNKS,
             open_leads=self.ingest,
+            deleter=self.ingest,
         )
         self._seen = 0
 

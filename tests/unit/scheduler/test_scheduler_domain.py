@@ -167,4 +167,8 @@ def test_batch_flags_and_stale_events() -> None:
     deleted = after_batch_event(only_credit, "deleted", NOW + timedelta(seconds=9))
     assert deleted is not None and deleted.deleted and not deleted.dispatchable
     assert after_batch_event(deleted, "resumed", NOW + timedelta(seconds=10)) is None
-    assert after_batch_event(r, "finished", NOW) is None
+    # `finished` only starts the retention clock (see test_scheduler_retention).
+    finished = after_batch_event(r, "finished", NOW)
+    assert finished is not None and finished.retention_from == NOW
+    assert finished.dispatchable == r.dispatchable
+    assert after_batch_event(r, "queued", NOW) is None

@@ -24,6 +24,7 @@ from lc_common.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+ReadinessDetail = Callable[[], dict[str, object]]
 
 
 class Workers:
@@ -65,8 +66,13 @@ class Workers:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
 
-def health_router(workers: Workers, checks: list[ReadinessCheck]) -> APIRouter:
-    """`/healthz` (liveness), `/readyz` (peers answer) and `/metrics` (Prometheus)."""
+def health_router(
+    workers: Workers, checks: list[ReadinessCheck], details: ReadinessDetail | None = None
+) -> APIRouter:
+    """`/healthz` (liveness), `/readyz` (peers answer) and `/metrics` (Prometheus).
+
+    `details`, if given, adds service-specific fields (such as a role) to `/readyz`.
+    """
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -82,8 +88,9 @@ def health_router(workers: Workers, checks: list[ReadinessCheck]) -> APIRouter:
                 for check in checks:
                     await check()
         except Exception as exc:
-            return JSONResponse({"status": "not ready", "error": repr(exc)}, 503)
-        return JSONResponse({"status": "ready"})
+            extra = details() if details else {}
+            return JSONResponse({"status": "not ready", "error": repr(exc), **extra}, 503)
+        return JSONResponse({"status": "ready", **(details() if details else {})})
 
     @router.get("/metrics")
     async def metrics() -> Response:
@@ -121,10 +128,11 @@ def create_service_app(
     lifespan: Callable[[FastAPI], Any],
     workers: Workers,
     checks: list[ReadinessCheck],
+    details: ReadinessDetail | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app with the shared health and metrics routes and a `Workers` group."""
     app = FastAPI(title=title, lifespan=lifespan, **fastapi_kwargs)
     app.state.workers = workers
-    app.include_router(health_router(workers, checks))
+    app.include_router(health_router(workers, checks, details))
     return app

@@ -145,6 +145,24 @@ async def patch_batch(
     return batch_view(await rt.lifecycle.set_paused(batch, body.paused))
 
 
+@router.delete("/batches/{batch_id}")
+async def delete_expired_batch(
+    batch_id: str,
+    rt: Runtime,
+    account_id: Account,
+    expired_before: Annotated[dt.datetime, Query()],
+) -> BatchView:
+    """Retention (asked by the scheduler): delete the batch if its retention started before
+    `expired_before`; 409 `not_expired` otherwise. The batch stays, as Deleted."""
+    if expired_before.tzinfo is None:
+        raise ClientError(422, "naive_time", "expired_before needs a time zone.")
+    await _own_batch(rt, batch_id, account_id)
+    deleted = await rt.lifecycle.delete_expired(batch_id, expired_before)
+    if deleted is None:
+        raise ClientError(404, "batch_not_found", f"No batch {batch_id}.")
+    return batch_view(deleted)
+
+
 @router.get("/batches/{batch_id}/download")
 async def download(
     batch_id: str,

@@ -23,6 +23,8 @@ FINAL_LEAD_STATES = ("connected", "disconnected", "indeterminate")
 OPEN_LEAD_STATES = ("pending", "testing", "retry")
 ACTIVE_STATUSES: tuple[BatchStatus, ...] = ("queued", "running")
 PAUSED_STATUSES: tuple[BatchStatus, ...] = ("paused", "paused_no_credit")
+# Statuses in which the retention clock runs (`retention_from` is set).
+RETENTION_STATUSES: tuple[BatchStatus, ...] = ("finished", "failed", *PAUSED_STATUSES)
 COUNTERS = (
     "imported",
     "accepted",

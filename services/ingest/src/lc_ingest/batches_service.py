@@ -7,7 +7,7 @@ redelivered event or a double click changes nothing twice.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -17,7 +17,13 @@ from lc_common.events import BATCH_EVENTS, BatchEventKind, BatchEventV1
 from lc_common.kafka import Publisher
 from lc_common.store import to_store_time
 from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches import ACTIVE_STATUSES, COUNTERS, OPEN_LEAD_STATES, PAUSED_STATUSES
+from lc_ingest.batches import (
+    ACTIVE_STATUSES,
+    COUNTERS,
+    OPEN_LEAD_STATES,
+    PAUSED_STATUSES,
+    RETENTION_STATUSES,
+)
 from lc_ingest.errors import ClientError
 from lc_ingest.metrics import BATCH_TRANSITIONS
 
@@ -49,6 +55,7 @@ class BatchLifecycle:
                 name=batch["name"],
                 reference=batch["reference"],
                 reason=reason,
+                occurred_at=self._clock.now(),
             ),
             key=batch["_id"],
         )
@@ -158,22 +165,40 @@ class BatchLifecycle:
             if updated is not None:
                 await self._announce(updated, "credit_resumed")
 
-    async def delete_expired(self, retention: timedelta) -> int:
-        """Delete batches whose retention ran out: purge the leads, keep the batch as Deleted."""
-        cutoff = to_store_time(self._clock.now() - retention)
-        deleted = 0
-        for batch in await self._store.batches_due_for_deletion(cutoff):
-            purged = await self._store.purge_leads(batch["_id"])
-            updated = await self._store.update_batch(
-                batch["_id"],
-                {"status": "deleted", "deleted_at": self._now()},
-                only_if_status=[batch["status"]],
-            )
-            if updated is not None:
-                deleted += 1
-                log.info("batch_purged", batch_id=batch["_id"], leads=purged)
-                await self._announce(updated, "deleted")
-        return deleted
+    async def delete_expired(self, batch_id: str, expired_before: datetime) -> Doc | None:
+        """Retention ran out (the scheduler keeps that clock): mark Deleted, purge the leads.
+
+        Only a finished, failed or paused batch whose retention started before
+        `expired_before` by ingest's own record is deleted; otherwise
+        `ClientError(409)` (it was resumed meanwhile). Idempotent: a deleted batch
+        is purged again (a crash may have come between mark and purge) and returned.
+        None if there is no such batch.
+        """
+        batch = await self._store.get_batch(batch_id)
+        if batch is None:
+            return None
+        if batch["status"] == "deleted":
+            await self._store.purge_leads(batch_id)
+            return batch
+        started = batch.get("retention_from")
+        if (
+            batch["status"] not in RETENTION_STATUSES
+            or started is None
+            or started >= to_store_time(expired_before)
+        ):
+            raise ClientError(409, "not_expired", "The batch's retention has not run out.")
+        # Marked first, so no download sees a half-purged batch: it answers 410 from now on.
+        updated = await self._store.update_batch(
+            batch_id,
+            {"status": "deleted", "deleted_at": self._now()},
+            only_if_status=[batch["status"]],
+        )
+        if updated is None:
+            raise ClientError(409, "conflict", "The batch changed meanwhile; try again.")
+        purged = await self._store.purge_leads(batch_id)
+        log.info("batch_purged", batch_id=batch_id, leads=purged)
+        await self._announce(updated, "deleted")
+        return updated
 
 
 def new_batch_counters() -> dict[str, int]:

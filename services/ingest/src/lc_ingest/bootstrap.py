@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -67,12 +66,6 @@ class IngestRuntime:
             for batch in await self.store.batches_with_status([*ACTIVE_STATUSES, *PAUSED_STATUSES]):
                 await self.lifecycle.finish_if_done(batch["_id"])
 
-    async def retention_forever(self) -> None:
-        """Delete batches whose 6-week retention has run out."""
-        while True:
-            await self.lifecycle.delete_expired(timedelta(days=self.settings.retention_days))
-            await asyncio.sleep(self.settings.retention_interval_seconds)
-
     async def ready(self) -> None:
         """Raise unless the store answers."""
         await ping(self.client)
@@ -113,7 +106,6 @@ async def build_runtime(
         publisher,
     )
     workers.start("reconcile", rt.reconcile_forever())
-    workers.start("retention", rt.retention_forever())
     await rt.resume_imports()
     try:
         yield rt

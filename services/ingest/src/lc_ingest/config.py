@@ -9,7 +9,10 @@ from lc_common.settings import ServiceSettings
 
 
 class IngestSettings(ServiceSettings):
-    """Where uploads are spooled, how big they may be, and how long batches are kept."""
+    """Where uploads are spooled and how big they may be.
+
+    Retention is the scheduler's clock: it asks ingest to delete an expired batch.
+    """
 
     owner: ClassVar[str] = "ingest"
 
@@ -18,6 +21,4 @@ class IngestSettings(ServiceSettings):
     max_upload_bytes: int = 512 * 1024 * 1024
     default_region: str = "AU"
     import_chunk_rows: int = 1000
-    retention_days: int = 42
-    retention_interval_seconds: float = 3600.0
     reconcile_interval_seconds: float = 30.0

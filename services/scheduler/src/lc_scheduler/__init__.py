@@ -14,7 +14,10 @@ How it works
   (active)). Every write is by `_id`, in bulk.
 - `schedule.Schedule` is the working copy of the open entries, loaded at startup:
   per-batch heaps by due time and outstanding probes per trunk, so a round never
-  scans the store. One process owns it: run a single replica (Recreate).
+  scans the store. One process owns it: replicas elect a leader through a lease
+  in MongoDB (`leadership`, collection `leases`); only the holder loads the
+  schedule, consumes and dispatches, and a standby takes over when the lease
+  runs out or is released.
 - `dispatcher.Dispatcher` rounds (every `LC_DISPATCH_INTERVAL_SECONDS`, and at
   once when a verdict frees room): free room per trunk = ceil(channels x
   `LC_OUTSTANDING_FACTOR`) - outstanding; handed out one lead at a time in
@@ -26,6 +29,9 @@ How it works
 - `redrive.Redriver` pages through ingest's open leads (startup and on demand):
   inserts unknown ones, re-opens ones final here for longer than
   `LC_REDRIVE_FINAL_GRACE_SECONDS` (ingest never saw the verdict).
+- `retention.Retention` keeps the retention clock (from `batch.events`): 42 days
+  (`LC_RETENTION_DAYS`) after a batch finished, failed or was paused it asks ingest
+  to delete it (`DELETE /internal/v1/batches/{id}`) and drops its entries.
 - Calling windows are enforced in production, or wherever
   `LC_CALLING_WINDOWS_ENFORCED=true`; per-country overrides in
   `LC_CALLING_WINDOWS` (JSON) or `LC_CALLING_WINDOWS_FILE` (YAML).

@@ -26,6 +26,7 @@ from lc_scheduler.dispatcher import Dispatcher, DispatchOptions
 from lc_scheduler.handlers import Handlers, Placing
 from lc_scheduler.ports import ProbePublisher, ScheduleStore
 from lc_scheduler.redrive import OpenLeadsSource, Redriver
+from lc_scheduler.retention import BatchDeleter, Retention
 from lc_scheduler.schedule import Schedule
 
 GROUP = "scheduler"
@@ -44,6 +45,7 @@ class Scheduler:
     retries: Coalescer[ProbeRetryV1]
     dispatcher: Dispatcher
     redriver: Redriver
+    retention: Retention
 
     def consumer_specs(self) -> list[ConsumerSpec[Any]]:
         """The scheduler's consumers: topic, group, handler and limits."""
@@ -84,8 +86,9 @@ def build_scheduler(
     clock: Clock | None = None,
     trunks: list[Trunk] | None = None,
     open_leads: OpenLeadsSource | None = None,
+    deleter: BatchDeleter | None = None,
 ) -> Scheduler:
-    """Wire the scheduler from its adapters; tests pass their own clock, trunks, source."""
+    """Wire the scheduler from its adapters; tests pass their own clock, trunks, ingest."""
     clock = clock or SystemClock()
     trunks = trunks if trunks is not None else load_trunks(settings.trunks_file)
     policy = settings.calling_policy()
@@ -113,9 +116,8 @@ def build_scheduler(
             windows_enforced=settings.windows_enforced,
         ),
     )
-    source = open_leads or IngestClient(
-        settings.ingest_url, settings.internal_token.get_secret_value()
-    )
+    ingest = IngestClient(settings.ingest_url, settings.internal_token.get_secret_value())
+    source = open_leads or ingest
     redriver = Redriver(
         handlers,
         source,
@@ -133,4 +135,11 @@ def build_scheduler(
         retries=Coalescer(handlers.apply_retries, settings.insert_batch_max),
         dispatcher=dispatcher,
         redriver=redriver,
+        retention=Retention(
+            handlers,
+            deleter or ingest,
+            clock,
+            keep=timedelta(days=settings.retention_days),
+            interval=timedelta(seconds=settings.retention_check_interval_seconds),
+        ),
     )

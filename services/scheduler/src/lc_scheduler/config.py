@@ -93,6 +93,14 @@ class SchedulerSettings(ServiceSettings):
     # A lead ingest still calls open although it is final here is tested again only
     # once its final verdict is this old (ingest may simply not have read it yet).
     redrive_final_grace_seconds: float = 600.0
+    # Retention: a batch is deleted this long after it finishes, fails or is paused
+    # (ingest deletes it when asked); the batches are checked this often.
+    retention_days: float = 42.0
+    retention_check_interval_seconds: float = 3600.0
+    # Leader election: the lease in MongoDB lasts `lease_ttl_seconds` and the leader
+    # renews it every `lease_renew_seconds`; a standby asks that often too.
+    lease_ttl_seconds: float = 15.0
+    lease_renew_seconds: float = 5.0
     # Leads accepted are written in bulk: at most this many per write.
     insert_batch_max: int = 500
     consumer_concurrency: int = 256

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,6 +73,8 @@ class Dispatcher:
         self.policy = policy
         self.options = options
         self.bounds = {t.name: outstanding_bound(t, options.outstanding_factor) for t in trunks}
+        # False while this replica may not dispatch (its lease ran out): rounds do nothing.
+        self.may_dispatch: Callable[[], bool] = lambda: True
         self._cursor = 0
         self._publish_failures = 0
         for name, bound in self.bounds.items():
@@ -85,6 +87,8 @@ class Dispatcher:
 
     async def run_round(self) -> int:
         """One dispatch round; the number of probe requests published."""
+        if not self.may_dispatch():
+            return 0
         async with self.schedule.lock:
             picked = await self._pick()
         if not picked:

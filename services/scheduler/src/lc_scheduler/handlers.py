@@ -248,7 +248,23 @@ class Handlers:
                 return
             await schedule.save_batches([new])
             if event.kind == "deleted":
-                dropped = schedule.forget_batch(event.batch_id)
-                await schedule.repo.delete_batch_entries(event.batch_id, dropped)
-                log.info("batch_deleted", dropped=len(dropped))
+                await self._drop_entries(event.batch_id)
         log.info("batch_event_applied", kind=event.kind, dispatchable=new.dispatchable)
+
+    async def delete_batch(self, batch_id: str, account_id: str) -> None:
+        """The batch is gone (retention): forget it and drop its dispatch entries."""
+        schedule = self.schedule
+        async with schedule.lock:
+            record = schedule.batches.get(batch_id) or BatchRecord(
+                batch_id, account_id, created_at=self.clock.now(), active=False
+            )
+            new = after_batch_event(record, "deleted", self.clock.now())
+            if new is None:
+                return
+            await schedule.save_batches([new])
+            await self._drop_entries(batch_id)
+
+    async def _drop_entries(self, batch_id: str) -> None:
+        dropped = self.schedule.forget_batch(batch_id)
+        await self.schedule.repo.delete_batch_entries(batch_id, dropped)
+        log.info("batch_deleted", batch_id=batch_id, dropped=len(dropped))

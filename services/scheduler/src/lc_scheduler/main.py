@@ -6,21 +6,26 @@ import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
+from pymongo import AsyncMongoClient
 
+from lc_common.clock import Clock, SystemClock
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
-from lc_common.store import connect_mongo, database, ping
+from lc_common.store import Document, connect_mongo, database, ping
 from lc_common.trunks import load_trunks
 from lc_scheduler.adapters.kafka import KafkaProbePublisher, scheduler_topics
+from lc_scheduler.adapters.lease import MongoLeaseStore
 from lc_scheduler.adapters.repository import Repository
 from lc_scheduler.bootstrap import Scheduler, build_scheduler
 from lc_scheduler.config import SchedulerSettings
+from lc_scheduler.leadership import Leadership, instance_id
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +49,9 @@ def internal_router(settings: SchedulerSettings) -> APIRouter:
     ) -> JSONResponse:
         if not allowed(x_lc_internal_token):
             return _error(401, "unauthorized", "internal token missing or wrong")
-        scheduler: Scheduler = request.app.state.scheduler
+        scheduler: Scheduler | None = request.app.state.scheduler
+        if scheduler is None:
+            return _error(409, "standby", "this replica is standing by; ask the leader")
         started = scheduler.redriver.start()
         return JSONResponse({"started": started, "last": _jsonable(scheduler)}, 202)
 
@@ -55,6 +62,8 @@ def internal_router(settings: SchedulerSettings) -> APIRouter:
     ) -> JSONResponse:
         if not allowed(x_lc_internal_token):
             return _error(401, "unauthorized", "internal token missing or wrong")
+        if request.app.state.scheduler is None:
+            return _error(409, "standby", "this replica is standing by; ask the leader")
         return JSONResponse({"last": _jsonable(request.app.state.scheduler)})
 
     return router
@@ -65,51 +74,90 @@ def _jsonable(scheduler: Scheduler) -> dict[str, object]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in result.items()}
 
 
-def create_app(settings: SchedulerSettings | None = None) -> FastAPI:
-    """The scheduler's app; its lifespan starts the consumers and the dispatch loop."""
+def create_app(settings: SchedulerSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The scheduler's app; its lifespan waits for the lease, then runs the scheduler.
+
+    `clock` drives the schedule and retention (tests pass a manual one); the lease
+    always runs on the wall clock.
+    """
     settings = settings or SchedulerSettings()
     workers = Workers()
     client = connect_mongo(settings)
+    leadership = Leadership(
+        MongoLeaseStore(database(client, settings)),
+        SystemClock(),
+        instance_id(),
+        ttl=timedelta(seconds=settings.lease_ttl_seconds),
+        renew=timedelta(seconds=settings.lease_renew_seconds),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        repo = Repository(database(client, settings))
-        await repo.ensure_indexes()
+        app.state.scheduler = None
+        app.state.leadership = leadership
         publisher = Publisher(settings)
         await publisher.start()
         try:
-            trunks = load_trunks(settings.trunks_file)
-            probe_publisher = KafkaProbePublisher(settings, publisher, trunks)
-            scheduler = build_scheduler(settings, repo, probe_publisher, trunks=trunks)
-            await ensure_topics(settings, scheduler_topics(trunks))
-            await scheduler.schedule.load()
-            app.state.scheduler = scheduler
-            for runner in scheduler.consumers(publisher):
-                workers.start(f"consume:{runner.topic_name}", runner.run())
-            workers.start("dispatch", scheduler.dispatcher.run())
-            workers.start("sweeps", scheduler.dispatcher.run_sweeps())
-            if settings.redrive_on_startup:
-                workers.start("startup-redrive", scheduler.redriver.run_at_startup())
-            log.info(
-                "scheduler_started",
-                trunks=[t.name for t in scheduler.trunks],
-                bounds=scheduler.dispatcher.bounds,
-                windows_enforced=settings.windows_enforced,
-            )
+            lead = _lead(app, settings, client, publisher, workers, clock or SystemClock())
+            workers.start("leadership", lead)
             yield
         finally:
             await workers.stop()
-            await publisher.stop()
-            await client.close()
+            try:
+                await leadership.release()
+            finally:
+                await publisher.stop()
+                await client.close()
 
     async def store_ready() -> None:
         await ping(client)
 
     app = create_service_app(
-        title="Lead Cleanser scheduler", lifespan=lifespan, workers=workers, checks=[store_ready]
+        title="Lead Cleanser scheduler",
+        lifespan=lifespan,
+        workers=workers,
+        checks=[store_ready],
+        details=leadership.detail,
     )
     app.include_router(internal_router(settings))
     return app
+
+
+async def _lead(
+    app: FastAPI,
+    settings: SchedulerSettings,
+    client: AsyncMongoClient[Document],
+    publisher: Publisher,
+    workers: Workers,
+    clock: Clock,
+) -> None:
+    """Wait for the lease; then load the schedule, run every worker and keep the lease."""
+    leadership: Leadership = app.state.leadership
+    await leadership.wait_until_leader()
+    repo = Repository(database(client, settings))
+    await repo.ensure_indexes()
+    trunks = load_trunks(settings.trunks_file)
+    probe_publisher = KafkaProbePublisher(settings, publisher, trunks)
+    scheduler = build_scheduler(settings, repo, probe_publisher, clock=clock, trunks=trunks)
+    scheduler.dispatcher.may_dispatch = lambda: leadership.is_leader
+    await ensure_topics(settings, scheduler_topics(trunks))
+    await scheduler.schedule.load()
+    for runner in scheduler.consumers(publisher):
+        workers.start(f"consume:{runner.topic_name}", runner.run())
+    workers.start("dispatch", scheduler.dispatcher.run())
+    workers.start("sweeps", scheduler.dispatcher.run_sweeps())
+    workers.start("retention", scheduler.retention.run())
+    if settings.redrive_on_startup:
+        workers.start("startup-redrive", scheduler.redriver.run_at_startup())
+    app.state.scheduler = scheduler
+    log.info(
+        "scheduler_started",
+        instance=leadership.owner,
+        trunks=[t.name for t in scheduler.trunks],
+        bounds=scheduler.dispatcher.bounds,
+        windows_enforced=settings.windows_enforced,
+    )
+    await leadership.keep()
 
 
 def run() -> None:

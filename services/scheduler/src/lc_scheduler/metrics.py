@@ -48,3 +48,13 @@ REDRIVEN = Counter(
 PAUSED_BATCHES = Gauge("lc_scheduler_paused_batches", "Active batches that are paused now.")
 ACTIVE_BATCHES = Gauge("lc_scheduler_active_batches", "Batches with leads not yet final.")
 FINALISED = Counter("lc_scheduler_finalised_total", "Leads closed by a final verdict.")
+LEADER = Gauge(
+    "lc_scheduler_leader",
+    "1 while this replica holds the scheduler lease and dispatches, 0 while it stands by.",
+)
+RETENTION_REQUESTS = Counter(
+    "lc_scheduler_retention_requests_total",
+    "Batches whose retention ran out that ingest was asked to delete, by outcome "
+    "(deleted, not_expired, not_found).",
+    ["outcome"],
+)

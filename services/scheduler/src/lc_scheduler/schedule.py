@@ -4,7 +4,7 @@ MongoDB is the record; this is its working copy, loaded at startup, so that a
 dispatch round never scans the store. Every change is written to the store
 first (by `_id`, in bulk) and then applied here, under one lock, so handlers
 and the dispatch loop never lose each other's updates. One scheduler process
-owns the schedule (a single replica; see docs).
+owns the schedule: the replica holding the lease (see `leadership`).
 """
 
 from __future__ import annotations

@@ -138,14 +138,5 @@ class IngestStore:
         result = await self.leads.delete_many({"_id": lead_id_range(batch_id)})
         return result.deleted_count
 
-    async def batches_due_for_deletion(self, cutoff: str) -> list[Doc]:
-        """Finished or paused batches whose clock for retention started before the cutoff."""
-        return await self.batches.find(
-            {
-                "status": {"$in": ["finished", "paused", "paused_no_credit", "failed"]},
-                "retention_from": {"$lt": cutoff},
-            }
-        ).to_list()
-
 
 __all__ = ["FINAL_LEAD_STATES", "IngestStore"]

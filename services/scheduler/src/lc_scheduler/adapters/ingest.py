@@ -1,8 +1,10 @@
-"""ingest's list of open leads, the source of truth for a re-drive."""
+"""ingest's internal API: open leads (the source of truth for a re-drive) and retention."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 import httpx
 from pydantic import BaseModel
@@ -16,6 +18,9 @@ class OpenLead(BaseModel):
     account_id: str
     e164: str
     state: str | None = None
+
+
+DeleteOutcome = Literal["deleted", "not_expired", "not_found"]
 
 
 class OpenLeadsPage(BaseModel):
@@ -46,3 +51,23 @@ class IngestClient:
             )
             response.raise_for_status()
             return OpenLeadsPage.model_validate(response.json())
+
+    async def delete_batch(
+        self, batch_id: str, account_id: str, expired_before: datetime
+    ) -> DeleteOutcome:
+        """Ask ingest to delete a batch whose retention clock started before `expired_before`.
+
+        ingest checks that itself (it may have seen an unpause we have not yet).
+        """
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as client:
+            response = await client.delete(
+                f"/internal/v1/batches/{batch_id}",
+                params={"expired_before": expired_before.isoformat()},
+                headers={"X-LC-Internal-Token": self.token, "X-LC-Account-Id": account_id},
+            )
+        if response.status_code == 404:
+            return "not_found"
+        if response.status_code == 409:
+            return "not_expired"
+        response.raise_for_status()
+        return "deleted"

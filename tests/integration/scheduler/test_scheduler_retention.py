@@ -1,0 +1,82 @@
+"""Retention through the real services: the scheduler's clock runs out, ingest deletes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from scheduler_helpers import StandInProber, eventually, running
+from tests.support import serving
+
+from lc_common.clock import ManualClock
+from lc_ingest.config import IngestSettings
+from lc_ingest.main import create_app as create_ingest
+from lc_localstack.peers import free_port
+
+pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
+TOKEN = "retention-test-token"
+CSV = b"name,phone\nAda,0412 345 670\nBob,0412 345 671\nCy,0412 345 672\n"
+
+
+async def test_a_batch_past_retention_ends_deleted_with_leads_purged(
+    scheduler_settings: Any,
+) -> None:
+    clock = ManualClock(datetime.now(UTC))
+    ingest_settings = IngestSettings(http_port=free_port(), internal_token=TOKEN)  # type: ignore[arg-type]
+    ingest_app = create_ingest(ingest_settings, clock)
+    headers = {"X-LC-Internal-Token": TOKEN, "X-LC-Account-Id": "acc_1"}
+    async with serving(ingest_app, ingest_settings.http_port) as url:
+        settings = scheduler_settings(
+            ingest_url=url, internal_token=TOKEN, retention_check_interval_seconds=0.2
+        )
+        async with (
+            running(settings, clock=clock) as app,
+            StandInProber(settings, ["alpha", "beta"]),
+            httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client,
+        ):
+            created = await client.post(
+                "/internal/v1/batches",
+                files={"file": ("leads.csv", CSV, "text/csv")},
+                data={"name": "Old", "reference": "r", "phone_column": "phone"},
+            )
+            batch_id = created.json()["id"]
+            path = f"/internal/v1/batches/{batch_id}"
+
+            async def status() -> str:
+                return str((await client.get(path)).json()["status"])
+
+            async def finished() -> bool:
+                return await status() == "finished"
+
+            await eventually(finished, 90, "the batch tested and finished")
+            schedule = app.state.scheduler.schedule
+            await eventually(
+                lambda: (
+                    batch_id in schedule.batches
+                    and schedule.batches[batch_id].retention_from is not None
+                ),
+                30,
+                "the retention clock started from the finished event",
+            )
+            assert (await client.get(f"{path}/download")).status_code == 200
+            clock.advance(timedelta(days=41))
+            rt = ingest_app.state.runtime
+            leads = rt.store.leads
+            assert await leads.count_documents({"batch_id": batch_id}) == 3
+            assert await status() == "finished"  # not yet: 41 days
+            lead_ids = [f"{batch_id}:{row:09d}" for row in range(6)]
+            assert len(await schedule.repo.entries(lead_ids)) == 3
+
+            async def deleted() -> bool:
+                return await status() == "deleted"
+
+            clock.advance(timedelta(days=1, seconds=1))
+            await eventually(deleted, 30, "the batch deleted")
+            gone = await client.get(f"{path}/download")
+            assert gone.status_code == 410
+            assert "retention" in gone.json()["error"]["message"]
+            assert await leads.count_documents({"batch_id": batch_id}) == 0
+            assert schedule.batches[batch_id].deleted
+            assert await schedule.repo.entries(lead_ids) == {}
