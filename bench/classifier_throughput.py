@@ -135,7 +135,8 @@ async def bare_loop(bootstrap: str, prefix: str, n: int) -> None:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    # The same producer batching as the classifier (linger 5 ms, 256 KiB batches).
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=262144)
     await consumer.start()
     await producer.start()
     out = prefix + LEAD_VERDICTS.name

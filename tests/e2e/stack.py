@@ -127,7 +127,7 @@ def start_stack(workdir: Path, peer_env: dict[str, str]) -> Stack:
         "LC_SMTP_PORT": str(ports["smtp"]),
         "LC_UPLOAD_DIR": str(workdir / "uploads"),
         "LC_CLASSIFIER_DATA_DIR": str(workdir / "classifier"),
-        "LC_CLASSIFIER_RETRY_SCHEDULE": "1s,1s,1s,1s,1s",
+        "LC_RETRY_SCHEDULE": "1s,1s,1s,1s,1s",
         "LC_CALLING_WINDOWS_ENFORCED": "false",
         "LC_DISPATCH_INTERVAL_SECONDS": "0.2",
         "LC_EARLY_MEDIA_SECONDS": "2",

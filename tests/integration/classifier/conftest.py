@@ -21,7 +21,7 @@ def classifier_env(kafka_bootstrap: str, isolation: dict[str, str]) -> dict[str,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "LC_TOPIC_PREFIX": isolation["LC_TOPIC_PREFIX"],
         "LC_ENVIRONMENT": "test",
-        "LC_CLASSIFIER_RETRY_SCHEDULE": "1h,3h,1d,2d,3d",
+        "LC_RETRY_SCHEDULE": "1h,3h,1d,2d,3d",
     }
 
 

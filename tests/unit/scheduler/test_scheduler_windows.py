@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from lc_scheduler.config import SchedulerSettings
 from lc_scheduler.domain.retry import due_in_window, fallback_due
 from lc_scheduler.domain.windows import CallingPolicy, CountryWindows, place_number
@@ -146,3 +148,12 @@ def test_fallback_retry_schedule() -> None:
     assert (fallback_due(2, t, schedule) - t).total_seconds() == 3600
     assert (fallback_due(3, t, schedule) - t).total_seconds() == 10800
     assert (fallback_due(9, t, schedule) - t).total_seconds() == 86400
+
+
+def test_the_fallback_follows_the_shared_retry_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_RETRY_SCHEDULE", "1h,3h,1d")
+    gaps = [int(g.total_seconds()) for g in SchedulerSettings().retry_policy().gaps()]
+    t = datetime(2025, 1, 1, tzinfo=UTC)
+    # Attempt 3 is due 3 h after the first, so 2 h after attempt 2.
+    assert (fallback_due(3, t, gaps) - t).total_seconds() == 2 * 3600
+    assert (fallback_due(4, t, gaps) - t).total_seconds() == 21 * 3600

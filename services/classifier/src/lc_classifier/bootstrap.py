@@ -19,7 +19,7 @@ from aiohttp.web import Response as AioResponse
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lc_classifier.config import ClassifierSettings, parse_duration, parse_durations
+from lc_classifier.config import ClassifierSettings
 from lc_classifier.domain import RetryPolicy
 from lc_classifier.handlers import SignallingHandler
 from lc_classifier.pipeline import SignallingPipeline
@@ -31,18 +31,20 @@ from lc_common.metrics import EVENTS_PUBLISHED
 log = structlog.get_logger(__name__)
 
 HISTORY_TABLE = "lead_history"
+HISTORY_CHANGELOG = "classifier.lead_history.changelog"
+PRODUCER_MAX_BATCH_BYTES = 262_144
 OUTPUTS = (LEAD_VERDICTS, PROBE_RETRIES)
 
 
 def retry_policy(settings: ClassifierSettings) -> RetryPolicy:
     """The retry policy the settings describe."""
-    confirm = settings.classifier_confirm_delay.strip()
+    shared = settings.retry_policy()
     return RetryPolicy(
-        schedule=parse_durations(settings.classifier_retry_schedule),
-        max_attempts=settings.classifier_max_attempts,
-        horizon=parse_duration(settings.classifier_retry_horizon),
-        trunk_fault_backoff=parse_durations(settings.classifier_trunk_fault_backoff),
-        confirm_delay=parse_duration(confirm) if confirm else None,
+        schedule=shared.schedule,
+        max_attempts=shared.max_attempts,
+        horizon=shared.horizon,
+        trunk_fault_backoff=settings.classifier_trunk_fault_backoff,
+        confirm_delay=settings.classifier_confirm_delay,
     )
 
 
@@ -77,7 +79,9 @@ def build_app(
         broker_rebalance_timeout=settings.classifier_session_timeout,
         broker_heartbeat_interval=min(3.0, settings.classifier_session_timeout / 3),
         stream_buffer_maxsize=settings.classifier_stream_buffer,
+        # About 2.5 messages per event: larger batches, fewer produce requests.
         producer_linger_ms=5,
+        producer_max_batch_size=PRODUCER_MAX_BATCH_BYTES,
         web_enabled=True,
         web_host=settings.http_host,
         web_bind=settings.http_host,
@@ -107,12 +111,21 @@ def build_app(
         ),
         help="Attempt history of each lead (JSON), keyed by lead id.",
     )
-    handler = SignallingHandler(rules, retry_policy(settings), clock or SystemClock(), table)
-    pipeline = SignallingPipeline(handler, group=app_id)
+    # The handler reads and writes the table's store directly and the pipeline
+    # sends each change to the table's changelog itself (see `SignallingPipeline`):
+    # the same changelog records Faust would write, on the same partition, so
+    # recovery and standbys work unchanged.
+    sinks[HISTORY_CHANGELOG] = table.changelog_topic.get_topic_name()
+    published[HISTORY_CHANGELOG] = EVENTS_PUBLISHED.labels(HISTORY_CHANGELOG)
+    handler = SignallingHandler(rules, retry_policy(settings), clock or SystemClock(), {})
+    pipeline = SignallingPipeline(handler, group=app_id, changelog=HISTORY_CHANGELOG)
 
     @app.agent(source, name="classify")
     async def classify(stream: faust.StreamT[bytes]) -> None:
         producer = app.producer
+        # The table's store exists once the worker runs (made earlier, it would
+        # belong to no running service and hang the worker's shutdown).
+        handler.histories = table.data
         async for event in stream.events():
             message = event.message
             processed = pipeline.process(
@@ -121,7 +134,12 @@ def build_app(
             try:
                 for out in processed.messages:
                     await producer.send(
-                        sinks[out.topic], out.key, out.value, None, None, out.headers or None
+                        sinks[out.topic],
+                        out.key,
+                        out.value,
+                        out.partition,
+                        None,
+                        out.headers or None,
                     )
                     published[out.topic].inc()
             except Exception as exc:

@@ -26,6 +26,7 @@ Decisions that the rules alone cannot make:
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -40,6 +41,7 @@ from lc_common.events import (
     ProbeSignallingV1,
     RetryReason,
 )
+from lc_common.retry_policy import RetryPolicy as SharedRetryPolicy
 
 _EVENT_NS = uuid.UUID("6f1d3c2e-8a47-4d5b-9a0e-3c1b2a4d5e6f")
 _DECISIVE = ("connected", "disconnected")
@@ -47,10 +49,9 @@ _DECISIVE = ("connected", "disconnected")
 Ignored = Literal["duplicate", "stale_attempt", "after_final"]
 
 
-class Observation(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Observation:
     """The judgement of one call, before the lead's history is considered."""
-
-    model_config = ConfigDict(frozen=True)
 
     status: Status
     rule_id: str
@@ -99,6 +100,17 @@ class LeadHistory(BaseModel):
     lead_id: str
     attempts: list[AttemptRecord] = []
     final_status: LeadStatus | None = None
+    # Where and when it was last written: what pruning needs (absent in older entries).
+    batch_id: str | None = None
+    partition: int | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def touched_at(self) -> datetime | None:
+        """When the history last changed: its own stamp, else its latest call."""
+        if self.updated_at is not None:
+            return self.updated_at
+        return max((r.tested_at for r in self.attempts), default=None)
 
     @property
     def first_at(self) -> datetime | None:
@@ -126,23 +138,13 @@ class LeadHistory(BaseModel):
         return sum(1 for r in self.attempts if r.attempt == attempt and r.outcome == "trunk_fault")
 
 
-class RetryPolicy(BaseModel):
-    """When an attempt is retried."""
+class RetryPolicy(SharedRetryPolicy):
+    """The system's retry policy, plus what only the classifier decides.
 
-    model_config = ConfigDict(frozen=True)
+    Trunk faults are not attempts: the same attempt is re-dialled after a growing
+    back-off. A confirmation call waits `confirm_delay` when set, else the schedule.
+    """
 
-    schedule: list[timedelta] = Field(
-        default_factory=lambda: [
-            timedelta(hours=1),
-            timedelta(hours=3),
-            timedelta(days=1),
-            timedelta(days=2),
-            timedelta(days=3),
-        ],
-        min_length=1,
-    )
-    max_attempts: int = Field(5, ge=1)
-    horizon: timedelta = timedelta(hours=72)
     trunk_fault_backoff: list[timedelta] = Field(
         default_factory=lambda: [
             timedelta(0),
@@ -155,25 +157,14 @@ class RetryPolicy(BaseModel):
     )
     confirm_delay: timedelta | None = None
 
-    def due(self, first_at: datetime, next_attempt: int, now: datetime) -> datetime | None:
-        """When attempt `next_attempt` may be dialled, or None when there is none left."""
-        index = next_attempt - 2
-        if next_attempt > self.max_attempts or index < 0 or index >= len(self.schedule):
-            return None
-        due = first_at + self.schedule[index]
-        if due > first_at + self.horizon:
-            return None
-        return max(due, now)
-
     def trunk_fault_delay(self, faults: int) -> timedelta:
         """Back-off before re-dialling after the n-th trunk fault (n from 1) of one attempt."""
         return self.trunk_fault_backoff[min(faults, len(self.trunk_fault_backoff)) - 1]
 
 
-class Decision(BaseModel):
-    """What to do with one signalling event."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one signalling event (plain data: built once per event)."""
 
     history: LeadHistory
     observation: Observation | None = None
@@ -212,7 +203,7 @@ def observe(signalling: ProbeSignallingV1, rules: RuleSet) -> Observation:
 def record_of(signalling: ProbeSignallingV1, observation: Observation) -> AttemptRecord:
     """The history entry of one call."""
     media = signalling.early_media
-    return AttemptRecord(
+    return AttemptRecord.model_construct(
         probe_id=signalling.probe_id,
         attempt=signalling.attempt,
         trunk=signalling.trunk,
@@ -235,8 +226,14 @@ def decide(
     rules: RuleSet,
     policy: RetryPolicy,
     now: datetime,
+    *,
+    partition: int | None = None,
 ) -> Decision:
-    """Fold one call into the lead's history and say what to publish."""
+    """Fold one call into the lead's history and say what to publish.
+
+    `partition` is where the lead's history lives (the signalling partition); it
+    is kept in the history so that pruning can address its changelog.
+    """
     history = history or LeadHistory(lead_id=signalling.lead_id)
     if history.seen(signalling.probe_id):
         return Decision(history=history, ignored="duplicate")
@@ -249,7 +246,14 @@ def decide(
     observation = observe(signalling, rules)
     record = record_of(signalling, observation)
     pending = history.pending_confirmation()
-    history = history.model_copy(update={"attempts": [*history.attempts, record]})
+    history = LeadHistory.model_construct(
+        lead_id=history.lead_id,
+        attempts=[*history.attempts, record],
+        final_status=None,
+        batch_id=signalling.batch_id,
+        partition=partition if partition is not None else history.partition,
+        updated_at=now,
+    )
     first_at = history.first_at or record.tested_at
     builder = _Builder(signalling, history, record, observation, now)
 
@@ -373,7 +377,15 @@ class _Builder:
         evidence_of: AttemptRecord | None = None,
     ) -> Decision:
         verdict = self._verdict(status, True, detail, confidence, evidence_of)
-        history = self.history.model_copy(update={"final_status": status})
+        history = self.history
+        history = LeadHistory.model_construct(
+            lead_id=history.lead_id,
+            attempts=history.attempts,
+            final_status=status,
+            batch_id=history.batch_id,
+            partition=history.partition,
+            updated_at=history.updated_at,
+        )
         return Decision(history=history, observation=self.observation, verdict=verdict)
 
     def retry(

@@ -17,6 +17,11 @@ log = structlog.get_logger(__name__)
 
 _IGNORED = {r: metrics.IGNORED.labels(r) for r in ("duplicate", "stale_attempt", "after_final")}
 _RETRIES = {r: metrics.RETRIES.labels(r) for r in ("indeterminate", "confirm", "trunk_fault")}
+_VERDICTS = {
+    (status, final): metrics.VERDICTS.labels(status, str(final).lower())
+    for status in ("connected", "disconnected", "indeterminate")
+    for final in (True, False)
+}
 
 
 class SignallingHandler:
@@ -48,17 +53,33 @@ class SignallingHandler:
             return LeadHistory.model_validate_json(stored)
         return LeadHistory.model_validate(stored)
 
-    def handle(self, event: ProbeSignallingV1) -> Decision:
+    def handle(self, event: ProbeSignallingV1, partition: int | None = None) -> Decision:
         """Decide on one call, without remembering it yet (see `remember`)."""
         decision = decide(
-            self.history(event.lead_id), event, self.rules, self.policy, self.clock.now()
+            self.history(event.lead_id),
+            event,
+            self.rules,
+            self.policy,
+            self.clock.now(),
+            partition=partition,
         )
         if decision.ignored is not None:
             _IGNORED[decision.ignored].inc()
-            log.info("signalling_ignored", reason=decision.ignored)
+            log.info(
+                "signalling_ignored",
+                reason=decision.ignored,
+                lead_id=event.lead_id,
+                probe_id=event.probe_id,
+                attempt=event.attempt,
+            )
         return decision
 
-    def remember(self, event: ProbeSignallingV1, decision: Decision) -> None:
+    @staticmethod
+    def encode(decision: Decision) -> bytes:
+        """The new history as the table stores it."""
+        return decision.history.model_dump_json(exclude_none=True).encode()
+
+    def remember(self, event: ProbeSignallingV1, decision: Decision, stored: bytes) -> None:
         """Store the new history and count the decision, once its messages are handed over.
 
         Publishing before remembering means a crash in between redelivers the event
@@ -66,15 +87,23 @@ class SignallingHandler:
         """
         if decision.ignored is not None:
             return
-        self.histories[event.lead_id] = decision.history.model_dump_json().encode()
+        self.histories[event.lead_id] = stored
         observation = decision.observation
         if observation is not None and observation.status == "trunk_fault":
             metrics.TRUNK_FAULTS.labels(event.trunk, observation.rule_id).inc()
-            log.warning("trunk_fault", rule=observation.rule_id, detail=observation.detail)
+            log.warning(
+                "trunk_fault",
+                rule=observation.rule_id,
+                detail=observation.detail,
+                trunk=event.trunk,
+                lead_id=event.lead_id,
+                probe_id=event.probe_id,
+            )
         if (verdict := decision.verdict) is not None:
-            metrics.VERDICTS.labels(verdict.status, str(verdict.final).lower()).inc()
+            _VERDICTS[verdict.status, verdict.final].inc()
             log.debug(
                 "verdict",
+                lead_id=event.lead_id,
                 status=verdict.status,
                 final=verdict.final,
                 detail=verdict.detail,
@@ -85,6 +114,7 @@ class SignallingHandler:
             _RETRIES[retry.reason].inc()
             log.debug(
                 "retry",
+                lead_id=event.lead_id,
                 reason=retry.reason,
                 next_attempt=retry.attempt,
                 not_before=retry.not_before.isoformat(),

@@ -8,6 +8,7 @@ with the reason in headers), logged and counted, and the stream moves on.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,12 +33,13 @@ def _nothing() -> None:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message to publish: logical topic name, key, raw value and headers."""
+    """A message to publish: logical topic name, key, raw value, headers, maybe a partition."""
 
     topic: str
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+    partition: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,18 @@ class Processed:
 
 
 class SignallingPipeline:
-    """Raw `probe.signalling` message in, messages to publish out; never raises."""
+    """Raw `probe.signalling` message in, messages to publish out; never raises.
 
-    def __init__(self, handler: SignallingHandler, group: str) -> None:
+    With a `changelog` topic, each new history is also a message for it (keyed
+    like the table, on the source partition), sent with the verdicts before the
+    history is remembered: the table's durable copy without Faust's per-write
+    buffer and futures.
+    """
+
+    def __init__(self, handler: SignallingHandler, group: str, changelog: str | None = None):
         self.handler = handler
         self.group = group
+        self.changelog = changelog
         self._consumed = {
             outcome: EVENTS_CONSUMED.labels(PROBE_SIGNALLING.name, group, outcome)
             for outcome in ("ok", "rekeyed", "dead_lettered")
@@ -75,13 +84,15 @@ class SignallingPipeline:
         try:
             return self._process(key, value, partition, offset)
         except Exception as exc:  # the last line of defence: never crash the agent
-            with structlog.contextvars.bound_contextvars(
-                topic=PROBE_SIGNALLING.name, partition=partition, offset=offset
-            ):
-                log.exception("classifier_internal_error")
-                return Processed(
-                    [self._dead_letter(key, value, "poison", repr(exc), partition, offset)]
-                )
+            log.exception(
+                "classifier_internal_error",
+                topic=PROBE_SIGNALLING.name,
+                partition=partition,
+                offset=offset,
+            )
+            return Processed(
+                [self._dead_letter(key, value, "poison", repr(exc), partition, offset)]
+            )
         finally:
             _PROCESSING.observe(time.perf_counter() - started)
 
@@ -91,45 +102,25 @@ class SignallingPipeline:
         try:
             event = ProbeSignallingV1.model_validate_json(value or b"")
         except ValidationError as exc:
-            with structlog.contextvars.bound_contextvars(
-                topic=PROBE_SIGNALLING.name, partition=partition, offset=offset
-            ):
-                dead = self._dead_letter(key, value, "undecodable", str(exc), partition, offset)
+            dead = self._dead_letter(key, value, "undecodable", str(exc), partition, offset)
             return Processed([dead])
-        with structlog.contextvars.bound_contextvars(
-            topic=PROBE_SIGNALLING.name,
-            partition=partition,
-            offset=offset,
-            event_id=str(event.event_id),
-            lead_id=event.lead_id,
-            batch_id=event.batch_id,
-            probe_id=event.probe_id,
-            trunk=event.trunk,
-            attempt=event.attempt,
-        ):
-            return self._handle(event, key, value, partition, offset)
-
-    def _handle(
-        self,
-        event: ProbeSignallingV1,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int,
-        offset: int,
-    ) -> Processed:
         lead_key = event.lead_id.encode()
         if key != lead_key:
             # Tables are partitioned like the topic: a lead's events must share
             # its key, so an event keyed otherwise goes round once more.
             metrics.REKEYED.inc()
-            log.warning("signalling_rekeyed", key=key.decode("utf-8", "replace") if key else None)
+            log.warning(
+                "signalling_rekeyed",
+                key=key.decode("utf-8", "replace") if key else None,
+                **context(event, partition, offset),
+            )
             self._consumed["rekeyed"].inc()
             return Processed([Outgoing(PROBE_SIGNALLING.name, lead_key, value)])
         try:
-            decision = self.handler.handle(event)
+            decision = self.handler.handle(event, partition)
         except Exception as exc:
-            log.exception("signalling_poison")
-            dead = self._dead_letter(key, value, "poison", repr(exc), partition, offset)
+            log.exception("signalling_poison", **context(event, partition, offset))
+            dead = self._dead_letter(key, value, "poison", repr(exc), partition, offset, event)
             return Processed([dead])
         self._consumed["ok"].inc()
         out: list[Outgoing] = []
@@ -138,10 +129,17 @@ class SignallingPipeline:
             _observe_age(event.occurred_at, self.handler.clock.now())
         if decision.retry is not None:
             out.append(Outgoing(PROBE_RETRIES.name, lead_key, decision.retry.to_bytes()))
+        if decision.ignored is not None:
+            return Processed(out)
+        stored = self.handler.encode(decision)
+        if self.changelog is not None:
+            out.append(
+                Outgoing(self.changelog, table_key(event.lead_id), stored, partition=partition)
+            )
         handler = self.handler
 
         def commit() -> None:
-            handler.remember(event, decision)
+            handler.remember(event, decision, stored)
 
         return Processed(out, commit)
 
@@ -153,12 +151,22 @@ class SignallingPipeline:
         detail: str,
         partition: int,
         offset: int,
+        event: ProbeSignallingV1 | None = None,
     ) -> Outgoing:
         metrics.DEAD_LETTERED.labels(reason).inc()
         EVENTS_DEAD_LETTERED.labels(PROBE_SIGNALLING.name, reason).inc()
         self._consumed["dead_lettered"].inc()
+        fields = (
+            context(event, partition, offset)
+            if event is not None
+            else {"topic": PROBE_SIGNALLING.name, "partition": partition, "offset": offset}
+        )
         log.error(
-            "event_dead_lettered", reason=reason, detail=detail[:500], dlq=PROBE_SIGNALLING.dlq
+            "event_dead_lettered",
+            reason=reason,
+            detail=detail[:500],
+            dlq=PROBE_SIGNALLING.dlq,
+            **fields,
         )
         headers = [
             ("lc-dlq-reason", reason.encode()),
@@ -169,6 +177,30 @@ class SignallingPipeline:
             ("lc-consumer-group", self.group.encode()),
         ]
         return Outgoing(PROBE_SIGNALLING.dlq, key, value, headers)
+
+
+def table_key(lead_id: str) -> bytes:
+    """A lead id as the history table's changelog keys it (Faust's JSON key serializer)."""
+    return json.dumps(lead_id).encode()
+
+
+def context(event: ProbeSignallingV1, partition: int, offset: int) -> dict[str, object]:
+    """The ids a log line about this event carries.
+
+    Passed to the few log calls that need them rather than bound per event:
+    binding context variables cost more than deciding the verdict.
+    """
+    return {
+        "topic": PROBE_SIGNALLING.name,
+        "partition": partition,
+        "offset": offset,
+        "event_id": str(event.event_id),
+        "lead_id": event.lead_id,
+        "batch_id": event.batch_id,
+        "probe_id": event.probe_id,
+        "trunk": event.trunk,
+        "attempt": event.attempt,
+    }
 
 
 def _observe_age(occurred_at: datetime, now: datetime) -> None:

@@ -213,7 +213,8 @@ def facts_of(signalling: ProbeSignallingV1, rules: RuleSet) -> Facts:
         and not provisional
         and any(marker in text for marker in rules.overrun_markers)
     )
-    return Facts(
+    # Built from validated values: no need to validate again (hot path).
+    return Facts.model_construct(
         ended_by=signalling.ended_by,
         final_code=final_code,
         final_reason=(final.reason if final and final.reason else None),

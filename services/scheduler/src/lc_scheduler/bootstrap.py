@@ -99,7 +99,8 @@ def build_scheduler(
         ignored_zones=frozenset(settings.ignored_zones),
         zone_prefixes=settings.zone_prefixes,
         windows_enforced=settings.windows_enforced,
-        retry_schedule=settings.retry_schedule_seconds,
+        # Used only when a non-final verdict names no next attempt time.
+        retry_schedule=[int(gap.total_seconds()) for gap in settings.retry_policy().gaps()],
     )
     handlers = Handlers(schedule, clock, placing)
     dispatcher = Dispatcher(

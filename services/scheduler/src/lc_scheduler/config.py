@@ -10,8 +10,8 @@ import yaml
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from lc_common.retry_policy import RetrySettings
 from lc_common.settings import ServiceSettings
-from lc_scheduler.domain.retry import DEFAULT_RETRY_SCHEDULE_SECONDS
 from lc_scheduler.domain.windows import (
     DEFAULT_DAYS,
     DEFAULT_IGNORED_ZONES,
@@ -49,8 +49,12 @@ class CountryWindowSettings(BaseModel):
         )
 
 
-class SchedulerSettings(ServiceSettings):
-    """Everything the scheduler reads from its environment."""
+class SchedulerSettings(ServiceSettings, RetrySettings):
+    """Everything the scheduler reads from its environment.
+
+    The retry schedule is the system's (`LC_RETRY_SCHEDULE`, ..., see
+    `lc_common.retry_policy`), the same the classifier decides by.
+    """
 
     owner: ClassVar[str] = "scheduler"
 
@@ -68,11 +72,6 @@ class SchedulerSettings(ServiceSettings):
     # An outstanding probe with no verdict nor retry after this long is dispatched again.
     probe_timeout_seconds: float = 600.0
     sweep_interval_seconds: float = 15.0
-    # The default retry schedule (seconds after the previous attempt), used only
-    # when a non-final verdict names no next attempt time.
-    retry_schedule_seconds: list[int] = Field(
-        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE_SECONDS)
-    )
     # Calling windows: defaults for every country, per-country overrides (JSON in the
     # environment, or a YAML file `{default: {...}, countries: {AU: {...}}}`).
     calling_window_default: CountryWindowSettings = Field(default_factory=CountryWindowSettings)

@@ -7,15 +7,13 @@ from datetime import datetime, timedelta
 
 from lc_scheduler.domain.windows import CallingPolicy
 
-# DESIGN.md section 2: +1 h, +3 h, next day, day 2, day 3 (at most 5 attempts in 72 h).
-DEFAULT_RETRY_SCHEDULE_SECONDS: tuple[int, ...] = (3600, 3 * 3600, 24 * 3600, 48 * 3600, 72 * 3600)
-
 
 def fallback_due(attempt: int, last_attempt_at: datetime, schedule: Sequence[int]) -> datetime:
     """When attempt `attempt` (2, 3, ...) is due if the classifier named no time.
 
-    The classifier owns the schedule and normally sends `not_before`; this is the
-    same default schedule, used only when a non-final verdict comes without one.
+    `schedule` holds the gaps (seconds) before attempts 2, 3, ... counted from the
+    attempt before: `lc_common.retry_policy.RetryPolicy.gaps`, the system's one
+    schedule. The classifier normally sends `not_before`; this is the fallback.
     """
     if not schedule:
         return last_attempt_at
