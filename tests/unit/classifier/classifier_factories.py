@@ -42,6 +42,7 @@ def signalling(
     started_at: datetime = T0,
     error: str | None = None,
     reason: str = "",
+    retry_after: int | None = None,
 ) -> ProbeSignallingV1:
     """A call whose responses carry `codes` in order; the last >= 200 is final (with `cause`).
 
@@ -53,7 +54,7 @@ def signalling(
     if ended_by is None:
         ended_by = "answered" if final == 200 else "final" if final else "cancelled"
     if final is not None:
-        responses.append(response(final, cause, reason))
+        responses.append(response(final, cause, reason, retry_after_seconds=retry_after))
     elif ended_by == "cancelled":
         final = 487
         responses.append(response(487))

@@ -347,3 +347,56 @@ def test_a_lead_that_only_meets_trunk_faults_ends_at_the_horizon(
     assert d.verdict is not None and d.retry is None
     assert (d.verdict.status, d.verdict.final) == ("indeterminate", True)
     assert d.verdict.detail.startswith("no trunk could test it")
+
+
+# --- Retry-After ---
+
+
+def test_a_retry_after_longer_than_the_schedule_delays_the_retry(
+    rules: RuleSet, policy: RetryPolicy, clock: ManualClock
+) -> None:
+    d = lead(rules, policy, clock).call(signalling(503, retry_after=2 * 3600))
+    assert d.retry is not None and d.verdict is not None
+    assert d.retry.not_before == T0 + 2 * H
+    assert d.verdict.next_attempt_at == T0 + 2 * H
+
+
+def test_a_shorter_retry_after_leaves_the_schedule_alone(
+    rules: RuleSet, policy: RetryPolicy, clock: ManualClock
+) -> None:
+    d = lead(rules, policy, clock).call(signalling(480, retry_after=60))
+    assert d.retry is not None and d.retry.not_before == T0 + H
+
+
+def test_a_retry_after_counts_from_now_on_later_attempts(
+    rules: RuleSet, policy: RetryPolicy, clock: ManualClock
+) -> None:
+    it = lead(rules, policy, clock)
+    it.call(signalling(480))
+    d = it.next_call(480, retry_after=4 * 3600)  # attempt 2 at T0+1h; attempt 3 slot is T0+3h
+    assert d.retry is not None and d.retry.not_before == T0 + 5 * H
+
+
+def test_a_retry_after_beyond_the_horizon_ends_the_lead(
+    rules: RuleSet, policy: RetryPolicy, clock: ManualClock
+) -> None:
+    d = lead(rules, policy, clock).call(signalling(503, retry_after=4 * 86400))
+    assert d.retry is None and d.verdict is not None
+    assert (d.verdict.status, d.verdict.final) == ("indeterminate", True)
+
+
+def test_a_retry_after_also_holds_a_confirmation_back(rules: RuleSet, clock: ManualClock) -> None:
+    policy = RetryPolicy(confirm_delay=timedelta(minutes=10))
+    d = lead(rules, policy, clock).call(signalling(404, retry_after=1800))
+    assert d.retry is not None and d.retry.reason == "confirm"
+    assert d.retry.not_before == T0 + timedelta(minutes=30)
+
+
+def test_a_retry_after_on_a_provisional_response_is_not_a_request_to_wait(
+    rules: RuleSet, policy: RetryPolicy, clock: ManualClock
+) -> None:
+    sig = signalling(480)
+    ringing = sig.responses[0].model_copy(update={"code": 183, "retry_after_seconds": 9999})
+    sig = sig.model_copy(update={"responses": [ringing, *sig.responses]})
+    d = lead(rules, policy, clock).call(sig)
+    assert d.retry is not None and d.retry.not_before == T0 + H

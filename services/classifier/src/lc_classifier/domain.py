@@ -20,7 +20,9 @@ Decisions that the rules alone cannot make:
   awaiting confirmation; if attempts run out first the lead is final
   `indeterminate` ("unconfirmed: ...");
 - **retries** are due by the schedule counted from the first attempt, never
-  before now, at most `max_attempts` attempts and within `horizon`.
+  before now, at most `max_attempts` attempts and within `horizon`; never
+  sooner than a Retry-After the far end sent (RFC 3261 20.33), and none at all
+  when that would fall beyond the horizon.
 """
 
 from __future__ import annotations
@@ -255,6 +257,7 @@ def decide(
         updated_at=now,
     )
     first_at = history.first_at or record.tested_at
+    wait = asked_delay(signalling)
     builder = _Builder(signalling, history, record, observation, now)
 
     if observation.status == "trunk_fault":
@@ -277,18 +280,18 @@ def decide(
             )
         if not observation.needs_confirm:
             return builder.final("disconnected", record.detail, record.confidence)
-        due = _confirm_due(policy, first_at, record.attempt + 1, now)
+        due = _confirm_due(policy, first_at, record.attempt + 1, now, wait)
         if due is None:
             return builder.final("indeterminate", f"unconfirmed: {record.detail}", 30)
         return builder.retry("disconnected", "confirm", due, avoid_trunk=record.trunk)
 
     # indeterminate
     if pending is not None:
-        due = _confirm_due(policy, first_at, record.attempt + 1, now)
+        due = _confirm_due(policy, first_at, record.attempt + 1, now, wait)
         if due is None:
             return builder.final("indeterminate", f"unconfirmed: {pending.detail}", 30)
         return builder.retry("indeterminate", "confirm", due, avoid_trunk=pending.trunk)
-    due = policy.due(first_at, record.attempt + 1, now)
+    due = policy.due(first_at, record.attempt + 1, now, wait)
     if due is None:
         attempts = len(history.decided_attempts())
         detail = f"{record.detail} (after {attempts} attempts)"
@@ -297,12 +300,24 @@ def decide(
 
 
 def _confirm_due(
-    policy: RetryPolicy, first_at: datetime, next_attempt: int, now: datetime
+    policy: RetryPolicy,
+    first_at: datetime,
+    next_attempt: int,
+    now: datetime,
+    at_least: timedelta | None,
 ) -> datetime | None:
-    due = policy.due(first_at, next_attempt, now)
+    due = policy.due(first_at, next_attempt, now, at_least)
     if due is None or policy.confirm_delay is None:
         return due
-    return now + policy.confirm_delay
+    return now + max(policy.confirm_delay, at_least or timedelta(0))
+
+
+def asked_delay(signalling: ProbeSignallingV1) -> timedelta | None:
+    """How long the far end asked us to wait (Retry-After of its last error response)."""
+    for response in reversed(signalling.responses):
+        if response.code >= 300 and response.retry_after_seconds is not None:
+            return timedelta(seconds=response.retry_after_seconds)
+    return None
 
 
 class _Builder:

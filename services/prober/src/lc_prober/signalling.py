@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 from lc_common.events import EarlyMediaV1, ProbeRequestV1, ProbeSignallingV1, SipResponseV1
 from lc_prober.sip.result import CallResult
+
+# Retry-After = delta-seconds [ comment ] *( SEMI retry-param ) (RFC 3261 20.33).
+_DELTA_SECONDS = re.compile(r"^\s*(\d+)\s*(?:\(|;|$)")
+# A larger value only has to outlast any retry horizon; this keeps it a sane integer.
+_MAX_DELTA_SECONDS = 2**32 - 1
+
+
+def retry_after_seconds(value: str | None) -> int | None:
+    """The delta-seconds of a Retry-After header value; None when absent or malformed."""
+    if value is None:
+        return None
+    match = _DELTA_SECONDS.match(value)
+    if match is None:
+        return None
+    return min(int(match.group(1)), _MAX_DELTA_SECONDS)
 
 
 def signalling_event(request: ProbeRequestV1, call: CallResult) -> ProbeSignallingV1:
@@ -28,6 +45,7 @@ def signalling_event(request: ProbeRequestV1, call: CallResult) -> ProbeSignalli
                 q850_cause=r.q850_cause,
                 reason_header=r.reason_header,
                 has_sdp=r.has_sdp,
+                retry_after_seconds=retry_after_seconds(r.retry_after),
             )
             for r in call.responses
         ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from lc_common.events.base import Event
 
@@ -28,7 +28,11 @@ class ProbeRequestV1(Event):
 
 
 class SipResponseV1(BaseModel):
-    """One SIP response as received."""
+    """One SIP response as received.
+
+    `retry_after_seconds` is the delta-seconds of its Retry-After header (RFC 3261
+    20.33), when it has one: how long the far end asks us to wait before calling again.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -38,6 +42,7 @@ class SipResponseV1(BaseModel):
     q850_cause: int | None = None
     reason_header: str | None = None
     has_sdp: bool = False
+    retry_after_seconds: int | None = Field(None, ge=0)
 
 
 class EarlyMediaV1(BaseModel):

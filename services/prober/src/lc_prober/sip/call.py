@@ -135,6 +135,7 @@ class OutgoingCall:
             q850_cause=q850_cause(parse_reason(reasons)) if reasons else None,
             reason_header=raw_reason,
             has_sdp=has_sdp(resp),
+            retry_after=resp.headers.get("Retry-After"),
         )
         self.responses.append(record)
         self.log.debug("sip_response", code=resp.code, reason=resp.phrase, at_ms=record.at_ms)

@@ -25,6 +25,8 @@ class ResponseRecord:
     reason_header: str | None = None
     """Raw Reason header value(s), joined with ', ' when there are several."""
     has_sdp: bool = False
+    retry_after: str | None = None
+    """Raw Retry-After header value (RFC 3261 20.33), e.g. ``120 (busy);duration=60``."""
 
 
 @dataclass(frozen=True, slots=True)
