@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from classifier_factories import signalling
 from prometheus_client import REGISTRY
 
-import lc_common
 from lc_classifier.domain import RetryPolicy
 from lc_classifier.handlers import SignallingHandler
 from lc_classifier.pipeline import SignallingPipeline
 from lc_classifier.rules import RuleSet
 from lc_common.clock import ManualClock
-from lc_common.events import LeadVerdictV1, ProbeRetryV1
+from lc_common.events import PROBE_SIGNALLING, LeadVerdictV1, ProbeRetryV1
+from lc_common.events.contract import Example, examples
 
 
 @pytest.fixture
@@ -115,17 +113,42 @@ def test_an_event_not_keyed_by_its_lead_goes_round_again(
     assert table == {}
 
 
-def _examples() -> list[Path]:
-    root = Path(lc_common.__file__).parent / "events" / "examples"
-    return sorted(p for p in root.rglob("*.json") if "signalling" in p.name)
+SIGNALLING_EXAMPLES = examples(PROBE_SIGNALLING)
 
 
-@pytest.mark.parametrize("path", _examples() or [pytest.param(None, marks=pytest.mark.skip)])
+@pytest.mark.parametrize("example", SIGNALLING_EXAMPLES, ids=lambda e: e.name)
 def test_every_example_signalling_event_is_understood(
-    pipeline: SignallingPipeline, path: Path
+    pipeline: SignallingPipeline, table: dict[str, Any], example: Example
 ) -> None:
-    value = path.read_bytes()
-    key = json.loads(value)["lead_id"].encode()
-    processed = pipeline.process(key, value)
-    assert processed.messages
-    assert all(m.topic != "probe.signalling.dlq" for m in processed.messages)
+    processed = pipeline.process(example.key, example.value, partition=2, offset=11)
+    assert processed.messages, "an example must lead to a verdict or a retry"
+    outputs = {m.topic: m for m in processed.messages}
+    assert set(outputs) <= {"lead.verdicts", "probe.retries"}
+    if "lead.verdicts" in outputs:
+        LeadVerdictV1.model_validate_json(outputs["lead.verdicts"].value or b"")
+    if "probe.retries" in outputs:
+        ProbeRetryV1.model_validate_json(outputs["probe.retries"].value or b"")
+    processed.commit()
+    assert example.key is not None and example.key.decode() in table
+
+
+def test_the_examples_cover_every_kind_of_outcome(
+    pipeline: SignallingPipeline,
+) -> None:
+    seen = set()
+    # Never committed: each example (all of one lead) is judged on its own.
+    for example in SIGNALLING_EXAMPLES:
+        for message in pipeline.process(example.key, example.value).messages:
+            if message.topic == "lead.verdicts":
+                verdict = LeadVerdictV1.model_validate_json(message.value or b"")
+                seen.add((verdict.status, verdict.final))
+            else:
+                seen.add(("retry", ProbeRetryV1.model_validate_json(message.value or b"").reason))
+    assert {
+        ("connected", True),
+        ("disconnected", False),
+        ("indeterminate", False),
+        ("retry", "trunk_fault"),
+        ("retry", "confirm"),
+        ("retry", "indeterminate"),
+    } <= seen

@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -101,6 +101,10 @@ class ConsumerSpec(Generic[E]):
     lanes: PartitionLimits | None = None
     """Per-partition bounds within `concurrency`; None: only `concurrency` bounds."""
 
+    def decode(self, value: bytes | None) -> E:
+        """The event in a raw message, as the runner decodes it (ValidationError if it is not)."""
+        return cast(E, self.topic.model.model_validate_json(value or b""))
+
 
 @dataclass
 class _OffsetTracker:
@@ -136,7 +140,6 @@ class ConsumerRunner(Generic[E]):
         self._settings = settings
         self._spec = spec
         self._publisher = publisher
-        self._model: type[E] = spec.topic.model  # type: ignore[assignment]
         self._tracker = _OffsetTracker()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(spec.concurrency)
@@ -300,7 +303,7 @@ class ConsumerRunner(Generic[E]):
     async def _decode_and_handle(self, record: ConsumerRecord[Any, Any]) -> None:
         topic, group = self._spec.topic.name, self._spec.group
         try:
-            event = self._model.model_validate_json(record.value or b"")
+            event = self._spec.decode(record.value)
         except ValidationError as exc:
             await self._dead_letter(record, "undecodable", str(exc))
             EVENTS_CONSUMED.labels(topic, group, "dead_lettered").inc()

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 from pymongo import AsyncMongoClient
@@ -71,6 +72,14 @@ class IngestRuntime:
         await ping(self.client)
 
 
+def consumer_specs(store: IngestStore, lifecycle: BatchLifecycle) -> list[ConsumerSpec[Any]]:
+    """Ingest's consumers: verdicts into lead rows and counters; credit pauses and resumes."""
+    return [
+        ConsumerSpec(LEAD_VERDICTS, "ingest", VerdictProjector(store, lifecycle).handle),
+        ConsumerSpec(BILLING_EVENTS, "ingest", CreditHandler(lifecycle).handle),
+    ]
+
+
 @asynccontextmanager
 async def build_runtime(
     settings: IngestSettings, workers: Workers, clock: Clock | None = None
@@ -94,17 +103,7 @@ async def build_runtime(
         workers=workers,
         client=client,
     )
-    projector = VerdictProjector(store, lifecycle)
-    credit = CreditHandler(lifecycle)
-    start_consumers(
-        workers,
-        settings,
-        [
-            ConsumerSpec(LEAD_VERDICTS, "ingest", projector.handle),
-            ConsumerSpec(BILLING_EVENTS, "ingest", credit.handle),
-        ],
-        publisher,
-    )
+    start_consumers(workers, settings, consumer_specs(store, lifecycle), publisher)
     workers.start("reconcile", rt.reconcile_forever())
     await rt.resume_imports()
     try:
