@@ -1,7 +1,9 @@
-"""RTP parsing and the receiver's placement of audio by timestamp (no sockets needed)."""
+"""RTP parsing, the receiver's placement of audio by timestamp, and its lazily read socket."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import struct
 
 import numpy as np
@@ -88,6 +90,39 @@ def test_receiver_reports_a_sit_while_listening() -> None:
     assert len(heard) == 1
     assert heard[0].kind == "intercept"
     assert heard[0].end_ms < 1100  # reported right after the third tone, not at the end
+
+
+async def test_a_reserved_socket_keeps_packets_until_listened_to() -> None:
+    receiver = RtpReceiver(max_seconds=1)
+    port = receiver.reserve("127.0.0.1")
+    assert port > 0 and not receiver.listening and len(receiver.audio()) == 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.sendto(rtp(0, 1, 0, b"\xff" * 160), ("127.0.0.1", port))
+        peer.sendto(rtp(0, 2, 160, b"\xff" * 160), ("127.0.0.1", port))
+        await asyncio.sleep(0.05)
+        assert receiver.packets == 0  # queued in the kernel, not read yet
+        receiver.listen()
+        assert receiver.listening and receiver.packets == 2
+        peer.sendto(rtp(0, 3, 320, b"\xff" * 160), ("127.0.0.1", port))
+        for _ in range(100):
+            if receiver.packets == 3:
+                break
+            await asyncio.sleep(0.01)
+    assert receiver.packets == 3 and len(receiver.audio()) == 480
+    receiver.close()
+    receiver.close()  # idempotent
+
+
+async def test_drain_reads_what_came_without_listening() -> None:
+    receiver = RtpReceiver(max_seconds=1)
+    port = receiver.reserve("127.0.0.1")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.sendto(rtp(8, 1, 0, b"\xd5" * 160), ("127.0.0.1", port))
+        await asyncio.sleep(0.05)
+    receiver.drain()
+    assert receiver.packets == 1 and receiver.codec == "PCMA" and not receiver.listening
+    receiver.close()
+    receiver.drain()  # closed: nothing to read, no error
 
 
 def test_sdp_offer_round_trip() -> None:

@@ -1,8 +1,9 @@
 """SIP on the wire, the parts both ends of a test call share: cutting a TCP stream into
-messages, header names and the top Via branch, and the small G.711 SDP both sides write.
+messages, header names and the top Via branch, the small G.711 SDP both sides write, and
+a lean message parser/serialiser with name-addr helpers (the prober's hot path).
 
-The prober (a UAC over `sipmessage`) and the carrier simulator (a UAS with its own lean
-parser) use these; neither imports the other.
+The prober (a UAC) and the carrier simulator (a UAS with its own request parser) use
+these; neither imports the other.
 """
 
 from lc_sip.framing import MAX_HEADER_BYTES, SipFramer

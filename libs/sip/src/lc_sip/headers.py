@@ -5,16 +5,27 @@ from __future__ import annotations
 import re
 
 COMPACT_HEADERS: dict[str, str] = {
-    "i": "call-id",
-    "m": "contact",
-    "l": "content-length",
+    "a": "accept-contact",
+    "b": "referred-by",
     "c": "content-type",
+    "d": "request-disposition",
+    "e": "content-encoding",
     "f": "from",
-    "t": "to",
-    "v": "via",
+    "i": "call-id",
+    "j": "reject-contact",
     "k": "supported",
+    "l": "content-length",
+    "m": "contact",
+    "o": "event",
+    "r": "refer-to",
+    "s": "subject",
+    "t": "to",
+    "u": "allow-events",
+    "v": "via",
+    "x": "session-expires",
+    "y": "identity",
 }
-"""Compact forms (RFC 3261 7.3.3) and the lower-case full names they stand for."""
+"""Compact forms (RFC 3261 7.3.3, IANA SIP header registry) and the lower-case full names."""
 
 _BRANCH_RE = re.compile(r";\s*branch\s*=\s*([^;,\s]+)", re.IGNORECASE)
 

@@ -1,4 +1,10 @@
-"""Receiving early media: one UDP socket per call, RTP parsed and G.711 decoded in place."""
+"""Receiving early media: one UDP socket per call, RTP parsed and G.711 decoded in place.
+
+Most test calls never get early media, so a call only binds its socket (the port its SDP
+offer names) and the event loop watches it from the first provisional response with SDP;
+until then the kernel queues whatever arrives, and :meth:`RtpReceiver.listen` or
+:meth:`RtpReceiver.drain` reads it. The audio buffer is allocated with the first packet.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ def parse_rtp(data: bytes) -> tuple[int, int, int, int, bytes] | None:
     return b1 & 0x7F, seq, ts, ssrc, data[offset:end]
 
 
-class RtpReceiver(asyncio.DatagramProtocol):
+class RtpReceiver:
     """Collects up to ``max_seconds`` of G.711 audio, placed by RTP timestamp.
 
     While audio arrives it looks for a SIT every ``check_ms`` so the call can be
@@ -57,12 +63,14 @@ class RtpReceiver(asyncio.DatagramProtocol):
         on_sit: Callable[[SitDetection], None] | None = None,
         check_ms: int = 100,
     ) -> None:
-        self._buf = np.zeros(int(max_seconds * SAMPLE_RATE), dtype=np.int16)
+        self._samples = int(max_seconds * SAMPLE_RATE)
+        self._buf: NDArray[np.int16] | None = None
         self._filled = 0
         self._checked = 0
         self._check_samples = check_ms * SAMPLE_RATE // 1000
         self._on_sit = on_sit
-        self._transport: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._ssrc: int | None = None
         self._ts0 = 0
         self._idx0 = 0
@@ -71,14 +79,51 @@ class RtpReceiver(asyncio.DatagramProtocol):
         self.sit: SitDetection | None = None
         self.port = 0
 
-    async def open(self, host: str, port: int = 0) -> int:
-        """Bind the RTP socket; returns the port to offer in SDP."""
-        loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: self, local_addr=(host, port), family=socket.AF_INET
-        )
-        self.port = int(self._transport.get_extra_info("sockname")[1])
+    def reserve(self, host: str, port: int = 0) -> int:
+        """Bind the RTP socket without reading it yet; returns the port to offer in SDP."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+        self.port = int(sock.getsockname()[1])
         return self.port
+
+    @property
+    def listening(self) -> bool:
+        """Whether the event loop reads the socket as packets arrive."""
+        return self._loop is not None
+
+    def listen(self) -> None:
+        """Read what the kernel queued so far, then every packet as it arrives."""
+        if self._sock is None or self._loop is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self.drain()
+        self._loop.add_reader(self._sock.fileno(), self.drain)
+
+    async def open(self, host: str, port: int = 0) -> int:
+        """Bind the RTP socket and listen at once; returns the port to offer in SDP."""
+        self.reserve(host, port)
+        self.listen()
+        return self.port
+
+    def drain(self) -> None:
+        """Read every datagram waiting on the socket (without blocking)."""
+        sock = self._sock
+        while sock is not None:
+            try:
+                data, addr = sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("rtp_receive_failed", error=str(exc))
+                return
+            self.datagram_received(data, addr)
+            sock = self._sock
 
     @property
     def codec(self) -> str | None:
@@ -105,23 +150,31 @@ class RtpReceiver(asyncio.DatagramProtocol):
         idx = self._idx0 + delta
         if idx - self._filled > _MAX_JUMP:
             self._ts0, self._idx0, idx = ts, self._filled, self._filled
-        if idx >= len(self._buf):
+        if idx >= self._samples:
             return
-        samples = decode(payload, pt)[: len(self._buf) - idx]
-        self._buf[idx : idx + len(samples)] = samples
+        buf = self._buf
+        if buf is None:
+            buf = self._buf = np.zeros(self._samples, dtype=np.int16)
+        samples = decode(payload, pt)[: self._samples - idx]
+        buf[idx : idx + len(samples)] = samples
         self._filled = max(self._filled, idx + len(samples))
         if self.sit is None and self._filled - self._checked >= self._check_samples:
             self._checked = self._filled
-            self.sit = find_sit(self._buf[: self._filled])
+            self.sit = find_sit(buf[: self._filled])
             if self.sit is not None and self._on_sit is not None:
                 self._on_sit(self.sit)
 
     def audio(self) -> NDArray[np.int16]:
         """The audio received so far (gaps are silence)."""
+        if self._buf is None:
+            return np.zeros(0, dtype=np.int16)
         return self._buf[: self._filled].copy()
 
     def close(self) -> None:
         """Release the socket."""
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        sock, self._sock = self._sock, None
+        if sock is None:
+            return
+        if self._loop is not None:
+            self._loop.remove_reader(sock.fileno())
+        sock.close()

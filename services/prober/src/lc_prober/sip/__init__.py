@@ -2,8 +2,9 @@
 
 Why hand-written: no asyncio SIP stack on PyPI is complete enough — aiosipua has no
 retransmission timers and never ACKs 3xx-6xx responses; sippy is complete but runs
-its own threads. So this is a thin client over ``sipmessage`` (parsing and
-serialising) that implements what a test call needs: the INVITE client transaction
+its own threads. So this is a thin client over ``lc_sip``'s lean parser and
+serialiser (``sipmessage`` cost too much per call, see :mod:`lc_sip.message`) that
+implements what a test call needs: the INVITE client transaction
 with Timers A, B and D, ACK of every final, CANCEL after a provisional response
 (RFC 3261 9.1), the CANCEL/200 race (ACK then BYE), digest authentication
 (RFC 2617/7616), the Reason header (RFC 3326) and early media listening.

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
-from sipmessage import Response
 
 from lc_prober.media.classify import classify_audio
 from lc_prober.media.rtp import RtpReceiver
@@ -24,10 +23,13 @@ from lc_prober.media.sdp import build_offer
 from lc_prober.media.sit import SitDetection
 from lc_prober.sip.config import CallPolicy, TrunkConfig
 from lc_prober.sip.digest import DigestError, answer_challenge
-from lc_prober.sip.messages import CallLeg, has_sdp, new_branch, top_via_branch
+from lc_prober.sip.messages import CallLeg, new_branch
 from lc_prober.sip.reason import parse_reason, q850_cause
 from lc_prober.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
 from lc_prober.sip.transport import TransportError
+from lc_sip.message import SipResponse
+
+log = structlog.get_logger("lc_prober.sip")
 
 TxKey = tuple[str, str, str]
 """(Call-ID, top Via branch, CSeq method): how responses find their transaction."""
@@ -89,9 +91,6 @@ class OutgoingCall:
         self.policy = policy
         self.queue: asyncio.Queue[object] = asyncio.Queue()
         self.responses: list[ResponseRecord] = []
-        self.log = structlog.get_logger("lc_prober.sip").bind(
-            call_id=leg.call_id, number=number, trunk=f"{self.cfg.host}:{self.cfg.port}"
-        )
         self._loop = asyncio.get_running_loop()
         self._t0 = 0.0
         self._keys: set[TxKey] = set()
@@ -99,7 +98,7 @@ class OutgoingCall:
         self._receiver: RtpReceiver | None = None
         self._early_started: float | None = None
         self._early_ended: float | None = None
-        self._cancel_task: asyncio.Task[Response | None] | None = None
+        self._cancel_task: asyncio.Task[SipResponse | None] | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -121,12 +120,12 @@ class OutgoingCall:
     def _sit_heard(self, _sit: SitDetection) -> None:
         self.queue.put_nowait(_SIT_HEARD)
 
-    def _record(self, resp: Response) -> None:
-        to_value = resp.headers.get("To") or ""
+    def _record(self, resp: SipResponse) -> None:
+        to_value = resp.get("to") or ""
         if resp.code < 200 and (resp.code, to_value) in self._seen:
             return  # a retransmitted provisional
         self._seen.add((resp.code, to_value))
-        reasons = resp.headers.getlist("Reason")
+        reasons = resp.getlist("reason")
         raw_reason = ", ".join(reasons) if reasons else None
         record = ResponseRecord(
             code=resp.code,
@@ -134,11 +133,10 @@ class OutgoingCall:
             at_ms=self._now_ms(),
             q850_cause=q850_cause(parse_reason(reasons)) if reasons else None,
             reason_header=raw_reason,
-            has_sdp=has_sdp(resp),
-            retry_after=resp.headers.get("Retry-After"),
+            has_sdp=resp.has_sdp,
+            retry_after=resp.get("retry-after"),
         )
         self.responses.append(record)
-        self.log.debug("sip_response", code=resp.code, reason=resp.phrase, at_ms=record.at_ms)
 
     # -- the call -------------------------------------------------------------------------
 
@@ -152,7 +150,7 @@ class OutgoingCall:
                 self._receiver = RtpReceiver(
                     max_seconds=self.policy.early_media_seconds + 2.0, on_sit=self._sit_heard
                 )
-                port = await self._receiver.open(self.ctx.rtp_bind_host)
+                port = self._receiver.reserve(self.ctx.rtp_bind_host)
                 sdp = build_offer(self.ctx.media_host, port, secrets.randbelow(2**31))
             outcome = await self._invite(sdp)
         except TransportError as exc:
@@ -165,6 +163,8 @@ class OutgoingCall:
             if self._cancel_task is not None and not self._cancel_task.done():
                 self._cancel_task.cancel()
             if self._receiver is not None:
+                if not self._receiver.listening:
+                    self._receiver.drain()  # RTP sent without a provisional with SDP
                 self._receiver.close()
         result = CallResult(
             call_id=self.leg.call_id,
@@ -177,8 +177,10 @@ class OutgoingCall:
             early_media=self._early_media(),
             error=outcome.error,
         )
-        self.log.info(
+        log.debug(
             "sip_call_done",
+            call_id=result.call_id,
+            number=result.number,
             ended_by=result.ended_by,
             final_code=result.final_code,
             codes=list(result.codes),
@@ -210,7 +212,7 @@ class OutgoingCall:
         t1 = self.cfg.timers.t1
         policy = self.policy
         branch = new_branch()
-        data = bytes(self.leg.invite(branch, sdp))
+        data = self.leg.invite(branch, sdp)
         key: TxKey = (self.leg.call_id, branch, "INVITE")
         self._register(key)
         self.ctx.send(data)
@@ -258,7 +260,7 @@ class OutgoingCall:
                 continue
             if isinstance(event, Exception):
                 return _Outcome("transport_error", error=str(event))
-            if not isinstance(event, Response):
+            if not isinstance(event, SipResponse):
                 continue
             resp = event
             self._record(resp)
@@ -268,7 +270,8 @@ class OutgoingCall:
                     proceeding_deadline = now + policy.proceeding_seconds
                 if resp.code == 180:
                     cancel_at = min(cancel_at, now + policy.ring_seconds)
-                if has_sdp(resp) and self._receiver is not None and self._early_started is None:
+                if resp.has_sdp and self._receiver is not None and self._early_started is None:
+                    self._receiver.listen()
                     self._early_started = now
                     if resp.code != 180:
                         cancel_at = min(cancel_at, now + policy.early_media_seconds)
@@ -279,7 +282,7 @@ class OutgoingCall:
                 self._early_ended = now
             if resp.code < 300:
                 return await self._answered(resp, key)
-            ack = bytes(self.leg.ack_for_failure(branch, resp))
+            ack = self.leg.ack_for_failure(branch, resp)
             self.ctx.send(ack)
             self._linger(key, ack, 0.0 if self.ctx.reliable else self.cfg.timers.timer_d)
             if resp.code in (401, 407):
@@ -296,7 +299,7 @@ class OutgoingCall:
                     return _Outcome("auth_failed", final_code=resp.code, error=str(exc))
                 self.leg.cseq += 1
                 branch = new_branch()
-                data = bytes(self.leg.invite(branch, sdp, extra=(extra,)))
+                data = self.leg.invite(branch, sdp, extra=(extra,))
                 key = (self.leg.call_id, branch, "INVITE")
                 self._register(key)
                 self.ctx.send(data)
@@ -312,13 +315,13 @@ class OutgoingCall:
         if seconds > 0:
             self.ctx.linger_ack(key, ack, seconds)
 
-    def _credentials(self, resp: Response) -> tuple[str, str]:
+    def _credentials(self, resp: SipResponse) -> tuple[str, str]:
         header_in, header_out = (
             ("WWW-Authenticate", "Authorization")
             if resp.code == 401
             else ("Proxy-Authenticate", "Proxy-Authorization")
         )
-        challenges = resp.headers.getlist(header_in)
+        challenges = resp.getlist(header_in)
         if not challenges:
             raise DigestError(f"{resp.code} without {header_in}")
         assert self.cfg.username is not None and self.cfg.password is not None
@@ -330,7 +333,7 @@ class OutgoingCall:
                     username=self.cfg.username,
                     password=self.cfg.password,
                     method="INVITE",
-                    uri=str(self.leg.uri),
+                    uri=self.leg.uri,
                 )
             except DigestError as exc:
                 errors.append(str(exc))
@@ -339,28 +342,24 @@ class OutgoingCall:
         raise DigestError("; ".join(errors))
 
     def _send_cancel(self, invite_branch: str) -> None:
-        self.log.debug("sip_cancel")
-        data = bytes(self.leg.cancel(invite_branch))
+        data = self.leg.cancel(invite_branch)
         # Sent now, not when the task first runs, so it precedes anything sent after it.
         queue = self._begin_non_invite(data, invite_branch, "CANCEL")
         self._cancel_task = asyncio.create_task(
             self._finish_non_invite(data, (self.leg.call_id, invite_branch, "CANCEL"), queue)
         )
 
-    async def _answered(self, resp: Response, key: TxKey) -> _Outcome:
-        ack = bytes(self.leg.ack_for_success(resp))
+    async def _answered(self, resp: SipResponse, key: TxKey) -> _Outcome:
+        ack = self.leg.ack_for_success(resp, new_branch())
         self.ctx.send(ack)
         # Retransmitted 2xx are re-ACKed for 64*T1 (13.2.2.4).
         self._linger(key, ack, self.cfg.timers.timer_b)
-        bye = self.leg.bye(resp)
-        branch = top_via_branch(bye)
-        assert branch is not None
-        bye_resp = await self._non_invite(bytes(bye), branch, "BYE")
+        branch = new_branch()
+        bye_resp = await self._non_invite(self.leg.bye(resp, branch), branch, "BYE")
         error = None if bye_resp is not None else "no response to BYE"
-        self.log.debug("sip_bye_done", code=bye_resp.code if bye_resp else None)
         return _Outcome("answered", final_code=resp.code, error=error)
 
-    async def _non_invite(self, data: bytes, branch: str, method: str) -> Response | None:
+    async def _non_invite(self, data: bytes, branch: str, method: str) -> SipResponse | None:
         """A non-INVITE client transaction (17.1.2): Timer E retransmits, Timer F gives up."""
         queue = self._begin_non_invite(data, branch, method)
         return await self._finish_non_invite(data, (self.leg.call_id, branch, method), queue)
@@ -375,7 +374,7 @@ class OutgoingCall:
 
     async def _finish_non_invite(
         self, data: bytes, key: TxKey, queue: asyncio.Queue[object]
-    ) -> Response | None:
+    ) -> SipResponse | None:
         timers = self.cfg.timers
         try:
             now = self._loop.time()
@@ -393,7 +392,7 @@ class OutgoingCall:
                 event = await next_event(queue, min(deadline, next_retransmit))
                 if event is TIMED_OUT:
                     continue
-                if isinstance(event, Response):
+                if isinstance(event, SipResponse):
                     if event.code >= 200:
                         return event
                     if not self.ctx.reliable:

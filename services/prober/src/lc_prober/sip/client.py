@@ -8,19 +8,10 @@ from collections.abc import Callable
 from types import TracebackType
 
 import structlog
-from sipmessage import Request, Response
 
 from lc_prober.sip.call import OutgoingCall, TxKey
 from lc_prober.sip.config import CallPolicy, TrunkConfig
-from lc_prober.sip.messages import (
-    CallLeg,
-    address_value,
-    cseq_parts,
-    new_call_id,
-    new_tag,
-    request_uri,
-    top_via_branch,
-)
+from lc_prober.sip.messages import CallLeg, address_value, new_call_id, new_tag, request_uri
 from lc_prober.sip.result import CallResult
 from lc_prober.sip.transport import (
     SipTransport,
@@ -29,6 +20,7 @@ from lc_prober.sip.transport import (
     UdpTransport,
     outbound_ip,
 )
+from lc_sip.message import SipRequest, SipResponse, response_to
 
 log = structlog.get_logger("lc_prober.sip")
 
@@ -125,13 +117,14 @@ class SipTrunkClient:
             except TransportError as exc:
                 log.warning("sip_transport_down", error=str(exc))
         uri = request_uri(number, cfg.host, cfg.port, keep_plus=cfg.keep_plus, tcp=self.reliable)
+        user = number if cfg.keep_plus else number.lstrip("+")
         leg = CallLeg(
             call_id=new_call_id(self._sent_by.rsplit(":", 1)[0]),
             uri=uri,
             from_value=address_value(
                 cfg.from_user, cfg.from_host or cfg.host, display=cfg.from_display, tag=new_tag()
             ),
-            to_value=address_value(uri.user or number, cfg.host, cfg.port),
+            to_value=address_value(user, cfg.host, cfg.port),
             contact_value=self._contact,
             sent_by=self._sent_by,
             transport=self._transport.name,
@@ -167,17 +160,19 @@ class SipTrunkClient:
 
     # -- incoming --------------------------------------------------------------------------
 
-    def _on_message(self, message: Request | Response) -> None:
-        if isinstance(message, Request):
+    def _on_message(self, message: SipRequest | SipResponse) -> None:
+        if isinstance(message, SipRequest):
             self._on_request(message)
             return
+        call_id = message.call_id
         try:
-            call_id = message.headers["Call-ID"]
-            _, method = cseq_parts(message)
-        except (KeyError, ValueError):
+            _, method = message.cseq()
+        except ValueError:
+            call_id = None
+        if call_id is None:
             log.warning("sip_bad_response", code=message.code)
             return
-        key = (call_id, top_via_branch(message) or "", method)
+        key = (call_id, message.top_branch or "", method)
         handler = self._routes.get(key)
         if handler is not None:
             handler(message)
@@ -188,7 +183,7 @@ class SipTrunkClient:
             return
         log.debug("sip_stray_response", call_id=call_id, code=message.code, method=method)
 
-    def _on_request(self, request: Request) -> None:
+    def _on_request(self, request: SipRequest) -> None:
         if request.method == "ACK" or self._transport is None:
             return
         code, phrase = (
@@ -196,13 +191,8 @@ class SipTrunkClient:
             if request.method in ("OPTIONS", "BYE")
             else (481, "Call/Transaction Does Not Exist")
         )
-        response = Response(code, phrase)
-        for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-            for value in request.headers.getlist(name):
-                response.headers.add(name, value)
-        response.headers.add("Content-Length", "0")
         with contextlib.suppress(TransportError):
-            self._transport.send(bytes(response))
+            self._transport.send(response_to(request, code, phrase))
 
     def _on_lost(self, exc: Exception | None) -> None:
         if exc is None and self._transport is None:

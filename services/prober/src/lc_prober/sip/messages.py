@@ -1,13 +1,17 @@
-"""Building the requests of a test call (INVITE, ACK, CANCEL, BYE) with sipmessage."""
+"""Building the requests of a test call (INVITE, ACK, CANCEL, BYE) as bytes.
+
+Written directly rather than through ``sipmessage`` objects: a call sends three to four
+requests and the header block shared by all of them (From, Call-ID, Max-Forwards) is
+formatted once per call (see :mod:`lc_sip.message` for the measured cost).
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sipmessage import URI, Address, Request, Response
-
-from lc_sip.headers import via_branch
+from lc_sip.address import address_uri, addresses, format_address
+from lc_sip.message import SipResponse, render
 
 BRANCH_MAGIC = "z9hG4bK"
 
@@ -27,110 +31,10 @@ def new_call_id(host: str) -> str:
     return f"{secrets.token_hex(12)}@{host}"
 
 
-def top_via_branch(message: Request | Response) -> str | None:
-    """The branch of the topmost Via, without a full Via parse (hot path)."""
-    via = message.headers.get("Via")
-    return None if via is None else via_branch(via)
-
-
-def cseq_parts(message: Request | Response) -> tuple[int, str]:
-    """(sequence number, method) of the CSeq header."""
-    raw = message.headers.get("CSeq")
-    if raw is None:
-        raise ValueError("message without CSeq")
-    number, _, method = raw.strip().partition(" ")
-    return int(number), method.strip().upper()
-
-
-def has_sdp(message: Request | Response) -> bool:
-    """Whether the message body is an SDP session description."""
-    ctype = message.headers.get("Content-Type") or ""
-    return bool(message.body.strip()) and ctype.split(";", 1)[0].strip().lower() == (
-        "application/sdp"
-    )
-
-
-def request_uri(number: str, host: str, port: int, *, keep_plus: bool, tcp: bool) -> URI:
+def request_uri(number: str, host: str, port: int, *, keep_plus: bool, tcp: bool) -> str:
     """``sip:<number>@<host>:<port>`` (with ``;transport=tcp`` over TCP)."""
     user = number if keep_plus else number.lstrip("+")
-    params = {"transport": "tcp"} if tcp else {}
-    return URI.parse(f"sip:{user}@{host}:{port}" + "".join(f";{k}={v}" for k, v in params.items()))
-
-
-@dataclass(slots=True)
-class CallLeg:
-    """The identity of one outgoing call, from which each of its requests is built."""
-
-    call_id: str
-    uri: URI
-    from_value: str
-    to_value: str
-    contact_value: str
-    sent_by: str
-    transport: str
-    user_agent: str
-    cseq: int = 1
-
-    def _base(self, method: str, uri: URI, branch: str, cseq: int, to_value: str) -> Request:
-        req = Request(method, uri)
-        req.headers.add("Via", f"SIP/2.0/{self.transport} {self.sent_by};branch={branch};rport")
-        req.headers.add("Max-Forwards", "70")
-        req.headers.add("From", self.from_value)
-        req.headers.add("To", to_value)
-        req.headers.add("Call-ID", self.call_id)
-        req.headers.add("CSeq", f"{cseq} {method}")
-        return req
-
-    @staticmethod
-    def _finish(req: Request, body: bytes = b"", content_type: str | None = None) -> Request:
-        if body:
-            req.headers.add("Content-Type", content_type or "application/sdp")
-        req.headers.add("Content-Length", str(len(body)))
-        req.body = body
-        return req
-
-    def invite(self, branch: str, sdp: bytes, extra: tuple[tuple[str, str], ...] = ()) -> Request:
-        """The INVITE (or its authenticated re-send) at the current CSeq."""
-        req = self._base("INVITE", self.uri, branch, self.cseq, self.to_value)
-        req.headers.add("Contact", self.contact_value)
-        req.headers.add("User-Agent", self.user_agent)
-        req.headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
-        for name, value in extra:
-            req.headers.add(name, value)
-        return self._finish(req, sdp)
-
-    def ack_for_failure(self, branch: str, response: Response) -> Request:
-        """ACK of a non-2xx final: same branch, To (with tag) from the response (17.1.1.3)."""
-        req = self._base("ACK", self.uri, branch, self.cseq, response.headers.get("To") or "")
-        return self._finish(req)
-
-    def cancel(self, branch: str) -> Request:
-        """CANCEL of the pending INVITE: same branch, Request-URI, To and CSeq number (9.1)."""
-        return self._finish(self._base("CANCEL", self.uri, branch, self.cseq, self.to_value))
-
-    def _in_dialog(self, method: str, response: Response, cseq: int) -> Request:
-        try:
-            contacts = response.contact
-        except ValueError:
-            contacts = []
-        target = contacts[0].uri if contacts else self.uri
-        req = self._base(method, target, new_branch(), cseq, response.headers.get("To") or "")
-        try:
-            routes = response.record_route
-        except ValueError:
-            routes = []
-        if routes:
-            req.headers.setlist("Route", [str(a) for a in reversed(routes)])
-        req.headers.add("User-Agent", self.user_agent)
-        return self._finish(req)
-
-    def ack_for_success(self, response: Response) -> Request:
-        """ACK of a 2xx: a new transaction to the remote target (13.2.2.4)."""
-        return self._in_dialog("ACK", response, self.cseq)
-
-    def bye(self, response: Response) -> Request:
-        """BYE hanging up the dialog the 2xx created."""
-        return self._in_dialog("BYE", response, self.cseq + 1)
+    return f"sip:{user}@{host}:{port}" + (";transport=tcp" if tcp else "")
 
 
 def address_value(
@@ -146,6 +50,81 @@ def address_value(
     uri = f"sip:{user}@{host}" + (f":{port}" if port else "")
     if transport:
         uri += f";transport={transport}"
-    addr = Address(uri=URI.parse(uri), name=display or "")
-    value = str(addr)
-    return value + (f";tag={tag}" if tag else "")
+    return format_address(uri, display=display, params=(("tag", tag),) if tag else ())
+
+
+@dataclass(slots=True)
+class CallLeg:
+    """The identity of one outgoing call, from which each of its requests is built."""
+
+    call_id: str
+    uri: str
+    from_value: str
+    to_value: str
+    contact_value: str
+    sent_by: str
+    transport: str
+    user_agent: str
+    cseq: int = 1
+    _shared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._shared = (("Max-Forwards", "70"), ("From", self.from_value))
+
+    def _request(
+        self,
+        method: str,
+        uri: str,
+        branch: str,
+        cseq: int,
+        to_value: str,
+        more: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+    ) -> bytes:
+        headers = [
+            ("Via", f"SIP/2.0/{self.transport} {self.sent_by};branch={branch};rport"),
+            *self._shared,
+            ("To", to_value),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{cseq} {method}"),
+            *more,
+        ]
+        if body:
+            headers.append(("Content-Type", "application/sdp"))
+        return render(f"{method} {uri} SIP/2.0", headers, body)
+
+    def invite(self, branch: str, sdp: bytes, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+        """The INVITE (or its authenticated re-send) at the current CSeq."""
+        more = (
+            ("Contact", self.contact_value),
+            ("User-Agent", self.user_agent),
+            ("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"),
+            *extra,
+        )
+        return self._request("INVITE", self.uri, branch, self.cseq, self.to_value, more, sdp)
+
+    def ack_for_failure(self, branch: str, response: SipResponse) -> bytes:
+        """ACK of a non-2xx final: same branch, To (with tag) from the response (17.1.1.3)."""
+        return self._request("ACK", self.uri, branch, self.cseq, response.get("to") or "")
+
+    def cancel(self, branch: str) -> bytes:
+        """CANCEL of the pending INVITE: same branch, Request-URI, To and CSeq number (9.1)."""
+        return self._request("CANCEL", self.uri, branch, self.cseq, self.to_value)
+
+    def _in_dialog(self, method: str, response: SipResponse, branch: str, cseq: int) -> bytes:
+        try:
+            contacts = addresses(response.getlist("contact"))
+            target = address_uri(contacts[0]) if contacts else self.uri
+        except ValueError:
+            target = self.uri
+        routes = tuple(("Route", r) for r in reversed(addresses(response.getlist("record-route"))))
+        more = (*routes, ("User-Agent", self.user_agent))
+        return self._request(method, target, branch, cseq, response.get("to") or "", more)
+
+    def ack_for_success(self, response: SipResponse, branch: str) -> bytes:
+        """ACK of a 2xx: a new transaction (``branch``) to the remote target (13.2.2.4)."""
+        return self._in_dialog("ACK", response, branch, self.cseq)
+
+    def bye(self, response: SipResponse, branch: str) -> bytes:
+        """BYE (in its own transaction, ``branch``) hanging up the dialog the 2xx created."""
+        return self._in_dialog("BYE", response, branch, self.cseq + 1)

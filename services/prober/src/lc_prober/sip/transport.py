@@ -9,14 +9,15 @@ from collections.abc import Callable
 from typing import Protocol, cast
 
 import structlog
-from sipmessage import Message, Request, Response
 
 from lc_sip.framing import SipFramer
+from lc_sip.message import SipRequest, SipResponse
+from lc_sip.message import parse_message as parse_sip
 
 log = structlog.get_logger("lc_prober.sip.transport")
 
 
-MessageHandler = Callable[[Request | Response], None]
+MessageHandler = Callable[[SipRequest | SipResponse], None]
 LostHandler = Callable[[Exception | None], None]
 
 
@@ -24,10 +25,10 @@ class TransportError(ConnectionError):
     """The signalling transport is not usable."""
 
 
-def parse_message(data: bytes) -> Request | Response | None:
+def parse_message(data: bytes) -> SipRequest | SipResponse | None:
     """Parse one datagram/frame; None (logged) when it is not SIP."""
     try:
-        return Message.parse(data)
+        return parse_sip(data)
     except (ValueError, UnicodeDecodeError) as exc:
         log.warning("sip_parse_failed", error=str(exc), size=len(data))
         return None
