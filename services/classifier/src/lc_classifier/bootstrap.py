@@ -23,6 +23,7 @@ from lc_classifier.config import ClassifierSettings
 from lc_classifier.domain import RetryPolicy
 from lc_classifier.handlers import SignallingHandler
 from lc_classifier.pipeline import SignallingPipeline
+from lc_classifier.pruning import HistoryPruner
 from lc_classifier.rules import RuleSet, load_rules
 from lc_common.clock import Clock, SystemClock
 from lc_common.events import LEAD_VERDICTS, PROBE_RETRIES, PROBE_SIGNALLING
@@ -149,6 +150,26 @@ def build_app(
                 await app.crash(exc)
                 raise
             processed.commit()
+
+    source_topic = settings.topic(PROBE_SIGNALLING.name)
+
+    @app.timer(settings.classifier_history_sweep_interval.total_seconds())  # type: ignore[untyped-decorator]
+    async def prune_histories() -> None:
+        if app.rebalancing or app.in_recovery:
+            return
+        active = {
+            tp.partition for tp in app.assignor.assigned_actives() if tp.topic == source_topic
+        }
+        if not active:
+            return
+        pruner = HistoryPruner(
+            producer=app.producer,
+            changelog=sinks[HISTORY_CHANGELOG],
+            clock=handler.clock,
+            keep=settings.classifier_history_retention,
+            partitions=PROBE_SIGNALLING.partitions,
+        )
+        await pruner.sweep(table.data, active)
 
     @app.page("/healthz")
     async def healthz(self: View, request: Request) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 VERDICTS = Counter(
     "lc_classifier_verdicts_total",
@@ -42,4 +42,12 @@ SIGNALLING_AGE_SECONDS = Histogram(
     "lc_classifier_signalling_age_seconds",
     "Time from the signalling event's publication to its verdict.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+)
+HISTORIES_PRUNED = Counter(
+    "lc_classifier_histories_pruned_total",
+    "Attempt histories removed from the table after the retention period.",
+)
+HISTORIES_HELD = Gauge(
+    "lc_classifier_histories",
+    "Attempt histories held by this worker (active and standby partitions), at the last sweep.",
 )
