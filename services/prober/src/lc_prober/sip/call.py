@@ -1,6 +1,6 @@
 """One test call: the INVITE client transaction (RFC 3261 17.1.1) and what follows it.
 
-The call is a single coroutine waiting on a queue of responses with a timeout set to
+The call is a single coroutine waiting on a mailbox of responses with a deadline set to
 the next deadline (Timer A retransmission, Timer B, the cancel policy, the guard after
 CANCEL), so hundreds of calls share one event loop and one transport cheaply.
 """
@@ -23,6 +23,7 @@ from lc_prober.media.sdp import build_offer
 from lc_prober.media.sit import SitDetection
 from lc_prober.sip.config import CallPolicy, TrunkConfig
 from lc_prober.sip.digest import DigestError, answer_challenge
+from lc_prober.sip.mailbox import TIMED_OUT, Mailbox
 from lc_prober.sip.messages import CallLeg, new_branch
 from lc_prober.sip.reason import parse_reason, q850_cause
 from lc_prober.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
@@ -50,27 +51,10 @@ class CallContext(Protocol):
 
 
 class _SitHeard:
-    """Queue marker: the RTP receiver completed a SIT."""
+    """Mailbox marker: the RTP receiver completed a SIT."""
 
 
 _SIT_HEARD = _SitHeard()
-TIMED_OUT = object()
-"""What `next_event` returns when the deadline passed first."""
-
-
-async def next_event(queue: asyncio.Queue[object], deadline: float) -> object:
-    """The next queued event, or TIMED_OUT at `deadline` (loop time; inf: no deadline).
-
-    Not `asyncio.wait_for`: on Python 3.11 it wraps every wait in a new task, and a
-    call waits several times; a timeout on the current task costs one timer.
-    """
-    if not queue.empty():
-        return queue.get_nowait()
-    try:
-        async with asyncio.timeout_at(None if math.isinf(deadline) else deadline):
-            return await queue.get()
-    except TimeoutError:
-        return TIMED_OUT
 
 
 @dataclass(slots=True)
@@ -89,9 +73,9 @@ class OutgoingCall:
         self.leg = leg
         self.number = number
         self.policy = policy
-        self.queue: asyncio.Queue[object] = asyncio.Queue()
         self.responses: list[ResponseRecord] = []
         self._loop = asyncio.get_running_loop()
+        self._mailbox = Mailbox(self._loop)
         self._t0 = 0.0
         self._keys: set[TxKey] = set()
         self._seen: set[tuple[int, str]] = set()
@@ -104,7 +88,7 @@ class OutgoingCall:
 
     def deliver(self, event: object) -> None:
         """Hand a response (or a transport failure) to the call."""
-        self.queue.put_nowait(event)
+        self._mailbox.put(event)
 
     def _register(self, key: TxKey) -> None:
         self._keys.add(key)
@@ -118,7 +102,7 @@ class OutgoingCall:
         return int((self._loop.time() - self._t0) * 1000)
 
     def _sit_heard(self, _sit: SitDetection) -> None:
-        self.queue.put_nowait(_SIT_HEARD)
+        self._mailbox.put(_SIT_HEARD)
 
     def _record(self, resp: SipResponse) -> None:
         to_value = resp.get("to") or ""
@@ -158,6 +142,7 @@ class OutgoingCall:
         except OSError as exc:
             outcome = _Outcome("transport_error", error=f"{type(exc).__name__}: {exc}")
         finally:
+            self._mailbox.close()
             for key in list(self._keys):
                 self._unregister(key)
             if self._cancel_task is not None and not self._cancel_task.done():
@@ -250,7 +235,7 @@ class OutgoingCall:
                 cancel_guard,
                 hard_deadline,
             )
-            event = await next_event(self.queue, wake)
+            event = await self._mailbox.next(wake)
             if event is TIMED_OUT:
                 continue
             now = self._loop.time()
@@ -344,9 +329,9 @@ class OutgoingCall:
     def _send_cancel(self, invite_branch: str) -> None:
         data = self.leg.cancel(invite_branch)
         # Sent now, not when the task first runs, so it precedes anything sent after it.
-        queue = self._begin_non_invite(data, invite_branch, "CANCEL")
+        mailbox = self._begin_non_invite(data, invite_branch, "CANCEL")
         self._cancel_task = asyncio.create_task(
-            self._finish_non_invite(data, (self.leg.call_id, invite_branch, "CANCEL"), queue)
+            self._finish_non_invite(data, (self.leg.call_id, invite_branch, "CANCEL"), mailbox)
         )
 
     async def _answered(self, resp: SipResponse, key: TxKey) -> _Outcome:
@@ -361,19 +346,19 @@ class OutgoingCall:
 
     async def _non_invite(self, data: bytes, branch: str, method: str) -> SipResponse | None:
         """A non-INVITE client transaction (17.1.2): Timer E retransmits, Timer F gives up."""
-        queue = self._begin_non_invite(data, branch, method)
-        return await self._finish_non_invite(data, (self.leg.call_id, branch, method), queue)
+        mailbox = self._begin_non_invite(data, branch, method)
+        return await self._finish_non_invite(data, (self.leg.call_id, branch, method), mailbox)
 
-    def _begin_non_invite(self, data: bytes, branch: str, method: str) -> asyncio.Queue[object]:
+    def _begin_non_invite(self, data: bytes, branch: str, method: str) -> Mailbox:
         key: TxKey = (self.leg.call_id, branch, method)
-        queue: asyncio.Queue[object] = asyncio.Queue()
+        mailbox = Mailbox(self._loop)
         self._keys.add(key)
-        self.ctx.register(key, queue.put_nowait)
+        self.ctx.register(key, mailbox.put)
         self.ctx.send(data)
-        return queue
+        return mailbox
 
     async def _finish_non_invite(
-        self, data: bytes, key: TxKey, queue: asyncio.Queue[object]
+        self, data: bytes, key: TxKey, mailbox: Mailbox
     ) -> SipResponse | None:
         timers = self.cfg.timers
         try:
@@ -389,7 +374,7 @@ class OutgoingCall:
                     self.ctx.send(data)
                     interval = min(2 * interval, timers.t2)
                     next_retransmit = now + interval
-                event = await next_event(queue, min(deadline, next_retransmit))
+                event = await mailbox.next(min(deadline, next_retransmit))
                 if event is TIMED_OUT:
                     continue
                 if isinstance(event, SipResponse):
@@ -403,4 +388,5 @@ class OutgoingCall:
         except TransportError:
             return None
         finally:
+            mailbox.close()
             self._unregister(key)

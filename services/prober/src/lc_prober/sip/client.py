@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from types import TracebackType
 
@@ -11,6 +11,7 @@ import structlog
 
 from lc_prober.sip.call import OutgoingCall, TxKey
 from lc_prober.sip.config import CallPolicy, TrunkConfig
+from lc_prober.sip.linger import LingeringAcks
 from lc_prober.sip.messages import CallLeg, address_value, new_call_id, new_tag, request_uri
 from lc_prober.sip.result import CallResult
 from lc_prober.sip.transport import (
@@ -40,7 +41,7 @@ class SipTrunkClient:
         self.media_host = "127.0.0.1"
         self.rtp_bind_host = config.rtp_host or config.local_host
         self._routes: dict[TxKey, Callable[[object], None]] = {}
-        self._lingering: dict[TxKey, bytes] = {}
+        self._lingering = LingeringAcks(time.monotonic)  # the event loop's clock
         self._calls: set[OutgoingCall] = set()
         self._transport: SipTransport | None = None
         self._sent_by = ""
@@ -155,8 +156,7 @@ class SipTrunkClient:
 
     def linger_ack(self, key: TxKey, ack: bytes, seconds: float) -> None:
         """Re-send ack for retransmitted finals of a finished INVITE for a while (Timer D)."""
-        self._lingering[key] = ack
-        asyncio.get_running_loop().call_later(seconds, self._lingering.pop, key, None)
+        self._lingering.add(key, ack, seconds)
 
     # -- incoming --------------------------------------------------------------------------
 
