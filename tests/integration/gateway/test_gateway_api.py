@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -349,7 +350,13 @@ async def test_openapi_health_and_metrics(stack: Stack, client: httpx.AsyncClien
         "multipart/form-data"
         in document["paths"]["/api/v1/batches"]["post"]["requestBody"]["content"]
     )
-    assert (await client.get("/api/v1/docs")).status_code == 200
+    docs = await client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    # Swagger UI loads from this server, never from a CDN.
+    scripts = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert scripts and all(url.startswith("/api/v1/docs/static/") for url in scripts), scripts
+    for url in scripts:
+        assert (await client.get(url)).status_code == 200, url
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}
 

@@ -129,10 +129,15 @@ def create_service_app(
     workers: Workers,
     checks: list[ReadinessCheck],
     details: ReadinessDetail | None = None,
+    app_factory: Callable[..., FastAPI] = FastAPI,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """A FastAPI app with the shared health and metrics routes and a `Workers` group."""
-    app = FastAPI(title=title, lifespan=lifespan, **fastapi_kwargs)
+    """A FastAPI app with the shared health and metrics routes and a `Workers` group.
+
+    `app_factory` builds the app from the FastAPI arguments (FastAPI itself unless
+    a service needs another, such as the gateway's docs served without a CDN).
+    """
+    app = app_factory(title=title, lifespan=lifespan, **fastapi_kwargs)
     app.state.workers = workers
     app.include_router(health_router(workers, checks, details))
     return app

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
 
 from lc_common.logging import configure_logging
@@ -50,6 +51,10 @@ def create_app(settings: GatewaySettings, *, wiring: OpenGateway = open_gateway)
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        # Swagger UI's script and styles are served from the package, not a CDN:
+        # the control panel works on networks that reach nothing outside.
+        app_factory=FastAPIOffline,
+        static_url=f"{API_PREFIX}/docs/static",
     )
     install_error_handlers(app)
     app.include_router(api_router())
