@@ -49,7 +49,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _deps(request: Request) -> BillingDeps:
-    deps: BillingDeps = request.app.state.deps
+    deps: BillingDeps = request.app.state.runtime.deps
     return deps
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from lc_common.clock import Clock
-from lc_common.consumer import start_consumers
+from lc_common.consuming_app import create_consuming_app
 from lc_common.logging import configure_logging
-from lc_common.service import Workers, create_service_app, serve
-from lc_common.store import ping
+from lc_common.service import Workers, serve
 from lc_notifier.bootstrap import NotifierRuntime, bootstrap
 from lc_notifier.config import NotifierSettings
 from lc_notifier.handlers import NotifierDeps, run_daily
@@ -28,29 +25,16 @@ async def daily_loop(deps: NotifierDeps, interval: float) -> None:
 def create_app(settings: NotifierSettings | None = None, clock: Clock | None = None) -> FastAPI:
     """The notifier app; its lifespan starts both consumers and the daily loop."""
     settings = settings or NotifierSettings()
-    workers = Workers()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await bootstrap(settings, clock)
-        app.state.runtime = runtime
-        start_consumers(workers, settings, runtime.consumers, runtime.publisher)
+    def start_daily(runtime: NotifierRuntime, workers: Workers) -> None:
         workers.start("daily", daily_loop(runtime.deps, settings.daily_check_interval_seconds))
-        try:
-            yield
-        finally:
-            await workers.stop()
-            await runtime.close()
 
-    async def store_answers() -> None:
-        runtime: NotifierRuntime = app.state.runtime
-        await ping(runtime.mongo)
-
-    app = create_service_app(
-        title="Lead Cleanser notifier", lifespan=lifespan, workers=workers, checks=[store_answers]
+    return create_consuming_app(
+        title="Lead Cleanser notifier",
+        settings=settings,
+        open_runtime=lambda: bootstrap(settings, clock),
+        on_start=start_daily,
     )
-    app.state.settings = settings
-    return app
 
 
 def run() -> None:
