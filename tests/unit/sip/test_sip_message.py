@@ -13,6 +13,7 @@ import pytest
 from sipmessage import Message, Request, Response
 
 from lc_sip.address import address_param, address_uri, addresses, format_address, split_list
+from lc_sip.headers import _BRANCH_RE, via_branch
 from lc_sip.message import SipRequest, SipResponse, parse_message, render, response_to
 
 RESPONSE = (
@@ -214,3 +215,15 @@ def test_folding_a_header_changes_nothing(seed: int) -> None:
         again = parse_message(b"\r\n".join([first, *folded]) + b"\r\n\r\n" + body)
         plain = parse_message(data)
         assert again.headers == plain.headers, data
+
+
+def test_via_branch_fast_path_agrees_with_the_grammar() -> None:
+    rng = random.Random(7)
+    for _ in range(500):
+        name = random_case(rng, "branch")
+        around = [rng.choice(["", " ", "\t"]) for _ in range(3)]
+        params = [f";{around[0]}{name}{around[1]}={around[2]}z9hG4bK{rng.randrange(999)}"]
+        params.insert(rng.randrange(2), rng.choice([";rport", ";received=1.2.3.4", ""]))
+        via = "SIP/2.0/UDP h:5060" + "".join(params) + rng.choice(["", ", SIP/2.0/UDP p"])
+        reference = _BRANCH_RE.search(via.split(",", 1)[0])
+        assert via_branch(via) == (reference.group(1) if reference else None), via

@@ -32,5 +32,12 @@ _BRANCH_RE = re.compile(r";\s*branch\s*=\s*([^;,\s]+)", re.IGNORECASE)
 
 def via_branch(via: str) -> str | None:
     """The branch parameter of the first Via value in a Via header value."""
-    match = _BRANCH_RE.search(via.split(",", 1)[0])
+    first = via.split(",", 1)[0]
+    # Fast path for the usual spelling; anything else (case, spaces) goes to the regex.
+    start = first.find(";branch=")
+    if start >= 0:
+        value = first[start + 8 :].split(";", 1)[0].strip()
+        if value and " " not in value and "\t" not in value:
+            return value
+    match = _BRANCH_RE.search(first)
     return match.group(1) if match else None

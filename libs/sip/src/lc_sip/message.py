@@ -80,7 +80,8 @@ class SipResponse(SipMessage):
     def __init__(
         self, code: int, phrase: str, headers: dict[str, list[str]], body: bytes = b""
     ) -> None:
-        super().__init__(headers, body)
+        self.headers = headers
+        self.body = body
         self.code = code
         self.phrase = phrase
 
@@ -127,12 +128,14 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
         head = _FOLDED.sub(" ", head)
     lines = head.split("\r\n")
     headers: dict[str, list[str]] = {}
+    compact = COMPACT_HEADERS
     for i in range(1, len(lines)):
         name, colon, value = lines[i].partition(":")
         if not colon:
             raise ValueError(f"SIP header line without a colon: {lines[i][:40]!r}")
-        key = name.strip().lower()
-        key = COMPACT_HEADERS.get(key, key)
+        key = name.rstrip().lower()
+        if len(key) == 1:
+            key = compact.get(key, key)
         values = headers.get(key)
         if values is None:
             headers[key] = [value.strip()]

@@ -21,6 +21,7 @@ from lc_prober.sip.transport import (
     UdpTransport,
     outbound_ip,
 )
+from lc_sip.headers import via_branch
 from lc_sip.message import SipRequest, SipResponse, response_to
 
 log = structlog.get_logger("lc_prober.sip")
@@ -164,15 +165,14 @@ class SipTrunkClient:
         if isinstance(message, SipRequest):
             self._on_request(message)
             return
-        call_id = message.call_id
-        try:
-            _, method = message.cseq()
-        except ValueError:
-            call_id = None
-        if call_id is None:
+        headers = message.headers
+        call_ids, cseqs, vias = headers.get("call-id"), headers.get("cseq"), headers.get("via")
+        if not call_ids or not cseqs:
             log.warning("sip_bad_response", code=message.code)
             return
-        key = (call_id, message.top_branch or "", method)
+        call_id = call_ids[0]
+        method = cseqs[0].rpartition(" ")[2].upper()
+        key = (call_id, (via_branch(vias[0]) if vias else None) or "", method)
         handler = self._routes.get(key)
         if handler is not None:
             handler(message)
