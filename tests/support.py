@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
+import structlog
+import structlog.testing
 import uvicorn
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from lc_common.events import Event, Topic
+from lc_common.kafka import Publisher
+from lc_common.settings import ServiceSettings
+
+DEAD_LETTERED = "lc_events_dead_lettered_total"
 
 
 @asynccontextmanager
@@ -27,3 +40,83 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+UNDECODABLE = b"\x00\xffnot json"
+
+
+def _metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def until(check: Callable[[], bool | Awaitable[bool]], within: float, what: str) -> None:
+    """Wait until `check` holds; AssertionError naming `what` after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def read_dead_letters(
+    settings: ServiceSettings, topic: Topic, count: int, within: float = 60.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first `count` messages of the topic's dead-letter twin (from the start)."""
+    consumer = AIOKafkaConsumer(
+        settings.topic(topic.dlq),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"dlq-reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        metadata_max_age_ms=1000,
+    )
+    await consumer.start()
+    found: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(within):
+            while len(found) < count:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    found.extend(records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def poison_is_parked_and_the_next_event_handled(
+    settings: ServiceSettings,
+    publisher: Publisher,
+    topic: Topic,
+    *,
+    impossible: dict[str, Any],
+    good: Event,
+    handled: Callable[[], bool | Awaitable[bool]],
+    within: float = 90.0,
+) -> None:
+    """Send garbage, a well-formed but impossible event and a good one to a running consumer.
+
+    Both bad ones must be parked on `<topic>.dlq` with their reasons, counted
+    (`lc_events_dead_lettered_total`) and logged (`event_dead_lettered`); the good
+    one must then be handled (`handled()` holds). The service runs in this process.
+    """
+    name = topic.name
+    before = {r: _metric(DEAD_LETTERED, topic=name, reason=r) for r in ("undecodable", "poison")}
+    with structlog.testing.capture_logs() as logs:
+        full = settings.topic(name)
+        await publisher.producer.send_and_wait(full, UNDECODABLE, key=b"garbage")
+        await publisher.producer.send_and_wait(
+            full, json.dumps(impossible).encode(), key=b"impossible"
+        )
+        await publisher.publish(topic, good, key=getattr(good, topic.key))
+        parked = await read_dead_letters(settings, topic, 2, within)
+        await until(handled, within, f"the good event after the poison on {name}")
+    reasons = {dict(r.headers)["lc-dlq-reason"]: r.value for r in parked}
+    assert reasons == {b"undecodable": UNDECODABLE, b"poison": json.dumps(impossible).encode()}
+    for reason, count in before.items():
+        assert _metric(DEAD_LETTERED, topic=name, reason=reason) - count == 1, reason
+    logged = [e for e in logs if e.get("event") == "event_dead_lettered" and e["dlq"] == topic.dlq]
+    assert sorted(e["reason"] for e in logged) == ["poison", "undecodable"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from scheduler_helpers import (
     StandInProber,
     TopicReader,
@@ -58,6 +59,7 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
             redrive_page_size=4,
             probe_timeout_seconds=3,
         )
+        finalised_before = REGISTRY.get_sample_value("lc_scheduler_finalised_total") or 0.0
         async with running(after) as app, StandInProber(after, ["alpha", "beta"]) as prober:
             await eventually(
                 lambda: {p.lead_id for p in prober.requests} == {e.lead_id for e in known + lost},
@@ -66,6 +68,11 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
             )
             await eventually(lambda: not app.state.scheduler.schedule.entries, 60, "all final")
             assert calls[0]["open"] == "true" and len(calls) == 4  # 15 leads, pages of 4
+            # No lead lost, none finalised twice: a probe may go out again after its
+            # timeout (3 s here, less than the verdict consumer's group join), and its
+            # second final verdict changes nothing.
+            finalised = REGISTRY.get_sample_value("lc_scheduler_finalised_total") or 0.0
+            assert finalised - finalised_before == len(known + lost)
             for probe in prober.requests:
                 if probe.lead_id in first:
                     # The outstanding ones timed out: same attempt, new probe id.

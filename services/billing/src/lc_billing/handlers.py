@@ -23,6 +23,7 @@ from lc_billing.metrics import (
     WEBHOOKS,
 )
 from lc_common.clock import Clock
+from lc_common.errors import PoisonEvent
 from lc_common.events import CreditEventV1, LeadVerdictV1
 from lc_common.store import Document
 
@@ -80,6 +81,8 @@ class BadWebhook(Exception):
 
 async def handle_verdict(event: LeadVerdictV1, deps: BillingDeps) -> None:
     """Deduct one unit for a lead's final verdict, exactly once, then announce exhaustion."""
+    if event.attempt < 1:
+        raise PoisonEvent(f"verdict for attempt {event.attempt}")
     if not domain.is_chargeable(event):
         return
     if await deps.ledger.charge(event, deps.clock.now()):

@@ -89,6 +89,8 @@ class CreditHandler:
         self._lifecycle = lifecycle
 
     async def handle(self, event: CreditEventV1) -> None:
+        if event.kind == "restored" and event.balance <= 0:
+            raise PoisonEvent(f"credit restored to a balance of {event.balance}")
         if event.kind == "exhausted":
             await self._lifecycle.pause_for_credit(event.account_id)
         else:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from lc_common.bulk_consumer import BulkConsumerRunner
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
 from lc_common.events import (
@@ -40,7 +41,6 @@ class Scheduler:
     trunks: list[Trunk]
     schedule: Schedule
     handlers: Handlers
-    accepted: Coalescer[LeadAcceptedV1]
     verdicts: Coalescer[LeadVerdictV1]
     retries: Coalescer[ProbeRetryV1]
     dispatcher: Dispatcher
@@ -51,31 +51,48 @@ class Scheduler:
         """The scheduler's consumers: topic, group, handler and limits."""
         concurrency = self.settings.consumer_concurrency
         return [
-            ConsumerSpec(
-                LEADS_ACCEPTED,
-                f"{GROUP}.leads-accepted",
-                self.accepted.handle,
-                concurrency=concurrency,
-            ),
+            ConsumerSpec(LEADS_ACCEPTED, f"{GROUP}.leads-accepted", self._accept),
             ConsumerSpec(
                 PROBE_RETRIES, f"{GROUP}.probe-retries", self._retry, concurrency=concurrency
             ),
             ConsumerSpec(
-                LEAD_VERDICTS,
-                f"{GROUP}.lead-verdicts",
-                self.verdicts.handle,
-                concurrency=concurrency,
+                LEAD_VERDICTS, f"{GROUP}.lead-verdicts", self._verdict, concurrency=concurrency
             ),
             ConsumerSpec(BATCH_EVENTS, f"{GROUP}.batch-events", self.handlers.on_batch_event),
         ]
+
+    async def _accept(self, event: LeadAcceptedV1) -> None:
+        await self.handlers.check_lead(event)
+        await self.handlers.accept_many([event])
+
+    async def _verdict(self, event: LeadVerdictV1) -> None:
+        await self.handlers.check_verdict(event)
+        await self.verdicts.handle(event)
 
     async def _retry(self, event: ProbeRetryV1) -> None:
         await self.handlers.check_retry(event)
         await self.retries.handle(event)
 
     def consumers(self, publisher: Publisher) -> list[ConsumerRunner[Any]]:
-        """A runner per consumer spec."""
-        return [ConsumerRunner(self.settings, spec, publisher) for spec in self.consumer_specs()]
+        """A runner per consumer spec; accepted leads are read and stored in bulks."""
+        runners: list[ConsumerRunner[Any]] = []
+        for spec in self.consumer_specs():
+            if spec.topic is LEADS_ACCEPTED:
+                # Intake must keep up with a 200,000-lead import, or a small batch
+                # queued behind it in the topic waits for all of it to be read.
+                runners.append(
+                    BulkConsumerRunner(
+                        self.settings,
+                        spec,
+                        publisher,
+                        check=self.handlers.check_lead,
+                        bulk=self.handlers.accept_many,
+                        max_bulk=self.settings.intake_bulk_max,
+                    )
+                )
+            else:
+                runners.append(ConsumerRunner(self.settings, spec, publisher))
+        return runners
 
 
 def build_scheduler(
@@ -131,7 +148,6 @@ def build_scheduler(
         trunks=trunks,
         schedule=schedule,
         handlers=handlers,
-        accepted=Coalescer(handlers.accept_many, settings.insert_batch_max),
         verdicts=Coalescer(handlers.apply_verdicts, settings.insert_batch_max),
         retries=Coalescer(handlers.apply_retries, settings.insert_batch_max),
         dispatcher=dispatcher,

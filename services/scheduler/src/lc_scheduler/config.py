@@ -100,8 +100,10 @@ class SchedulerSettings(ServiceSettings, RetrySettings):
     # renews it every `lease_renew_seconds`; a standby asks that often too.
     lease_ttl_seconds: float = 15.0
     lease_renew_seconds: float = 5.0
-    # Leads accepted are written in bulk: at most this many per write.
+    # Verdicts and retries are written in bulk: at most this many per write.
     insert_batch_max: int = 500
+    # Accepted leads are read and stored in bulks of at most this many (one fetch).
+    intake_bulk_max: int = 2000
     consumer_concurrency: int = 256
 
     def calling_policy(self) -> CallingPolicy:

@@ -9,6 +9,7 @@ and written to the store in one go. Every handler is idempotent (see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,6 +28,8 @@ from lc_scheduler.domain.windows import CallingPolicy, place_number
 from lc_scheduler.schedule import Schedule
 
 log = structlog.get_logger(__name__)
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 @dataclass
@@ -49,10 +52,20 @@ class Handlers:
         self.clock = clock
         self.placing = placing
 
-    def new_entry(self, *, lead_id: str, account_id: str, batch_id: str, e164: str) -> Entry:
+    def new_entry(
+        self,
+        *,
+        lead_id: str,
+        account_id: str,
+        batch_id: str,
+        e164: str,
+        country: str | None = None,
+    ) -> Entry:
         """A queued first attempt, due now or at its calling window's next opening."""
         p = self.placing
-        placement = place_number(e164, p.default_zones, p.ignored_zones, p.zone_prefixes)
+        placement = place_number(
+            e164, p.default_zones, p.ignored_zones, p.zone_prefixes, country=country
+        )
         due = self.window_due(placement.country, placement.zones, self.clock.now())
         return Entry(
             lead_id=lead_id,
@@ -74,23 +87,37 @@ class Handlers:
 
     # leads.accepted
 
+    async def check_lead(self, event: LeadAcceptedV1) -> None:
+        """Refuse a lead that can never be dialled before it joins a bulk."""
+        if not _E164.fullmatch(event.e164):
+            raise PoisonEvent(f"lead with a number that is not E.164: {event.e164!r}")
+        if not event.lead_id.startswith(f"{event.batch_id}:"):
+            raise PoisonEvent(f"lead {event.lead_id!r} is not of batch {event.batch_id!r}")
+
     async def accept_many(self, events: Sequence[LeadAcceptedV1]) -> None:
         """Store new leads (idempotent by lead id) and queue them."""
         schedule = self.schedule
+        # Placed outside the lock (the costly part), so dispatch and another bulk's
+        # write go on meanwhile; what changed meanwhile is filtered under the lock.
+        placed = {
+            ev.lead_id: self.new_entry(
+                lead_id=ev.lead_id,
+                account_id=ev.account_id,
+                batch_id=ev.batch_id,
+                e164=ev.e164,
+                country=ev.region,
+            )
+            for ev in events
+            if ev.lead_id not in schedule.entries
+        }
         async with schedule.lock:
             fresh: dict[str, Entry] = {}
-            for ev in events:
-                record = schedule.batches.get(ev.batch_id)
+            for entry in placed.values():
+                record = schedule.batches.get(entry.batch_id)
                 if record is not None and record.deleted:
                     continue
-                if ev.lead_id in schedule.entries or ev.lead_id in fresh:
-                    continue
-                fresh[ev.lead_id] = self.new_entry(
-                    lead_id=ev.lead_id,
-                    account_id=ev.account_id,
-                    batch_id=ev.batch_id,
-                    e164=ev.e164,
-                )
+                if entry.lead_id not in schedule.entries:
+                    fresh[entry.lead_id] = entry
             inserted = await schedule.repo.insert_new(list(fresh.values()))
             new = [fresh[lead_id] for lead_id in fresh if lead_id in inserted]
             await self._activate(new)
@@ -181,8 +208,14 @@ class Handlers:
 
     # lead.verdicts
 
+    async def check_verdict(self, event: LeadVerdictV1) -> None:
+        """Refuse an impossible verdict before it joins a bulk."""
+        if event.attempt < 1:
+            raise PoisonEvent(f"verdict for attempt {event.attempt}")
+
     async def on_verdict(self, event: LeadVerdictV1) -> None:
         """One verdict (see `apply_verdicts`)."""
+        await self.check_verdict(event)
         await self.apply_verdicts([event])
 
     async def apply_verdicts(self, events: Sequence[LeadVerdictV1]) -> None:
@@ -237,7 +270,9 @@ class Handlers:
     # batch.events
 
     async def on_batch_event(self, event: BatchEventV1) -> None:
-        """Pause, resume, credit pause/resume and delete a batch."""
+        """Pause, resume, credit pause/resume, retention and deletion of a batch."""
+        if not event.batch_id or not event.account_id:
+            raise PoisonEvent("batch event without a batch or account id")
         schedule = self.schedule
         async with schedule.lock:
             record = schedule.batches.get(event.batch_id) or BatchRecord(

@@ -29,9 +29,14 @@ BATCHES = "batches"
 _DUPLICATE_KEY = 11000
 
 
+_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name != "lead_id")
+_BATCH_FIELDS = tuple(f.name for f in dataclasses.fields(BatchRecord) if f.name != "batch_id")
+
+
 def entry_to_doc(entry: Entry) -> Document:
-    doc = dataclasses.asdict(entry)
-    doc["_id"] = doc.pop("lead_id")
+    # Field by field: `dataclasses.asdict` deep-copies and costs ~10x more per lead.
+    doc: Document = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
+    doc["_id"] = entry.lead_id
     doc["zones"] = list(entry.zones)
     doc["retry_events"] = list(entry.retry_events)
     return doc
@@ -47,8 +52,8 @@ def entry_from_doc(doc: Document) -> Entry:
 
 
 def batch_to_doc(record: BatchRecord) -> Document:
-    doc = dataclasses.asdict(record)
-    doc["_id"] = doc.pop("batch_id")
+    doc: Document = {name: getattr(record, name) for name in _BATCH_FIELDS}
+    doc["_id"] = record.batch_id
     return doc
 
 

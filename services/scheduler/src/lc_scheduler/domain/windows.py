@@ -86,17 +86,20 @@ def place_number(
     default_zones: Mapping[str, str] | None = None,
     ignored_zones: frozenset[str] = DEFAULT_IGNORED_ZONES,
     zone_prefixes: Mapping[str, str] | None = None,
+    country: str | None = None,
 ) -> Placement:
     """The country and time zones of an E.164 number.
 
     The longest matching entry of `zone_prefixes` wins; otherwise phonenumbers'
     time zone data, without `ignored_zones`; otherwise the country's default zone.
+    `country`, when the caller knows it already (ingest sends the number's region
+    with each lead), saves looking it up, a third of the cost.
     """
     try:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return Placement(None, ("UTC",))
-    country = phonenumbers.region_code_for_number(number)
+    country = country or phonenumbers.region_code_for_number(number)
     prefixes = DEFAULT_ZONE_PREFIXES if zone_prefixes is None else zone_prefixes
     matches = [p for p in prefixes if e164.startswith(p)]
     if matches:
