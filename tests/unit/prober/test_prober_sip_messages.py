@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sipmessage import Message, Request, Response
 
-from lc_prober.sip.messages import CallLeg, address_value, new_branch, request_uri
+from lc_prober.sip.messages import (
+    CallLeg,
+    address_value,
+    new_branch,
+    new_tag,
+    random_hex,
+    request_uri,
+)
 from lc_sip.headers import via_branch
 from lc_sip.message import SipResponse, parse_message
 
@@ -162,3 +169,10 @@ def test_in_dialog_request_without_contact_goes_to_the_request_uri() -> None:
     bye = parse_request(call.bye(response_to(invite, 200), new_branch()))
     assert str(bye.uri) == str(invite.uri)
     assert bye.headers.get("Route") is None
+
+
+def test_random_hex_is_fresh_across_buffer_refills() -> None:
+    tokens = [random_hex(12) for _ in range(1000)]  # 12 kB: the 4 kB buffer refills
+    assert len(set(tokens)) == len(tokens)
+    assert all(len(t) == 24 and int(t, 16) >= 0 for t in tokens)
+    assert len(new_branch()) == len("z9hG4bK") + 16 and len(new_tag()) == 12

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from lc_prober.media.sit import SitDetection
 from lc_prober.sip.config import CallPolicy, TrunkConfig
 from lc_prober.sip.digest import DigestError, answer_challenge
 from lc_prober.sip.mailbox import TIMED_OUT, Mailbox
-from lc_prober.sip.messages import CallLeg, new_branch
+from lc_prober.sip.messages import CallLeg, new_branch, random_hex
 from lc_prober.sip.reason import parse_reason, q850_cause
 from lc_prober.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
 from lc_prober.sip.transport import TransportError
@@ -135,7 +134,7 @@ class OutgoingCall:
                     max_seconds=self.policy.early_media_seconds + 2.0, on_sit=self._sit_heard
                 )
                 port = self._receiver.reserve(self.ctx.rtp_bind_host)
-                sdp = build_offer(self.ctx.media_host, port, secrets.randbelow(2**31))
+                sdp = build_offer(self.ctx.media_host, port, int(random_hex(4), 16) >> 1)
             outcome = await self._invite(sdp)
         except TransportError as exc:
             outcome = _Outcome("transport_error", error=str(exc))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol, cast
 
@@ -66,11 +67,19 @@ def enlarge_buffers(sock: socket.socket | None, size: int = 4 * 1024 * 1024) -> 
             sock.setsockopt(socket.SOL_SOCKET, option, size)
 
 
-class UdpTransport(asyncio.DatagramProtocol):
-    """A UDP socket shared by every call on the trunk; responses are demultiplexed above."""
+class UdpTransport:
+    """A UDP socket shared by every call on the trunk; responses are demultiplexed above.
+
+    The socket is read straight from the event loop's selector rather than through an
+    asyncio datagram transport, which takes one loop iteration per datagram: with
+    hundreds of calls answering at once, each wake-up here reads every datagram queued
+    (up to a bound, so the trunk cannot starve the rest of the loop). Sends go out at
+    once and are queued only while the socket's buffer is full.
+    """
 
     name = "UDP"
     reliable = False
+    _READ_BATCH = 64
 
     def __init__(
         self,
@@ -84,7 +93,9 @@ class UdpTransport(asyncio.DatagramProtocol):
         self._local = local
         self._on_message = on_message
         self._on_lost = on_lost
-        self._transport: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._backlog: deque[bytes] = deque()
         self.local_addr: tuple[str, int] = local
 
     async def start(self) -> None:
@@ -99,37 +110,82 @@ class UdpTransport(asyncio.DatagramProtocol):
         if not infos:
             raise TransportError(f"cannot resolve {self._remote_name[0]}")
         self._remote = (str(infos[0][4][0]), int(infos[0][4][1]))
-        self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: self, local_addr=self._local, family=socket.AF_INET
-        )
-        host, port = self._transport.get_extra_info("sockname")[:2]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind(self._local)
+        except OSError:
+            sock.close()
+            raise
+        enlarge_buffers(sock)
+        host, port = sock.getsockname()[:2]
         self.local_addr = (host, port)
-        enlarge_buffers(self._transport.get_extra_info("socket"))
+        self._sock, self._loop = sock, loop
+        loop.add_reader(sock.fileno(), self._readable)
 
     def send(self, data: bytes) -> None:
         """Send one datagram to the trunk."""
-        if self._transport is None or self._transport.is_closing():
+        sock = self._sock
+        if sock is None:
             raise TransportError("UDP transport is closed")
-        self._transport.sendto(data, self._remote)
+        if self._backlog:
+            self._backlog.append(data)
+            return
+        try:
+            sock.sendto(data, self._remote)
+        except (BlockingIOError, InterruptedError):
+            self._backlog.append(data)
+            assert self._loop is not None
+            self._loop.add_writer(sock.fileno(), self._writable)
+        except OSError as exc:
+            log.warning("udp_error", error=str(exc))
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+    def _writable(self) -> None:
+        sock = self._sock
+        while sock is not None and self._backlog:
+            try:
+                sock.sendto(self._backlog[0], self._remote)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.warning("udp_error", error=str(exc))
+            self._backlog.popleft()
+        if sock is not None and self._loop is not None:
+            self._loop.remove_writer(sock.fileno())
+
+    def _readable(self) -> None:
+        for _ in range(self._READ_BATCH):
+            sock = self._sock
+            if sock is None:
+                return
+            try:
+                data = sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.warning("udp_error", error=str(exc))
+                return
+            self.datagram_received(data)
+
+    def datagram_received(self, data: bytes) -> None:
+        """Parse and hand on one datagram (keep-alives and garbage are dropped)."""
         if not data.strip():
             return  # keep-alive
         message = parse_message(data)
         if message is not None:
             self._on_message(message)
 
-    def error_received(self, exc: Exception) -> None:
-        log.warning("udp_error", error=str(exc))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._on_lost(exc)
-
     async def close(self) -> None:
         """Close the socket."""
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        sock, self._sock = self._sock, None
+        if sock is None:
+            return
+        if self._loop is not None:
+            self._loop.remove_reader(sock.fileno())
+            self._loop.remove_writer(sock.fileno())
+        sock.close()
+        self._backlog.clear()
+        self._on_lost(None)
 
 
 class TcpTransport(asyncio.Protocol):
