@@ -9,11 +9,12 @@ rate is the most it sustains:
 
 - SIPp's built-in `uac` scenario (C++, the reference);
 - the prober's call engine (`SipTrunkClient`, production settings: SDP offer with
-  an RTP socket per call, RFC 3261 timers, structlog JSON at INFO per call) in a
-  process of its own, logs to a file;
+  an RTP socket per call, RFC 3261 timers, structlog JSON at INFO, where the engine
+  logs nothing per call) in a process of its own, logs to a file;
 - unless --no-topic: the whole `lc-prober` process fed from `probe.requests.<trunk>`
   on a local broker (lanes, CPS windows, one signalling event published per call),
-  its rate taken from the timestamps of the signalling events.
+  its rate taken from the timestamps of the signalling events (one `probe_done` line
+  per call at INFO).
 
 A rate is taken after the first 5% of calls (warm-up). The ratio prober ÷ SIPp
 has a goal of 0.5.
