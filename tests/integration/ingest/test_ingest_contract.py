@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lc_common.clock import ManualClock
-from lc_common.events import BILLING_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED
+from lc_common.events import BILLING_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED, LEADS_DISPATCHED
 from lc_common.events.contract import examples
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.store import connect_mongo, database
@@ -41,7 +41,7 @@ async def test_every_example_of_every_input_topic_is_handled(
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     client = connect_mongo(settings)
     publisher = Publisher(settings)
-    await ensure_topics(settings, [LEADS_ACCEPTED, LEAD_VERDICTS, BILLING_EVENTS])
+    await ensure_topics(settings, [LEADS_ACCEPTED, LEADS_DISPATCHED, LEAD_VERDICTS, BILLING_EVENTS])
     await publisher.start()
     try:
         store = IngestStore(database(client, settings))
@@ -72,15 +72,19 @@ async def test_every_example_of_every_input_topic_is_handled(
         assert lead is not None and lead["state"] == "pending"
 
         specs = {spec.topic.name: spec for spec in consumer_specs(store, lifecycle)}
-        assert set(specs) == {LEAD_VERDICTS.name, BILLING_EVENTS.name}
+        assert set(specs) == {LEADS_DISPATCHED.name, LEAD_VERDICTS.name, BILLING_EVENTS.name}
         statuses = []
-        for topic in (LEAD_VERDICTS, BILLING_EVENTS):
+        for topic in (LEADS_DISPATCHED, LEAD_VERDICTS, BILLING_EVENTS):
             spec = specs[topic.name]
             for example in examples(topic):
                 await spec.handler(spec.decode(example.value))
                 batch = await store.get_batch(batch_id)
                 assert batch is not None
                 statuses.append(batch["status"])
+            if topic is LEADS_DISPATCHED:
+                # Dispatched: the lead is being tested until its verdict.
+                lead = await store.get_lead(lead_id)
+                assert lead is not None and lead["state"] == "testing"
 
         # The first verdict example (connected, final) decides the lead; the others
         # are for a final lead and change nothing.

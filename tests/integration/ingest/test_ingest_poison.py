@@ -10,7 +10,16 @@ import pytest
 from tests.support import poison_is_parked_and_the_next_event_handled, serving, until
 
 from lc_common.clock import ManualClock
-from lc_common.events import BILLING_EVENTS, LEAD_VERDICTS, CreditEventV1, Evidence, LeadVerdictV1
+from lc_common.events import (
+    BILLING_EVENTS,
+    LEAD_VERDICTS,
+    LEADS_DISPATCHED,
+    CreditEventV1,
+    DispatchedLead,
+    Evidence,
+    LeadsDispatchedV1,
+    LeadVerdictV1,
+)
 from lc_common.kafka import Publisher
 from lc_ingest.config import IngestSettings
 from lc_ingest.main import create_app
@@ -73,6 +82,29 @@ async def test_each_input_topic_parks_poison_and_goes_on(service_env: dict[str, 
 
             await poison_is_parked_and_the_next_event_handled(
                 settings, publisher, LEAD_VERDICTS, impossible=unknown, good=good, handled=projected
+            )
+
+            async def testing() -> bool:
+                lead = await app.state.runtime.store.get_lead(f"{b['id']}:000000002")
+                return bool(lead["state"] == "testing")
+
+            dispatched = LeadsDispatchedV1(
+                account_id="acc_1",
+                batch_id=b["id"],
+                leads=[DispatchedLead(lead_id=f"{b['id']}:000000002", attempt=1)],
+            )
+            await poison_is_parked_and_the_next_event_handled(
+                settings,
+                publisher,
+                LEADS_DISPATCHED,
+                # No attempt 0 is ever dialled.
+                impossible={
+                    "account_id": "acc_1",
+                    "batch_id": b["id"],
+                    "leads": [{"lead_id": f"{b['id']}:000000002", "attempt": 0}],
+                },
+                good=dispatched,
+                handled=testing,
             )
 
             async def paused_for_credit() -> bool:

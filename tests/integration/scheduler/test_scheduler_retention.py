@@ -1,16 +1,20 @@
-"""Retention through the real services: the scheduler's clock runs out, ingest deletes."""
+"""Through the real scheduler and ingest: dispatched leads show `testing`; retention runs
+out on the scheduler's clock and ingest deletes the batch."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from scheduler_helpers import StandInProber, eventually, running
+from scheduler_helpers import StandInProber, eventually, final_verdict, publisher, running
 from tests.support import serving
 
 from lc_common.clock import ManualClock
+from lc_common.events import LEAD_VERDICTS
 from lc_ingest.config import IngestSettings
 from lc_ingest.main import create_app as create_ingest
 from lc_localstack.peers import free_port
@@ -33,9 +37,11 @@ async def test_a_batch_past_retention_ends_deleted_with_leads_purged(
         )
         async with (
             running(settings, clock=clock) as app,
-            StandInProber(settings, ["alpha", "beta"]),
+            publisher(settings) as pub,
+            StandInProber(settings, ["alpha", "beta"]) as prober,
             httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client,
         ):
+            prober.answer = False  # the calls are under way until we answer
             created = await client.post(
                 "/internal/v1/batches",
                 files={"file": ("leads.csv", CSV, "text/csv")},
@@ -50,7 +56,18 @@ async def test_a_batch_past_retention_ends_deleted_with_leads_purged(
             async def finished() -> bool:
                 return await status() == "finished"
 
+            async def shown(status: str) -> bool:
+                rows = list(csv.reader(io.StringIO((await client.get(f"{path}/download")).text)))
+                return [r[2] for r in rows[1:]] == [status] * 3
+
+            # Dispatched: each lead shows `testing` (`leads.dispatched`) until its verdict.
+            await eventually(lambda: shown("testing"), 60, "the leads shown as testing")
+            assert len(prober.requests) == 3
+            prober.answer = True
+            verdicts = [(p.lead_id, final_verdict(p)) for p in prober.requests]
+            await pub.publish_many(LEAD_VERDICTS, verdicts)
             await eventually(finished, 90, "the batch tested and finished")
+            assert await shown("connected")
             schedule = app.state.scheduler.schedule
             await eventually(
                 lambda: (

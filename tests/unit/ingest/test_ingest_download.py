@@ -91,7 +91,7 @@ def test_accepted_check_is_pending_with_its_e164() -> None:
 
 def test_status_values_are_the_contract_strings() -> None:
     assert {s.value for s in CleanseStatus} == {
-        "rejected", "pending", "retry", "connected", "disconnected", "indeterminate",
+        "rejected", "pending", "testing", "retry", "connected", "disconnected", "indeterminate",
     }  # fmt: skip
 
 

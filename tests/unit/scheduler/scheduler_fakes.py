@@ -9,10 +9,12 @@ from typing import Any
 
 from lc_common.clock import ManualClock
 from lc_common.events import (
+    LEADS_DISPATCHED,
     BatchEventV1,
     Event,
     Evidence,
     LeadAcceptedV1,
+    LeadsDispatchedV1,
     LeadVerdictV1,
     ProbeRequestV1,
     ProbeRetryV1,
@@ -68,12 +70,16 @@ class FakePublisher:
 
     def __init__(self) -> None:
         self.sent: list[ProbeRequestV1] = []
+        self.dispatched: list[LeadsDispatchedV1] = []
         self.fail = False
 
     async def publish_many(self, topic: Topic | str, events: Iterable[tuple[str, Event]]) -> int:
         if self.fail:
             raise ConnectionError("broker down")
         batch = [e for _, e in events]
+        if topic is LEADS_DISPATCHED:
+            self.dispatched.extend(e for e in batch if isinstance(e, LeadsDispatchedV1))
+            return len(batch)
         for e in batch:
             assert isinstance(e, ProbeRequestV1)
             name = topic.name if isinstance(topic, Topic) else topic

@@ -232,3 +232,16 @@ async def test_a_number_no_trunk_carries_stays_queued() -> None:
     assert await h.round() == []
     assert h.entry("bat_q:000000001").state == "queued"
     assert TRUNKS  # the default pair is untouched
+
+
+async def test_each_round_reports_the_leads_now_being_tested_per_batch() -> None:
+    clock = ManualClock(NOON)
+    h = await Harness(clock).start()
+    await h.accept(*mobiles("bat_1", 2), *mobiles("bat_2", 1, start=10))
+    sent = await h.round()
+    reports = {r.batch_id: r for r in h.publisher.dispatched}
+    assert set(reports) == {"bat_1", "bat_2"}
+    assert {(d.lead_id, d.attempt) for r in reports.values() for d in r.leads} == {
+        (p.lead_id, p.attempt) for p in sent
+    }
+    assert await h.round() == [] and len(h.publisher.dispatched) == 2

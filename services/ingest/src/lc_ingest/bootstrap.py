@@ -14,7 +14,13 @@ from pymongo import AsyncMongoClient
 
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import ConsumerSpec, start_consumers
-from lc_common.events import BATCH_EVENTS, BILLING_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED
+from lc_common.events import (
+    BATCH_EVENTS,
+    BILLING_EVENTS,
+    LEAD_VERDICTS,
+    LEADS_ACCEPTED,
+    LEADS_DISPATCHED,
+)
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.service import Workers
 from lc_common.store import Document, connect_mongo, database, ping
@@ -22,7 +28,7 @@ from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import ACTIVE_STATUSES, PAUSED_STATUSES
 from lc_ingest.batches_service import BatchLifecycle
 from lc_ingest.config import IngestSettings
-from lc_ingest.handlers import CreditHandler, VerdictProjector
+from lc_ingest.handlers import CreditHandler, TestingProjector, VerdictProjector
 from lc_ingest.importer import Importer
 
 log = structlog.get_logger(__name__)
@@ -73,8 +79,10 @@ class IngestRuntime:
 
 
 def consumer_specs(store: IngestStore, lifecycle: BatchLifecycle) -> list[ConsumerSpec[Any]]:
-    """Ingest's consumers: verdicts into lead rows and counters; credit pauses and resumes."""
+    """Ingest's consumers: leads being tested, verdicts into lead rows and counters; credit
+    pauses and resumes."""
     return [
+        ConsumerSpec(LEADS_DISPATCHED, "ingest", TestingProjector(store).handle),
         ConsumerSpec(LEAD_VERDICTS, "ingest", VerdictProjector(store, lifecycle).handle),
         ConsumerSpec(BILLING_EVENTS, "ingest", CreditHandler(lifecycle).handle),
     ]
@@ -89,7 +97,9 @@ async def build_runtime(
     client = connect_mongo(settings)
     store = IngestStore(database(client, settings))
     await store.ensure_indexes()
-    await ensure_topics(settings, [LEADS_ACCEPTED, LEAD_VERDICTS, BATCH_EVENTS, BILLING_EVENTS])
+    await ensure_topics(
+        settings, [LEADS_ACCEPTED, LEADS_DISPATCHED, LEAD_VERDICTS, BATCH_EVENTS, BILLING_EVENTS]
+    )
     publisher = Publisher(settings)
     await publisher.start()
     lifecycle = BatchLifecycle(store, publisher, clock)

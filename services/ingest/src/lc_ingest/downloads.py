@@ -15,7 +15,7 @@ _ENCODING = "utf-8"
 def lead_result(lead: dict[str, Any]) -> LeadResult:
     """The result columns of one stored lead."""
     state = lead["state"]
-    status = CleanseStatus.PENDING if state == "testing" else CleanseStatus(state)
+    status = CleanseStatus(state)
     if status is CleanseStatus.REJECTED:
         return LeadResult(
             status=status,

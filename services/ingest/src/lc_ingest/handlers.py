@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import structlog
 
 from lc_common.errors import PoisonEvent
-from lc_common.events import CreditEventV1, LeadVerdictV1
+from lc_common.events import CreditEventV1, LeadsDispatchedV1, LeadVerdictV1
 from lc_common.store import to_store_time
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import FINAL_LEAD_STATES
@@ -80,6 +81,35 @@ class VerdictProjector:
         processed = batch["connected"] + batch["disconnected"] + batch["indeterminate"]
         if verdict.final and processed >= batch["accepted"]:
             await self._lifecycle.finish_if_done(batch["_id"])
+
+
+class TestingProjector:
+    """Leads the scheduler just dispatched show `testing` until their verdict.
+
+    Idempotent: only a pending or retry lead whose last judged attempt is older
+    than the one dispatched changes, so a redelivered or late report (the
+    verdict came first) changes nothing. A lead leaving `retry` leaves the
+    batch's Retry counter.
+    """
+
+    def __init__(self, store: IngestStore) -> None:
+        self._store = store
+
+    async def handle(self, event: LeadsDispatchedV1) -> None:
+        batch = await self._store.get_batch(event.batch_id)
+        if batch is None:
+            raise PoisonEvent(f"leads dispatched of unknown batch {event.batch_id}")
+        if batch["status"] == "deleted":
+            return
+        by_attempt: dict[int, list[str]] = defaultdict(list)
+        for lead in event.leads:
+            if lead.attempt < 1 or not lead.lead_id.startswith(f"{event.batch_id}:"):
+                raise PoisonEvent(f"impossible dispatch of {lead.lead_id} attempt {lead.attempt}")
+            by_attempt[lead.attempt].append(lead.lead_id)
+        for attempt, lead_ids in by_attempt.items():
+            changed = await self._store.mark_testing(lead_ids, attempt)
+            if changed["retry"]:
+                await self._store.add_to_counters(event.batch_id, {"retry": -changed["retry"]})
 
 
 class CreditHandler:

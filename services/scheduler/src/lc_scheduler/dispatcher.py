@@ -22,7 +22,13 @@ from datetime import datetime, timedelta
 import structlog
 
 from lc_common.clock import Clock
-from lc_common.events import ProbeRequestV1, probe_requests
+from lc_common.events import (
+    LEADS_DISPATCHED,
+    DispatchedLead,
+    LeadsDispatchedV1,
+    ProbeRequestV1,
+    probe_requests,
+)
 from lc_common.trunks import Trunk
 from lc_scheduler import metrics
 from lc_scheduler.domain import entries as transitions
@@ -171,6 +177,7 @@ class Dispatcher:
             by_trunk[entry.trunk].append(entry)
         sent = 0
         failed: list[Entry] = []
+        reported: list[Entry] = []
         for trunk, entries in by_trunk.items():
             requests = [
                 (
@@ -194,6 +201,7 @@ class Dispatcher:
                 failed.extend(entries)
                 continue
             sent += len(entries)
+            reported.extend(entries)
             metrics.DISPATCHED.labels(trunk).inc(len(entries))
             for e in entries:
                 log.info(
@@ -204,11 +212,33 @@ class Dispatcher:
                     probe_id=e.probe_id,
                     attempt=e.attempt,
                 )
+        if reported:
+            await self._report(reported)
         if failed:
             await self._return_unsent(failed)
         else:
             self._publish_failures = 0
         return sent
+
+    async def _report(self, sent: list[Entry]) -> None:
+        """Tell ingest which leads are being tested now, one event per batch.
+
+        Only what the client sees depends on it (`testing`; the verdict supersedes
+        it), so a failure is logged and dispatch goes on.
+        """
+        by_batch: dict[tuple[str, str], list[DispatchedLead]] = defaultdict(list)
+        for e in sent:
+            by_batch[(e.account_id, e.batch_id)].append(
+                DispatchedLead(lead_id=e.lead_id, attempt=e.attempt)
+            )
+        events = [
+            (batch_id, LeadsDispatchedV1(account_id=account_id, batch_id=batch_id, leads=leads))
+            for (account_id, batch_id), leads in by_batch.items()
+        ]
+        try:
+            await self.publisher.publish_many(LEADS_DISPATCHED, events)
+        except Exception as exc:
+            log.warning("dispatch_report_failed", batches=len(events), error=repr(exc))
 
     async def _return_unsent(self, failed: list[Entry]) -> None:
         now = self.clock.now()

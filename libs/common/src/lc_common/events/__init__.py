@@ -2,7 +2,14 @@
 
 from lc_common.events.base import Event
 from lc_common.events.batches import BatchEventKind, BatchEventV1, CreditEventV1
-from lc_common.events.leads import Evidence, LeadAcceptedV1, LeadStatus, LeadVerdictV1
+from lc_common.events.leads import (
+    DispatchedLead,
+    Evidence,
+    LeadAcceptedV1,
+    LeadsDispatchedV1,
+    LeadStatus,
+    LeadVerdictV1,
+)
 from lc_common.events.probes import (
     EarlyMediaV1,
     EndedBy,
@@ -17,6 +24,7 @@ from lc_common.events.registry import (
     BILLING_EVENTS,
     LEAD_VERDICTS,
     LEADS_ACCEPTED,
+    LEADS_DISPATCHED,
     PROBE_RETRIES,
     PROBE_SIGNALLING,
     TOPICS,
@@ -28,6 +36,7 @@ __all__ = [
     "BATCH_EVENTS",
     "BILLING_EVENTS",
     "LEADS_ACCEPTED",
+    "LEADS_DISPATCHED",
     "LEAD_VERDICTS",
     "PROBE_RETRIES",
     "PROBE_SIGNALLING",
@@ -35,6 +44,7 @@ __all__ = [
     "BatchEventKind",
     "BatchEventV1",
     "CreditEventV1",
+    "DispatchedLead",
     "EarlyMediaV1",
     "EndedBy",
     "Event",
@@ -42,6 +52,7 @@ __all__ = [
     "LeadAcceptedV1",
     "LeadStatus",
     "LeadVerdictV1",
+    "LeadsDispatchedV1",
     "ProbeRequestV1",
     "ProbeRetryV1",
     "ProbeSignallingV1",

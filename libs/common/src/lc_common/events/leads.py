@@ -55,3 +55,25 @@ class LeadVerdictV1(Event):
     confidence: int
     evidence: Evidence
     next_attempt_at: datetime | None = None
+
+
+class DispatchedLead(BaseModel):
+    """One lead whose probe request went out: which attempt is being tested now."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    lead_id: str
+    attempt: int
+
+
+class LeadsDispatchedV1(Event):
+    """Leads of one batch whose probe requests the scheduler just sent (topic `leads.dispatched`).
+
+    One event per batch per dispatch round, so a lead can show `testing` while its
+    call is under way; the verdict that follows supersedes it.
+    """
+
+    schema_version: Literal[1] = 1
+    account_id: str
+    batch_id: str
+    leads: list[DispatchedLead]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lc_common.events.base import Event
 from lc_common.events.batches import BatchEventV1, CreditEventV1
-from lc_common.events.leads import LeadAcceptedV1, LeadVerdictV1
+from lc_common.events.leads import LeadAcceptedV1, LeadsDispatchedV1, LeadVerdictV1
 from lc_common.events.probes import ProbeRequestV1, ProbeRetryV1, ProbeSignallingV1
 from lc_common.lanes import lane_count
 from lc_common.trunks import Trunk
@@ -37,6 +37,9 @@ class Topic:
 
 
 LEADS_ACCEPTED = Topic("leads.accepted", LeadAcceptedV1, "ingest", ("scheduler",))
+LEADS_DISPATCHED = Topic(
+    "leads.dispatched", LeadsDispatchedV1, "scheduler", ("ingest",), key="batch_id"
+)
 PROBE_SIGNALLING = Topic("probe.signalling", ProbeSignallingV1, "prober", ("classifier",))
 LEAD_VERDICTS = Topic(
     "lead.verdicts", LeadVerdictV1, "classifier", ("ingest", "scheduler", "billing", "notifier")
@@ -53,6 +56,7 @@ TOPICS: dict[str, Topic] = {
     t.name: t
     for t in (
         LEADS_ACCEPTED,
+        LEADS_DISPATCHED,
         PROBE_SIGNALLING,
         LEAD_VERDICTS,
         PROBE_RETRIES,

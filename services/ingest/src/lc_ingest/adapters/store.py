@@ -81,6 +81,18 @@ class IngestStore:
                 raise
             return int(exc.details.get("nInserted", len(docs) - len(errors)))
 
+    async def mark_testing(self, lead_ids: Sequence[str], attempt: int) -> dict[str, int]:
+        """Leads whose attempt `attempt` is under way now become `testing`, unless final or
+        already judged for that attempt; how many changed, per former state."""
+        changed = {}
+        for state in ("pending", "retry"):
+            result = await self.leads.update_many(
+                {"_id": {"$in": list(lead_ids)}, "state": state, "attempts": {"$lt": attempt}},
+                {"$set": {"state": "testing"}},
+            )
+            changed[state] = result.modified_count
+        return changed
+
     async def get_lead(self, lead_id: str) -> Doc | None:
         return await self.leads.find_one({"_id": lead_id})
 

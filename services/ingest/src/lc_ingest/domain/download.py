@@ -43,10 +43,12 @@ _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\u
 
 
 class CleanseStatus(StrEnum):
-    """`cleanse_status` values. A lead being tested right now is shown as `pending`."""
+    """`cleanse_status` values: `pending` (not dialled yet), `testing` (a call is under way),
+    `retry` (waiting for its next attempt) or final."""
 
     REJECTED = "rejected"
     PENDING = "pending"
+    TESTING = "testing"
     RETRY = "retry"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"

@@ -8,6 +8,7 @@ from lc_common.events import (
     BATCH_EVENTS,
     LEAD_VERDICTS,
     LEADS_ACCEPTED,
+    LEADS_DISPATCHED,
     PROBE_RETRIES,
     Event,
     Topic,
@@ -22,7 +23,7 @@ INPUT_TOPICS = (LEADS_ACCEPTED, PROBE_RETRIES, LEAD_VERDICTS, BATCH_EVENTS)
 
 def scheduler_topics(trunks: Sequence[Trunk]) -> list[Topic]:
     """Every topic the scheduler reads or writes."""
-    return [*INPUT_TOPICS, *(probe_requests(t.name) for t in trunks)]
+    return [*INPUT_TOPICS, LEADS_DISPATCHED, *(probe_requests(t.name) for t in trunks)]
 
 
 class KafkaProbePublisher:
