@@ -27,7 +27,7 @@ def trunk(channels: int, cps: float) -> Trunk:
 def test_lane_count_gives_every_lane_a_channel_and_a_whole_cps(
     channels: int, cps: float, configured: int, lanes: int
 ) -> None:
-    assert lane_count(trunk(channels, cps), configured) == lanes
+    assert lane_count(trunk(channels, cps).model_copy(update={"lanes": configured})) == lanes
 
 
 @pytest.mark.parametrize(("channels", "cps", "lanes"), [(200, 50, 8), (10, 10, 3), (7, 13, 7)])

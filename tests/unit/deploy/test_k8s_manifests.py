@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from lc_common.events import probe_requests
 from lc_common.settings import ServiceSettings
+from lc_common.trunks import load_trunks
 
 K8S = Path(__file__).resolve().parents[3] / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.31.0"
@@ -207,6 +208,9 @@ def test_each_trunk_has_a_prober_scaled_within_its_lanes(trunk: str) -> None:
     assert trigger["metadata"]["consumerGroup"] == f"prober.{trunk}"
     (kafka_topic,) = [t for t in objects("KafkaTopic") if t["metadata"]["name"] == topic]
     assert scaler["spec"]["maxReplicaCount"] <= kafka_topic["spec"]["partitions"]
+    # The declared topic has as many partitions as the services would create (its lanes).
+    (declared,) = [t for t in load_trunks(K8S / "trunks.yaml") if t.name == trunk]
+    assert kafka_topic["spec"]["partitions"] == probe_requests(declared).partitions
 
 
 def exported_metric_names() -> set[str]:

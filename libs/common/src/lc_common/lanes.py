@@ -18,10 +18,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lc_common.trunks import Trunk
+from lc_common.trunks import DEFAULT_LANES, Trunk
 
-DEFAULT_LANES = 8
-"""Partitions of a trunk's request topic when nothing smaller is forced by its limits."""
+__all__ = ["DEFAULT_LANES", "LaneShare", "lane_count", "lane_shares", "max_lanes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +44,10 @@ def max_lanes(trunk: Trunk) -> int:
     return max(1, min(trunk.channels, math.floor(trunk.cps)))
 
 
-def lane_count(trunk: Trunk, configured: int = DEFAULT_LANES) -> int:
-    """How many partitions the trunk's request topic should have."""
-    return max(1, min(configured, max_lanes(trunk)))
+def lane_count(trunk: Trunk) -> int:
+    """How many partitions the trunk's request topic should have: its `lanes`, or
+    fewer when its channels or CPS cannot give each lane a channel and a whole CPS."""
+    return max(1, min(trunk.lanes, max_lanes(trunk)))
 
 
 def _split(total: int, parts: int) -> list[int]:

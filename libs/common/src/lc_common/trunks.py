@@ -8,6 +8,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 
+DEFAULT_LANES = 8
+"""Partitions of a trunk's request topic when neither the file nor its limits say fewer."""
+
 
 class Trunk(BaseModel):
     """One SIP trunk: where to send calls and how many it takes."""
@@ -23,6 +26,9 @@ class Trunk(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     prefixes: list[str] = Field(default_factory=list)
+    lanes: int = Field(DEFAULT_LANES, ge=1)
+    """Partitions of the trunk's request topic, each a lane with a share of its limits
+    (`lc_common.lanes`); fewer where the channels or CPS cannot feed that many."""
 
     def carries(self, e164: str) -> bool:
         """True if this trunk may carry a call to the number."""

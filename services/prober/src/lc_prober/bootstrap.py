@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import structlog
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
 from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1, Topic, probe_requests
 from lc_common.kafka import Publisher, ensure_topics, partition_count
-from lc_common.lanes import lane_count, lane_shares
+from lc_common.lanes import lane_shares
 from lc_common.service import Workers
 from lc_common.trunks import Trunk, load_trunks
 from lc_prober.config import ProberSettings
@@ -73,11 +72,6 @@ def client_config(trunk: Trunk, settings: ProberSettings) -> TrunkConfig:
     )
 
 
-def request_topic(trunk: Trunk, settings: ProberSettings) -> Topic:
-    """The trunk's request topic, with as many partitions as it has lanes."""
-    return dataclasses.replace(probe_requests(trunk), partitions=lane_count(trunk, settings.lanes))
-
-
 def trunk_health(trunk: Trunk, settings: ProberSettings) -> TrunkHealth:
     """The trunk's breaker, exporting and logging each change."""
     TRUNK_HEALTHY.labels(trunk.name).set(1)
@@ -122,7 +116,7 @@ async def build_runtime(settings: ProberSettings, workers: Workers) -> AsyncIter
     trunks = [t for t in load_trunks(settings.trunks_file) if settings.trunk in ("", t.name)]
     if not trunks:
         raise ValueError(f"trunk {settings.trunk!r} is not in {settings.trunks_file}")
-    topics = {t.name: request_topic(t, settings) for t in trunks}
+    topics = {t.name: probe_requests(t) for t in trunks}
     await ensure_topics(settings, [PROBE_SIGNALLING, *topics.values()])
     async with AsyncExitStack() as stack:
         publisher = Publisher(settings)

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from lc_common.lanes import DEFAULT_LANES
 from lc_common.settings import ServiceSettings
 
 
@@ -20,9 +19,6 @@ class ProberSettings(ServiceSettings):
     trunks_file: Path = Field(Path("deploy/local/trunks.yaml"))
     trunk: str = ""
     """Dial only this trunk (one Deployment per trunk in production); empty: every trunk."""
-    lanes: int = Field(DEFAULT_LANES, ge=1)
-    """Partitions to create a trunk's request topic with (fewer if its limits demand);
-    replicas beyond a topic's partitions sit idle."""
     sip_bind_host: str = "0.0.0.0"
     contact_host: str | None = None
     from_user: str = "leadcleanser"

@@ -23,7 +23,7 @@ INPUT_TOPICS = (LEADS_ACCEPTED, PROBE_RETRIES, LEAD_VERDICTS, BATCH_EVENTS)
 
 def scheduler_topics(trunks: Sequence[Trunk]) -> list[Topic]:
     """Every topic the scheduler reads or writes."""
-    return [*INPUT_TOPICS, LEADS_DISPATCHED, *(probe_requests(t.name) for t in trunks)]
+    return [*INPUT_TOPICS, LEADS_DISPATCHED, *(probe_requests(t) for t in trunks)]
 
 
 class KafkaProbePublisher:
