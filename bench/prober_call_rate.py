@@ -32,7 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
-from support.sim_peers import BIN, clean_env, simulator, sipp_uac_rate
+from support.sim_peers import BIN, clean_env, publish_probe_backlog, simulator, sipp_uac_rate
 
 RULES = {"channels": 1_000_000, "rules": [{"behaviour": "answer"}]}
 
@@ -88,8 +88,7 @@ async def topic_rate(sim_port: int, calls: int, workdir: Path) -> tuple[float, i
     """The whole prober process fed from its request topic; (calls/s, lanes)."""
     from aiokafka import AIOKafkaConsumer
 
-    from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1
-    from lc_common.kafka import Publisher
+    from lc_common.events import PROBE_SIGNALLING
     from lc_common.lanes import lane_count
     from lc_common.settings import ServiceSettings
     from lc_common.trunks import Trunk
@@ -122,22 +121,7 @@ async def topic_rate(sim_port: int, calls: int, workdir: Path) -> tuple[float, i
     )
     try:
         await asyncio.sleep(3)  # the prober creates its topics and joins its group
-        publisher = Publisher(settings)
-        await publisher.start()
-        requests = [
-            ProbeRequestV1(
-                account_id="acc",
-                batch_id="bat",
-                lead_id=f"bat:{i:07d}",
-                probe_id=f"prb_{i}",
-                e164=f"+614{i:08d}",
-                attempt=1,
-                trunk="bench",
-            )
-            for i in range(calls)
-        ]
-        await publisher.publish_many("probe.requests.bench", [(r.lead_id, r) for r in requests])
-        await publisher.stop()
+        await publish_probe_backlog(settings, calls)
         await consumer.start()
         stamps: list[int] = []
         async with asyncio.timeout(600):

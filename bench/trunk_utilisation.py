@@ -34,13 +34,12 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from lc_carrier_sim import CarrierSimulator
-from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1
-from lc_common.kafka import Publisher
+from lc_common.events import PROBE_SIGNALLING
 from lc_common.lanes import lane_count
 from lc_common.settings import ServiceSettings
 from lc_common.trunks import Trunk
 from lc_localstack.peers import free_port, start_broker
-from support.sim_peers import BIN, clean_env
+from support.sim_peers import BIN, clean_env, publish_probe_backlog
 
 TIMEOUT = 1800.0
 
@@ -63,27 +62,6 @@ async def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
-
-
-async def publish_backlog(settings: ServiceSettings, numbers: int) -> None:
-    publisher = Publisher(settings)
-    await publisher.start()
-    try:
-        requests = [
-            ProbeRequestV1(
-                account_id="acc",
-                batch_id="bat",
-                lead_id=f"bat:{i:07d}",
-                probe_id=f"prb_{i}",
-                e164=f"+614{i:08d}",
-                attempt=1,
-                trunk="bench",
-            )
-            for i in range(numbers)
-        ]
-        await publisher.publish_many("probe.requests.bench", [(r.lead_id, r) for r in requests])
-    finally:
-        await publisher.stop()
 
 
 async def signalled(settings: ServiceSettings, numbers: int) -> None:
@@ -140,7 +118,7 @@ async def main() -> None:
             proc = subprocess.Popen([str(BIN / "lc-prober")], env=env, stdout=log, stderr=log)
             try:
                 await wait_ready(http_port, proc)
-                await publish_backlog(settings, args.numbers)
+                await publish_probe_backlog(settings, args.numbers)
                 samples: list[int] = []
                 started = time.perf_counter()
                 done = asyncio.create_task(signalled(settings, args.numbers))

@@ -49,8 +49,14 @@ def _metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], within: float, what: str) -> None:
-    """Wait until `check` holds; AssertionError naming `what` after `within` seconds."""
+async def until(
+    check: Callable[[], bool | Awaitable[bool]],
+    within: float = 30.0,
+    what: str = "the condition",
+    poll: float = 0.02,
+) -> None:
+    """Wait until `check` holds (polled every `poll` s); AssertionError naming `what`
+    after `within` seconds. The one waiting helper of every test."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         result = check()
@@ -60,7 +66,7 @@ async def until(check: Callable[[], bool | Awaitable[bool]], within: float, what
             return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(poll)
 
 
 async def read_dead_letters(

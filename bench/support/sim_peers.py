@@ -94,3 +94,28 @@ def sipp_uac_rate(port: int, calls: int, concurrency: int, workdir: Path) -> tup
 def clean_env() -> dict[str, str]:
     """This process's environment without LC_ settings (each run sets its own)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("LC_")}
+
+
+async def publish_probe_backlog(settings: Any, numbers: int, trunk: str = "bench") -> None:
+    """Publish `numbers` probe requests for `trunk` at once: the prober's backlog."""
+    from lc_common.events import ProbeRequestV1
+    from lc_common.kafka import Publisher
+
+    publisher = Publisher(settings)
+    await publisher.start()
+    try:
+        requests = [
+            ProbeRequestV1(
+                account_id="acc",
+                batch_id="bat",
+                lead_id=f"bat:{i:07d}",
+                probe_id=f"prb_{i}",
+                e164=f"+614{i:08d}",
+                attempt=1,
+                trunk=trunk,
+            )
+            for i in range(numbers)
+        ]
+        await publisher.publish_many(f"probe.requests.{trunk}", [(r.lead_id, r) for r in requests])
+    finally:
+        await publisher.stop()

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException
 from prometheus_client import REGISTRY
 
 TOKEN = "dev-only-secret-change-me"
-
-
-async def eventually(check: Callable[[], bool], within: float = 30.0) -> None:
-    """Wait until `check()` holds; TimeoutError after `within` seconds."""
-    async with asyncio.timeout(within):
-        while not check():
-            await asyncio.sleep(0.05)
 
 
 def sample(name: str, **labels: str) -> float:

@@ -13,11 +13,10 @@ import pytest
 from tests.integration.notifier.support import (
     consumed,
     daily_runs,
-    eventually,
     gateway_app,
     ingest_app,
 )
-from tests.support import serving
+from tests.support import serving, until
 
 from lc_common.clock import ManualClock
 from lc_common.events import (
@@ -149,7 +148,7 @@ async def test_a_finished_batch_gets_one_email_despite_redelivery_and_restarts(
         )
         for e in sends:
             await stack.publisher.publish(BATCH_EVENTS, e, key=e.batch_id)
-        await eventually(lambda: consumed(BATCH_EVENTS.name, group) - ok_before >= len(sends))
+        await until(lambda: consumed(BATCH_EVENTS.name, group) - ok_before >= len(sends))
         assert consumed(BATCH_EVENTS.name, group, "dead_lettered") - dead_before == 1
 
     # A restarted notifier (new clients, same store) that sees the event again sends nothing:
@@ -209,11 +208,11 @@ async def test_the_daily_summary_goes_once_when_due_with_links_for_that_day(
     async with serving(create_app(settings, stack.clock), settings.http_port):
         for v in verdicts:
             await stack.publisher.publish(LEAD_VERDICTS, v, key=v.lead_id)
-        await eventually(lambda: consumed(LEAD_VERDICTS.name, group) - before >= len(verdicts))
+        await until(lambda: consumed(LEAD_VERDICTS.name, group) - before >= len(verdicts))
 
         async def passes(n: int) -> None:
             start = daily_runs()
-            await eventually(lambda: daily_runs() - start >= n)
+            await until(lambda: daily_runs() - start >= n)
 
         await passes(2)
         stack.clock.set(due - timedelta(minutes=1))
@@ -251,7 +250,7 @@ async def test_a_failed_send_is_recorded_and_retried(stack: Stack) -> None:
     before = consumed(BATCH_EVENTS.name, group)
     async with serving(create_app(settings, stack.clock), settings.http_port):
         await stack.publisher.publish(BATCH_EVENTS, _finished(), key="bat_done")
-        await eventually(lambda: consumed(BATCH_EVENTS.name, group) - before >= 1)
+        await until(lambda: consumed(BATCH_EVENTS.name, group) - before >= 1)
     assert stack.mailbox.files() == []
 
     # The relay is back; after the back-off a daily-loop pass (of a restarted notifier) retries.

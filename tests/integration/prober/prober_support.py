@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,6 @@ async def running_prober(settings: ProberSettings) -> AsyncIterator[ProberRuntim
         yield runtime
     if workers.failure is not None:
         raise AssertionError(f"a prober worker crashed: {workers.failure!r}")
-
-
-async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Wait until condition() holds (polled), failing after timeout seconds."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 class TopicReader:

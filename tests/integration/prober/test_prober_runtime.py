@@ -8,8 +8,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from prober_support import TopicReader, running_prober, until, write_trunks
+from prober_support import TopicReader, running_prober, write_trunks
 from prometheus_client import REGISTRY
+from tests.support import until
 
 from lc_carrier_sim import CarrierSimulator, SimTimers
 from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1, ProbeSignallingV1
@@ -62,12 +63,12 @@ async def test_two_runtimes_sharing_a_trunk_never_exceed_its_channels(
         settings = settings_for(trunks, ring_seconds=0.15)
         async with running_prober(settings) as first, running_prober(settings) as second:
             lanes = (first.lanes["sim"], second.lanes["sim"])
-            await until(lambda: all(lane.owned for lane in lanes), timeout=60)
+            await until(lambda: all(lane.owned for lane in lanes), within=60)
             assert lanes[0].owned.isdisjoint(lanes[1].owned)
             assert lanes[0].owned | lanes[1].owned == {0, 1, 2, 3}
             async with TopicReader(settings, PROBE_SIGNALLING.name) as reader:
                 await publish(settings, [request(i) for i in range(80)])
-                await until(lambda: len(lead_ids(reader)) == 80, timeout=60)
+                await until(lambda: len(lead_ids(reader)) == 80, within=60)
         assert sum(sim.stats.calls.values()) >= 80
         assert sim.stats.channel_rejects == 0
         assert sim.stats.max_concurrent == 4  # the channels were all used, never more
@@ -80,7 +81,7 @@ async def test_an_undecodable_request_is_parked_and_the_prober_goes_on(
         trunks = write_trunks(tmp_path / "trunks.yaml", sim.port, channels=2, cps=50)
         settings = settings_for(trunks)
         async with running_prober(settings) as runtime:
-            await until(lambda: bool(runtime.lanes["sim"].owned), timeout=60)
+            await until(lambda: bool(runtime.lanes["sim"].owned), within=60)
             async with (
                 TopicReader(settings, PROBE_SIGNALLING.name) as signalling,
                 TopicReader(settings, "probe.requests.sim.dlq") as dlq,
@@ -109,7 +110,7 @@ async def test_a_failing_trunk_backs_off_without_dialling_and_recovers(
         settings = settings_for(trunks, health_threshold=3, health_backoff_seconds=1.5)
         async with running_prober(settings) as runtime:
             health = runtime.lanes["sim"].health
-            await until(lambda: bool(runtime.lanes["sim"].owned), timeout=60)
+            await until(lambda: bool(runtime.lanes["sim"].owned), within=60)
             await runtime.ready()
             async with TopicReader(settings, PROBE_SIGNALLING.name) as reader:
                 await publish(settings, [request(i) for i in range(30)])

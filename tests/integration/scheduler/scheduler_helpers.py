@@ -8,7 +8,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -17,6 +17,7 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
+from tests.support import until
 
 from lc_common.clock import Clock
 from lc_common.events import (
@@ -42,7 +43,7 @@ async def running(
     app = create_app(settings, clock)
     async with app.router.lifespan_context(app):
         if leader:
-            await eventually(lambda: app.state.scheduler is not None, 60, "the lease taken")
+            await until(lambda: app.state.scheduler is not None, 60, "the lease taken")
         yield app
         assert app.state.workers.alive, app.state.workers.failure
 
@@ -93,22 +94,6 @@ class TopicReader:
             for topic, value in self.messages
             if ".probe.requests." in f".{topic}"
         ]
-
-
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], limit: float = 20.0, what: str = ""
-) -> None:
-    """Wait until `check` holds; fail after `limit` seconds."""
-    deadline = asyncio.get_running_loop().time() + limit
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {limit}s waiting for {what or check}")
-        await asyncio.sleep(0.05)
 
 
 def lead(batch: str, row: int, e164: str, account: str = "acc_test") -> LeadAcceptedV1:

@@ -6,7 +6,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from scheduler_helpers import TopicReader, eventually, lead, publisher, running
+from scheduler_helpers import TopicReader, lead, publisher, running
+from tests.support import until
 
 from lc_common.events import LEADS_ACCEPTED, ProbeRequestV1
 
@@ -25,7 +26,7 @@ async def test_accepted_leads_are_dispatched_to_a_trunk_that_carries_them(
             # Sent twice: the second copy must change nothing.
             for _ in range(2):
                 await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in sydney + mobiles])
-        await eventually(lambda: len(reader.probes()) >= 6, what="six probe requests")
+        await until(lambda: len(reader.probes()) >= 6, what="six probe requests")
         probes = reader.probes()
         by_lead: dict[str, tuple[str, ProbeRequestV1]] = {p.lead_id: (t, p) for t, p in probes}
         assert len(probes) == 6, probes

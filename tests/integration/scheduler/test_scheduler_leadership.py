@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from scheduler_helpers import StandInProber, eventually, final_verdict, lead, publisher, running
+from scheduler_helpers import StandInProber, final_verdict, lead, publisher, running
+from tests.support import until
 
 from lc_common.events import LEAD_VERDICTS, LEADS_ACCEPTED
 
@@ -42,13 +43,13 @@ async def test_only_the_lease_holder_dispatches_and_the_standby_takes_over(
         first = await first_running.enter_async_context(running(settings))
         async with running(settings, leader=False) as second:
             assert (await readyz(first))["role"] == "leader"
-            await eventually(lambda: second.state.leadership.holder is not None, 10, "a look")
+            await until(lambda: second.state.leadership.holder is not None, 10, "a look")
             standby = await readyz(second)
             assert standby["role"] == "standby"
             assert standby["lease_holder"] == first.state.leadership.owner
             await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in leads])
             # Mobiles go to beta only: 3 channels x 2 = 6 out, the other 6 wait.
-            await eventually(lambda: len(prober.requests) == 6, 60, "six probes out")
+            await until(lambda: len(prober.requests) == 6, 60, "six probes out")
             assert len(first.state.scheduler.schedule.entries) == 12
             assert second.state.scheduler is None and not second.state.leadership.is_leader
             if not clean_stop:
@@ -56,9 +57,7 @@ async def test_only_the_lease_holder_dispatches_and_the_standby_takes_over(
                 first.state.leadership.lease = None
             await first_running.aclose()
             stopped = second.state.leadership.clock.now()
-            await eventually(
-                lambda: second.state.scheduler is not None, 30, "the standby took over"
-            )
+            await until(lambda: second.state.scheduler is not None, 30, "the standby took over")
             took = (second.state.leadership.lease.acquired_at - stopped).total_seconds()
             how = "released" if clean_stop else "crashed"
             print(f"takeover {took:.2f}s after the leader stopped ({how})")
@@ -70,8 +69,8 @@ async def test_only_the_lease_holder_dispatches_and_the_standby_takes_over(
             prober.answer = True
             held = list(prober.requests)
             await pub.publish_many(LEAD_VERDICTS, [(p.lead_id, final_verdict(p)) for p in held])
-            await eventually(
+            await until(
                 lambda: len({p.lead_id for p in prober.requests}) == 12, 60, "every lead dispatched"
             )
-            await eventually(lambda: not second.state.scheduler.schedule.entries, 60, "all final")
+            await until(lambda: not second.state.scheduler.schedule.entries, 60, "all final")
             assert set(Counter(p.lead_id for p in prober.requests).values()) == {1}

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduler_helpers import StandInProber, eventually, lead, publisher, running
+from scheduler_helpers import StandInProber, lead, publisher, running
+from tests.support import until
 
 from lc_common.events import BATCH_EVENTS, LEADS_ACCEPTED, BatchEventV1
 
@@ -30,11 +31,11 @@ async def test_pause_stops_dispatch_and_resume_finishes_the_batch(
             prober.answer = False  # hold the first probes in flight
             await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in leads])
             # Mobiles go to beta only: 3 channels x 2 = 6 outstanding, no more.
-            await eventually(lambda: len(prober.requests) == 6, 60, "six probes in flight")
+            await until(lambda: len(prober.requests) == 6, 60, "six probes in flight")
             paused_at = time.monotonic()
             pause = BatchEventV1(account_id="acc_1", batch_id="bat_p", kind="paused")
             await pub.publish(BATCH_EVENTS, pause, key="bat_p")
-            await eventually(
+            await until(
                 lambda: not scheduler.schedule.batches["bat_p"].dispatchable, 60, "pause applied"
             )
             took = time.monotonic() - paused_at
@@ -50,7 +51,7 @@ async def test_pause_stops_dispatch_and_resume_finishes_the_batch(
             await pub.publish_many(
                 LEAD_VERDICTS, [(p.lead_id, final_verdict(p)) for p in prober.requests]
             )
-            await eventually(
+            await until(
                 lambda: not scheduler.schedule.outstanding["beta"], 60, "in-flight answered"
             )
             # ...and nothing more goes out while paused, however many rounds run.
@@ -59,10 +60,10 @@ async def test_pause_stops_dispatch_and_resume_finishes_the_batch(
             assert {p.lead_id for p in prober.requests} == in_flight
             resume = BatchEventV1(account_id="acc_1", batch_id="bat_p", kind="resumed")
             await pub.publish(BATCH_EVENTS, resume, key="bat_p")
-            await eventually(
+            await until(
                 lambda: len({p.lead_id for p in prober.requests}) == 40, 60, "all dispatched"
             )
-            await eventually(lambda: not scheduler.schedule.entries, 60, "all final")
+            await until(lambda: not scheduler.schedule.entries, 60, "all final")
             # Resumed where it stopped: no lead was dialled twice.
             assert len(prober.requests) == 40
 
@@ -87,10 +88,10 @@ async def test_small_batch_after_large_batch_finishes_first(
             await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in large])
             submitted_small = time.monotonic()
             await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in small])
-            await eventually(
+            await until(
                 lambda: prober.per_batch["bat_small"] == small_n, 600, "small batch answered"
             )
-            await eventually(
+            await until(
                 lambda: prober.per_batch["bat_large"] == large_n, 1200, "large batch answered"
             )
             small_first = prober.first_at["bat_small"] - started
@@ -103,5 +104,5 @@ async def test_small_batch_after_large_batch_finishes_first(
                 f"finished {small_done:.1f}s after start"
             )
             assert small_done < large_done
-            await eventually(lambda: not scheduler.schedule.entries, 60, "all final")
+            await until(lambda: not scheduler.schedule.entries, 60, "all final")
             assert len(prober.requests) == large_n + small_n

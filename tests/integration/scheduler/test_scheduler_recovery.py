@@ -10,12 +10,12 @@ from prometheus_client import REGISTRY
 from scheduler_helpers import (
     StandInProber,
     TopicReader,
-    eventually,
     lead,
     publisher,
     running,
     stand_in_ingest,
 )
+from tests.support import until
 
 from lc_common.events import LEADS_ACCEPTED
 
@@ -32,7 +32,7 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
         topic = before.topic("probe.requests.beta")
         async with TopicReader(kafka_bootstrap, [topic]) as reader:
             await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in known])
-            await eventually(lambda: len(reader.probes()) == 6, 60, "six probes out")
+            await until(lambda: len(reader.probes()) == 6, 60, "six probes out")
         first = {p.lead_id: p for _, p in reader.probes()}
         assert len(app.state.scheduler.schedule.entries) == 12
 
@@ -61,12 +61,12 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
         )
         finalised_before = REGISTRY.get_sample_value("lc_scheduler_finalised_total") or 0.0
         async with running(after) as app, StandInProber(after, ["alpha", "beta"]) as prober:
-            await eventually(
+            await until(
                 lambda: {p.lead_id for p in prober.requests} == {e.lead_id for e in known + lost},
                 90,
                 "every open lead dispatched again",
             )
-            await eventually(lambda: not app.state.scheduler.schedule.entries, 60, "all final")
+            await until(lambda: not app.state.scheduler.schedule.entries, 60, "all final")
             assert calls[0]["open"] == "true" and len(calls) == 4  # 15 leads, pages of 4
             # No lead lost, none finalised twice: a probe may go out again after its
             # timeout (3 s here, less than the verdict consumer's group join), and its
@@ -89,7 +89,7 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
                     "/internal/v1/redrive", headers={"X-LC-Internal-Token": token}
                 )
                 assert started.status_code == 202
-                await eventually(
+                await until(
                     lambda: not app.state.scheduler.redriver.last.running and len(calls) == 8,
                     30,
                     "second re-drive",

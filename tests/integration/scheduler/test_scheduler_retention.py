@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from scheduler_helpers import StandInProber, eventually, final_verdict, publisher, running
-from tests.support import serving
+from scheduler_helpers import StandInProber, final_verdict, publisher, running
+from tests.support import serving, until
 
 from lc_common.clock import ManualClock
 from lc_common.events import LEAD_VERDICTS
@@ -61,15 +61,15 @@ async def test_a_batch_past_retention_ends_deleted_with_leads_purged(
                 return [r[2] for r in rows[1:]] == [status] * 3
 
             # Dispatched: each lead shows `testing` (`leads.dispatched`) until its verdict.
-            await eventually(lambda: shown("testing"), 60, "the leads shown as testing")
+            await until(lambda: shown("testing"), 60, "the leads shown as testing")
             assert len(prober.requests) == 3
             prober.answer = True
             verdicts = [(p.lead_id, final_verdict(p)) for p in prober.requests]
             await pub.publish_many(LEAD_VERDICTS, verdicts)
-            await eventually(finished, 90, "the batch tested and finished")
+            await until(finished, 90, "the batch tested and finished")
             assert await shown("connected")
             schedule = app.state.scheduler.schedule
-            await eventually(
+            await until(
                 lambda: (
                     batch_id in schedule.batches
                     and schedule.batches[batch_id].retention_from is not None
@@ -90,7 +90,7 @@ async def test_a_batch_past_retention_ends_deleted_with_leads_purged(
                 return await status() == "deleted"
 
             clock.advance(timedelta(days=1, seconds=1))
-            await eventually(deleted, 30, "the batch deleted")
+            await until(deleted, 30, "the batch deleted")
             gone = await client.get(f"{path}/download")
             assert gone.status_code == 410
             assert "retention" in gone.json()["error"]["message"]

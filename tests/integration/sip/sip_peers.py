@@ -85,13 +85,3 @@ class SippPeer:
 
 
 StartSipp = Callable[..., Awaitable[SippPeer]]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait until condition() holds (polled), failing after timeout seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sip_peers import until
+from tests.support import until
 
 from lc_carrier_sim import CarrierSimulator, SimTimers
 
@@ -69,7 +69,7 @@ async def test_final_is_retransmitted_until_ack() -> None:
         udp, inbox = await raw_udp(sim.port)
         udp.sendto(request("INVITE"))
         # Timer G: copies at 0, T1, 3*T1, 7*T1 ...
-        await until(lambda: inbox.codes().count(486) >= 4, timeout=2)
+        await until(lambda: inbox.codes().count(486) >= 4, within=2)
         tag = inbox.messages[-1].split("tag=")[-1].split("\r\n")[0]
         udp.sendto(request("ACK", to_tag=tag))
         await until(lambda: sim.stats.active == 0)

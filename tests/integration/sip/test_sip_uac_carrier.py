@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sip_peers import trunk, until
+from sip_peers import trunk
+from tests.support import until
 
 from lc_carrier_sim import CarrierSimulator, SimTimers
 from lc_prober.sip import CallPolicy, SipTimers, SipTrunkClient

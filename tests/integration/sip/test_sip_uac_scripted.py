@@ -6,8 +6,9 @@ import asyncio
 import socket
 
 import pytest
-from sip_peers import FAST, free_port, trunk, until
+from sip_peers import FAST, free_port, trunk
 from sipmessage import Message, Request
+from tests.support import until
 
 from lc_prober.sip import SipTrunkClient
 
