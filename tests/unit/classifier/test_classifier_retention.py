@@ -40,12 +40,15 @@ def test_a_history_untouched_for_the_retention_period_expires(
     rules: RuleSet, policy: RetryPolicy
 ) -> None:
     entries = [
-        ("old", _stored(rules, policy, "old")),
-        ("new", _stored(rules, policy, "new", at=T0 + 10 * DAY)),
+        ("bat_1:old", _stored(rules, policy, "bat_1:old")),
+        ("bat_1:new", _stored(rules, policy, "bat_1:new", at=T0 + 10 * DAY)),
     ]
     assert _expired(entries, T0 + KEEP - timedelta(seconds=1)) == []
-    assert _expired(entries, T0 + KEEP + timedelta(seconds=1)) == [Expired("old", 1)]
-    assert _expired(entries, T0 + KEEP + 11 * DAY) == [Expired("old", 1), Expired("new", 1)]
+    assert _expired(entries, T0 + KEEP + timedelta(seconds=1)) == [Expired("bat_1:old", 1)]
+    assert _expired(entries, T0 + KEEP + 11 * DAY) == [
+        Expired("bat_1:old", 1),
+        Expired("bat_1:new", 1),
+    ]
 
 
 def test_the_stamp_is_the_last_change_not_the_first_call(
@@ -57,26 +60,30 @@ def test_the_stamp_is_the_last_change_not_the_first_call(
         first.history, signalling(480, attempt=2, started_at=later), rules, policy, later
     )
     stored = again.history.model_dump_json().encode()
-    assert _expired([("lead", stored)], T0 + KEEP + DAY) == []
+    assert _expired([("bat_1:lead", stored)], T0 + KEEP + DAY) == []
     # The partition stays with the history once known.
-    assert _expired([("lead", stored)], later + KEEP + DAY) == [Expired("lead", 2)]
+    assert _expired([("bat_1:lead", stored)], later + KEEP + DAY) == [Expired("bat_1:lead", 2)]
 
 
 def test_only_this_workers_partitions(rules: RuleSet, policy: RetryPolicy) -> None:
-    entries = [(f"L{p}", _stored(rules, policy, f"L{p}", partition=p)) for p in range(4)]
+    entries = [
+        (f"bat_1:L{p}", _stored(rules, policy, f"bat_1:L{p}", partition=p)) for p in range(4)
+    ]
     found = _expired(entries, T0 + 2 * KEEP, partitions={1, 3})
-    assert found == [Expired("L1", 1), Expired("L3", 3)]
+    assert found == [Expired("bat_1:L1", 1), Expired("bat_1:L3", 3)]
 
 
 def test_older_entries_are_dated_by_their_calls_and_placed_by_the_partitioner(
     rules: RuleSet, policy: RetryPolicy
 ) -> None:
-    history = LeadHistory.model_validate_json(_stored(rules, policy, "legacy"))
+    history = LeadHistory.model_validate_json(_stored(rules, policy, "bat_1:legacy"))
     legacy = history.model_dump_json(exclude={"updated_at", "partition", "batch_id"})
     assert "updated_at" not in legacy
-    entries: list[tuple[str, bytes | str]] = [("legacy", legacy)]
+    entries: list[tuple[str, bytes | str]] = [("bat_1:legacy", legacy)]
     assert _expired(entries, T0 + KEEP - DAY, partition_of=lambda _: 3) == []
-    assert _expired(entries, T0 + KEEP + DAY, partition_of=lambda _: 3) == [Expired("legacy", 3)]
+    assert _expired(entries, T0 + KEEP + DAY, partition_of=lambda _: 3) == [
+        Expired("bat_1:legacy", 3)
+    ]
     assert _expired(entries, T0 + KEEP + DAY, partition_of=lambda _: 3, partitions={0}) == []
 
 

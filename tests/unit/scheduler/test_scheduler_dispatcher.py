@@ -6,10 +6,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 from scheduler_fakes import TRUNKS, FakeIngest, Harness, MemoryStore, lead
 
 from lc_common.clock import ManualClock
-from lc_common.errors import PoisonEvent
 from lc_common.events import ProbeRetryV1
 from lc_common.trunks import Trunk
 from lc_scheduler.adapters.ingest import OpenLead
@@ -210,19 +210,17 @@ async def test_redrive_inserts_unknown_leads_and_reopens_stale_finals() -> None:
     assert [r.lead_id for r in await h.round()] == [probes[0].lead_id]
 
 
-async def test_impossible_retry_is_poison() -> None:
-    h = await Harness(ManualClock(NOON)).start()
-    event = ProbeRetryV1(
-        account_id="a",
-        batch_id="b",
-        lead_id="b:1",
-        e164="+61412345678",
-        attempt=0,
-        reason="indeterminate",
-        not_before=NOON,
-    )
-    with pytest.raises(PoisonEvent):
-        await h.scheduler.handlers.on_retry(event)
+def test_an_impossible_retry_is_refused_by_its_contract() -> None:
+    with pytest.raises(ValidationError):
+        ProbeRetryV1(
+            account_id="a",
+            batch_id="b",
+            lead_id="b:1",
+            e164="+61412345678",
+            attempt=0,
+            reason="indeterminate",
+            not_before=NOON,
+        )
 
 
 async def test_a_number_no_trunk_carries_stays_queued() -> None:

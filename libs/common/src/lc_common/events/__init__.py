@@ -1,6 +1,6 @@
 """Event contracts: one pydantic model per topic and schema version."""
 
-from lc_common.events.base import Event
+from lc_common.events.base import Event, LeadEvent
 from lc_common.events.batches import BatchEventKind, BatchEventV1, CreditEventV1
 from lc_common.events.leads import (
     DispatchedLead,
@@ -50,6 +50,7 @@ __all__ = [
     "Event",
     "Evidence",
     "LeadAcceptedV1",
+    "LeadEvent",
     "LeadStatus",
     "LeadVerdictV1",
     "LeadsDispatchedV1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from lc_common.events.base import Event
+from lc_common.events.types import Identifier, Reason, ShortText
 
 BatchEventKind = Literal[
     "queued",
@@ -22,18 +23,18 @@ class BatchEventV1(Event):
     """Something happened to a batch (topic `batch.events`)."""
 
     schema_version: Literal[1] = 1
-    account_id: str
-    batch_id: str
+    account_id: Identifier
+    batch_id: Identifier
     kind: BatchEventKind
-    name: str = ""
-    reference: str = ""
-    reason: str | None = None
+    name: ShortText = ""
+    reference: ShortText = ""
+    reason: Reason | None = None
 
 
 class CreditEventV1(Event):
     """An account's credit ran out or came back (topic `billing.events`)."""
 
     schema_version: Literal[1] = 1
-    account_id: str
+    account_id: Identifier
     kind: Literal["exhausted", "restored"]
     balance: int

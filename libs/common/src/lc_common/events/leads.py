@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from lc_common.events.base import Event
+from lc_common.events.base import Event, LeadEvent
+from lc_common.events.types import E164, Attempt, Identifier, Q850Cause, ShortText, SipCode
 
 LeadStatus = Literal["connected", "disconnected", "indeterminate"]
 
+#: An ISO 3166 region code as phonenumbers uses them (`AU`).
+Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
-class LeadAcceptedV1(Event):
+
+class LeadAcceptedV1(LeadEvent):
     """A lead with a valid, non-duplicate number, ready to be tested (topic `leads.accepted`)."""
 
     schema_version: Literal[1] = 1
-    account_id: str
-    batch_id: str
-    lead_id: str
-    e164: str
-    region: str | None = None
+    e164: E164
+    region: Region | None = None
 
 
 class Evidence(BaseModel):
@@ -28,33 +29,33 @@ class Evidence(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    trunk: str
-    codes: list[int]
-    q850_cause: int | None = None
-    early_media: str | None = None
-    sit_kind: str | None = None
+    trunk: Identifier
+    codes: list[SipCode] = Field(max_length=64)
+    q850_cause: Q850Cause | None = None
+    early_media: ShortText | None = None
+    sit_kind: ShortText | None = None
     tested_at: datetime
 
 
-class LeadVerdictV1(Event):
+class LeadVerdictV1(LeadEvent):
     """The classifier's judgement of one attempt (topic `lead.verdicts`).
 
     `final` is true exactly once per lead; a non-final verdict means a retry is
-    due at `next_attempt_at`.
+    due at `next_attempt_at`. `chargeable` is meaningful on a final verdict only:
+    true when the lead costs a unit, false when no attempt ever reached the
+    network (every one met a trunk fault), which is never charged.
     """
 
     schema_version: Literal[1] = 1
-    account_id: str
-    batch_id: str
-    lead_id: str
-    probe_id: str
-    attempt: int
+    probe_id: Identifier
+    attempt: Attempt
     status: LeadStatus
     final: bool
-    detail: str
-    confidence: int
+    detail: ShortText
+    confidence: int = Field(ge=0, le=100)
     evidence: Evidence
     next_attempt_at: datetime | None = None
+    chargeable: bool = False
 
 
 class DispatchedLead(BaseModel):
@@ -62,8 +63,8 @@ class DispatchedLead(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    lead_id: str
-    attempt: int
+    lead_id: Identifier
+    attempt: Attempt
 
 
 class LeadsDispatchedV1(Event):
@@ -74,6 +75,6 @@ class LeadsDispatchedV1(Event):
     """
 
     schema_version: Literal[1] = 1
-    account_id: str
-    batch_id: str
-    leads: list[DispatchedLead]
+    account_id: Identifier
+    batch_id: Identifier
+    leads: list[DispatchedLead] = Field(max_length=100_000)

@@ -7,24 +7,35 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lc_common.events.base import Event
+from lc_common.events.base import LeadEvent
+from lc_common.events.types import (
+    E164,
+    Attempt,
+    Epoch,
+    Identifier,
+    Q850Cause,
+    ShortText,
+    SipCode,
+)
 
 
-class ProbeRequestV1(Event):
+class ProbeRequestV1(LeadEvent):
     """Dial this number once on this trunk (topic `probe.requests.<trunk>`).
 
     `probe_id` is unique per dispatch; a re-dispatch after a trunk fault keeps
-    the attempt number but gets a new probe id.
+    the attempt number but gets a new probe id. `epoch` is the lease epoch of the
+    scheduler leader that dispatched it. A prober never starts the call after
+    `expires_at`: by then the scheduler may have dispatched the lead again, and
+    one of the two requests must not ring.
     """
 
     schema_version: Literal[1] = 1
-    account_id: str
-    batch_id: str
-    lead_id: str
-    probe_id: str
-    e164: str
-    attempt: int
-    trunk: str
+    probe_id: Identifier
+    e164: E164
+    attempt: Attempt
+    trunk: Identifier
+    epoch: Epoch = 0
+    expires_at: datetime | None = None
 
 
 class SipResponseV1(BaseModel):
@@ -36,11 +47,11 @@ class SipResponseV1(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    code: int
-    reason: str
-    at_ms: int
-    q850_cause: int | None = None
-    reason_header: str | None = None
+    code: SipCode
+    reason: ShortText
+    at_ms: int = Field(ge=0)
+    q850_cause: Q850Cause | None = None
+    reason_header: ShortText | None = None
     has_sdp: bool = False
     retry_after_seconds: int | None = Field(None, ge=0)
 
@@ -50,42 +61,39 @@ class EarlyMediaV1(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    listened_ms: int
-    packets: int
-    codec: str | None = None
+    listened_ms: int = Field(ge=0)
+    packets: int = Field(ge=0)
+    codec: ShortText | None = None
     finding: Literal["none", "silence", "ringback", "sit", "announcement"]
-    sit_kind: str | None = None
-    confidence: float = 0.0
+    sit_kind: ShortText | None = None
+    confidence: float = Field(0.0, ge=0.0, le=1.0)
 
 
 EndedBy = Literal["cancelled", "answered", "final", "no_response", "transport_error", "auth_failed"]
 
 
-class ProbeSignallingV1(Event):
+class ProbeSignallingV1(LeadEvent):
     """The raw signalling of one test call; nothing is decided here (topic `probe.signalling`)."""
 
     schema_version: Literal[1] = 1
-    account_id: str
-    batch_id: str
-    lead_id: str
-    probe_id: str
-    e164: str
-    attempt: int
-    trunk: str
-    call_id: str
+    probe_id: Identifier
+    e164: E164
+    attempt: Attempt
+    trunk: Identifier
+    call_id: ShortText
     started_at: datetime
-    duration_ms: int
-    responses: list[SipResponseV1]
-    final_code: int | None = None
+    duration_ms: int = Field(ge=0)
+    responses: list[SipResponseV1] = Field(max_length=64)
+    final_code: SipCode | None = None
     ended_by: EndedBy
     early_media: EarlyMediaV1 | None = None
-    error: str | None = None
+    error: ShortText | None = None
 
 
 RetryReason = Literal["indeterminate", "confirm", "trunk_fault"]
 
 
-class ProbeRetryV1(Event):
+class ProbeRetryV1(LeadEvent):
     """Test this lead again (topic `probe.retries`).
 
     `attempt` is the number the next call will carry; a trunk fault keeps the
@@ -93,11 +101,8 @@ class ProbeRetryV1(Event):
     """
 
     schema_version: Literal[1] = 1
-    account_id: str
-    batch_id: str
-    lead_id: str
-    e164: str
-    attempt: int
+    e164: E164
+    attempt: Attempt
     reason: RetryReason
     not_before: datetime
-    avoid_trunk: str | None = None
+    avoid_trunk: Identifier | None = None
