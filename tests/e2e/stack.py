@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -26,11 +27,14 @@ class Stack:
     env: dict[str, str]
     ports: dict[str, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def start(self, name: str, command: list[str], extra: dict[str, str] | None = None) -> None:
+        """Start a process (logging to `<workdir>/<name>.log`); `restart` runs it again."""
+        self.commands[name] = (command, dict(extra or {}))
         log = (self.workdir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             command,
@@ -57,6 +61,24 @@ class Stack:
         if waiting:
             raise TimeoutError(f"not ready: {waiting}\n" + "\n".join(self.log(n) for n in waiting))
 
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        """Send a signal to one process (SIGSTOP, SIGCONT, ...)."""
+        self.processes[name].send_signal(sig)
+
+    def kill(self, name: str) -> None:
+        """kill -9 one process and reap it."""
+        proc = self.processes[name]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def restart(self, name: str, ready: bool = True) -> None:
+        """Start a process again with its first command line and environment (a supervisor)."""
+        command, extra = self.commands[name]
+        self.start(name, command, extra)
+        if ready and name in self.ports:
+            self.wait_ready((name,))
+
     def log(self, name: str, tail: int = 4000) -> str:
         path = self.workdir / f"{name}.log"
         return f"--- {name} ---\n" + (
@@ -66,6 +88,7 @@ class Stack:
     def stop(self) -> None:
         for proc in self.processes.values():
             if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
                 proc.terminate()
         for proc in self.processes.values():
             try:
@@ -94,6 +117,8 @@ class Stack:
             cwd=self.workdir,
         )
         account: dict[str, str] = json.loads(out.stdout.strip().splitlines()[-1])
+        if credit <= 0:
+            return account
         response = httpx.post(
             f"{self.url('billing')}/internal/v1/grants",
             json={"units": credit, "description": "test credit"},
@@ -106,9 +131,22 @@ class Stack:
         return account
 
 
-def start_stack(workdir: Path, peer_env: dict[str, str]) -> Stack:
-    """Start the carrier simulator, a mailbox and every service; wait until all are ready."""
-    ports = {name: free_port() for name in (*SERVICES, "sip", "smtp")}
+def start_stack(
+    workdir: Path,
+    peer_env: dict[str, str],
+    *,
+    carrier: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    replicas: dict[str, str] | None = None,
+) -> Stack:
+    """Start the carrier simulator, a mailbox and every service; wait until all are ready.
+
+    `carrier` replaces the simulator's command line (`{sip_port}` in it is filled in);
+    `extra_env` is added to every process's environment; `replicas` starts more
+    instances (`{"scheduler-b": "scheduler"}`) on their own HTTP ports, not awaited.
+    """
+    replicas = replicas or {}
+    ports = {name: free_port() for name in (*SERVICES, *replicas, "sip", "smtp")}
     trunks = workdir / "trunks.yaml"
     trunks.write_text(
         f"- {{name: sim, host: 127.0.0.1, port: {ports['sip']}, transport: udp,"
@@ -131,11 +169,14 @@ def start_stack(workdir: Path, peer_env: dict[str, str]) -> Stack:
         "LC_CALLING_WINDOWS_ENFORCED": "false",
         "LC_DISPATCH_INTERVAL_SECONDS": "0.2",
         "LC_EARLY_MEDIA_SECONDS": "2",
+        **(extra_env or {}),
     }
     stack = Stack(workdir=workdir, env=env, ports=ports)
     stack.start(
         "carrier",
-        [
+        [part.replace("{sip_port}", str(ports["sip"])) for part in carrier]
+        if carrier
+        else [
             str(BIN / "lc-carrier-sim"),
             "--host",
             "127.0.0.1",
@@ -161,6 +202,8 @@ def start_stack(workdir: Path, peer_env: dict[str, str]) -> Stack:
     )
     for name in SERVICES:
         stack.start(name, [str(BIN / f"lc-{name}")], {"LC_HTTP_PORT": str(ports[name])})
+    for name, service in replicas.items():
+        stack.start(name, [str(BIN / f"lc-{service}")], {"LC_HTTP_PORT": str(ports[name])})
     try:
         stack.wait_ready(SERVICES)
     except BaseException:
