@@ -27,3 +27,13 @@ HANDLE_SECONDS = Histogram(
 )
 IN_FLIGHT = Gauge("lc_consumer_in_flight", "Events being handled right now.", ["topic"])
 EVENTS_PUBLISHED = Counter("lc_events_published_total", "Events sent to a topic.", ["topic"])
+OUTBOX_RELAYED = Counter(
+    "lc_outbox_relayed_total",
+    "Outbox events published by a relay and removed from their document, by topic.",
+    ["topic"],
+)
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "lc_outbox_relay_failures_total",
+    "Relay passes that failed (broker or store down) and will be retried, by topic.",
+    ["topic"],
+)
