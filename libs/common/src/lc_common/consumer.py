@@ -48,7 +48,7 @@ from tenacity import (
 from lc_common.errors import PoisonEvent
 from lc_common.events.base import Event
 from lc_common.events.registry import Topic
-from lc_common.kafka import Publisher
+from lc_common.kafka import Publisher, kafka_client_options
 from lc_common.metrics import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
@@ -157,7 +157,7 @@ class ConsumerRunner(Generic[E]):
     async def run(self) -> None:
         """Consume until cancelled. Commits what is done on the way out."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            **kafka_client_options(self._settings),
             group_id=self._settings.topic(self._spec.group),
             enable_auto_commit=False,
             auto_offset_reset="earliest",

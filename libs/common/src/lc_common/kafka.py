@@ -1,15 +1,22 @@
-"""Kafka plumbing: topic creation and a typed publisher over aiokafka."""
+"""Kafka plumbing: client security options, topic creation and a typed publisher over aiokafka.
+
+Every aiokafka client of the system (producer, consumer, admin) is built with
+`kafka_client_options(settings)`, so all of them reach the broker the same way:
+plaintext in development, TLS with SCRAM credentials in production.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Iterable
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from lc_common.events.base import Event
 from lc_common.events.registry import Topic
@@ -19,9 +26,34 @@ from lc_common.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 
+def kafka_client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """The keyword arguments every aiokafka client takes to reach the broker.
+
+    `bootstrap_servers` and `security_protocol` always; with SSL or SASL_SSL an
+    `ssl_context` that verifies the broker against `kafka_ssl_cafile` (else the
+    system's trust store); with SASL the mechanism, username and password. The
+    settings have already refused an incomplete SASL configuration and plaintext
+    in production.
+    """
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": protocol,
+    }
+    if protocol in ("SSL", "SASL_SSL"):
+        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        options["ssl_context"] = create_ssl_context(cafile=cafile)
+    if protocol in ("SASL_SSL", "SASL_PLAINTEXT"):
+        password = settings.kafka_sasl_password
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = password.get_secret_value() if password else None
+    return options
+
+
 async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> None:
     """Create the topics (and their dead-letter twins) that do not exist yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -43,7 +75,7 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> N
 
 async def partition_count(settings: ServiceSettings, topic: Topic) -> int:
     """How many partitions the topic has on the broker (0 if it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
     await admin.start()
     try:
         described = await admin.describe_topics([settings.topic(topic.name)])
@@ -61,7 +93,7 @@ class Publisher:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_client_options(settings),
             acks="all",
             enable_idempotence=False,
             linger_ms=5,

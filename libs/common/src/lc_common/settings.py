@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
 class ServiceSettings(BaseSettings):
@@ -22,6 +26,9 @@ class ServiceSettings(BaseSettings):
 
     owner: ClassVar[str] = ""
     """The service whose data this is; each service owns its own database."""
+    uses_internal_token: ClassVar[bool] = True
+    """Whether the service calls or serves the internal HTTP API (`LC_INTERNAL_TOKEN`);
+    one that does not is not refused for leaving it unset, and is not given it."""
 
     environment: Literal["development", "test", "production"] = "development"
     kafka_bootstrap_servers: str = Field(
@@ -38,13 +45,35 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     log_level: str = "INFO"
     internal_token: SecretStr = SecretStr(DEV_SECRET)
+    # How the Kafka clients reach the broker (lc_common.kafka.kafka_client_options).
+    kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    """The CA that signed the broker's certificate; none: the system's trust store."""
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> ServiceSettings:
         if self.environment == "production":
             for name, value in self:
+                if name == "internal_token" and not self.uses_internal_token:
+                    continue
                 if isinstance(value, SecretStr) and value.get_secret_value() == DEV_SECRET:
                     raise ValueError(f"LC_{name.upper()} must be set outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _check_kafka_security(self) -> ServiceSettings:
+        protocol = self.kafka_security_protocol
+        if self.environment == "production" and protocol == "PLAINTEXT":
+            raise ValueError("LC_KAFKA_SECURITY_PROTOCOL must not be PLAINTEXT in production")
+        if protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"LC_KAFKA_SASL_USERNAME and LC_KAFKA_SASL_PASSWORD are needed with {protocol}"
+            )
         return self
 
     @property

@@ -19,6 +19,7 @@ from aiohttp.web import Response as AioResponse
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from lc_classifier.broker_auth import broker_credentials
 from lc_classifier.config import ClassifierSettings
 from lc_classifier.domain import RetryPolicy
 from lc_classifier.handlers import SignallingHandler
@@ -70,6 +71,7 @@ def build_app(
     app = faust.App(
         app_id,
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=broker_credentials(settings),
         store="memory://",
         datadir=str(settings.classifier_data_dir),
         autodiscover=False,

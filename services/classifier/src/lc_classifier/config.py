@@ -21,6 +21,7 @@ class ClassifierSettings(ServiceSettings, RetrySettings):
     """
 
     owner: ClassVar[str] = "classifier"
+    uses_internal_token: ClassVar[bool] = False
 
     http_port: int = 8004
     classifier_app_id: str = "classifier"

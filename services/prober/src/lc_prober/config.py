@@ -14,6 +14,7 @@ class ProberSettings(ServiceSettings):
     """Which trunks this prober dials and how it presents itself to them."""
 
     owner: ClassVar[str] = "prober"
+    uses_internal_token: ClassVar[bool] = False
 
     http_port: int = 8003
     trunks_file: Path = Field(Path("deploy/local/trunks.yaml"))
