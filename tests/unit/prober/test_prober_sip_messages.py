@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sipmessage import Message, Request, Response
 
 from lc_prober.sip.messages import (
@@ -14,6 +15,7 @@ from lc_prober.sip.messages import (
 )
 from lc_sip.headers import via_branch
 from lc_sip.message import SipResponse, parse_message
+from lc_sip.safety import UnsafeSipValue
 
 
 def leg() -> CallLeg:
@@ -60,9 +62,11 @@ def response_to(
 
 
 def test_request_uri_keeps_or_strips_the_plus() -> None:
-    assert request_uri("+6121", "h", 5060, keep_plus=True, tcp=False) == "sip:+6121@h:5060"
-    assert request_uri("+6121", "h", 5070, keep_plus=False, tcp=True) == (
-        "sip:6121@h:5070;transport=tcp"
+    assert request_uri("+61212345678", "h", 5060, keep_plus=True, tcp=False) == (
+        "sip:+61212345678@h:5060"
+    )
+    assert request_uri("+61212345678", "h", 5070, keep_plus=False, tcp=True) == (
+        "sip:61212345678@h:5070;transport=tcp"
     )
 
 
@@ -176,3 +180,28 @@ def test_random_hex_is_fresh_across_buffer_refills() -> None:
     assert len(set(tokens)) == len(tokens)
     assert all(len(t) == 24 and int(t, 16) >= 0 for t in tokens)
     assert len(new_branch()) == len("z9hG4bK") + 16 and len(new_tag()) == 12
+
+
+@pytest.mark.parametrize("number", ["61212345678", "+6121", "+61212345678@evil", "+612\r\nX: y"])
+def test_no_request_uri_for_a_number_that_is_not_e164(number: str) -> None:
+    with pytest.raises(UnsafeSipValue):
+        request_uri(number, "h", 5060, keep_plus=True, tcp=False)
+
+
+def test_no_call_leg_with_a_line_break_in_a_header_value() -> None:
+    with pytest.raises(UnsafeSipValue, match="from_value"):
+        CallLeg(
+            call_id="abc@192.0.2.1",
+            uri="sip:+61212345678@trunk.example",
+            from_value=address_value("lc", "trunk.example", display="LC\r\nX-Evil: 1"),
+            to_value=address_value("+61212345678", "trunk.example"),
+            contact_value=address_value("lc", "192.0.2.1", 5099),
+            sent_by="192.0.2.1:5099",
+            transport="UDP",
+            user_agent="test-ua",
+        )
+
+
+def test_no_invite_with_a_line_break_in_an_added_header() -> None:
+    with pytest.raises(UnsafeSipValue, match="Authorization"):
+        leg().invite(new_branch(), b"", extra=(("Authorization", "Digest a\r\nVia: x"),))

@@ -23,6 +23,7 @@ from lc_prober.sip.transport import (
 )
 from lc_sip.headers import via_branch
 from lc_sip.message import SipRequest, SipResponse, response_to
+from lc_sip.safety import require_e164
 
 log = structlog.get_logger("lc_prober.sip")
 
@@ -108,7 +109,12 @@ class SipTrunkClient:
         self._lingering.clear()
 
     async def call(self, number: str, *, policy: CallPolicy | None = None) -> CallResult:
-        """Place one test call to an E.164 number and return what the network said."""
+        """Place one test call to an E.164 number and return what the network said.
+
+        Raises `UnsafeSipValue` (before anything is sent) if `number` is not E.164 or a
+        value of the request would carry a line break.
+        """
+        require_e164(number)
         if self._transport is None:
             raise RuntimeError("client not started")
         cfg = self.config

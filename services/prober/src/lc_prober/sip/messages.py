@@ -3,6 +3,10 @@
 Written directly rather than through ``sipmessage`` objects: a call sends three to four
 requests and the header block shared by all of them (From, Call-ID, Max-Forwards) is
 formatted once per call (see :mod:`lc_sip.message` for the measured cost).
+
+Nothing is built from an unsafe value: the number must be E.164 and no header value may
+hold a CR or LF (:mod:`lc_sip.safety`; `UnsafeSipValue` otherwise). The call's identity
+is checked once, when its `CallLeg` is made; headers added later (credentials) when added.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 
 from lc_sip.address import address_uri, addresses, format_address
 from lc_sip.message import SipResponse, render
+from lc_sip.safety import require_e164, require_header_value, require_header_values
 
 BRANCH_MAGIC = "z9hG4bK"
 
@@ -49,7 +54,11 @@ def new_call_id(host: str) -> str:
 
 
 def request_uri(number: str, host: str, port: int, *, keep_plus: bool, tcp: bool) -> str:
-    """``sip:<number>@<host>:<port>`` (with ``;transport=tcp`` over TCP)."""
+    """``sip:<number>@<host>:<port>`` (with ``;transport=tcp`` over TCP).
+
+    Raises `UnsafeSipValue` unless `number` is E.164 (``+`` then 7 to 15 digits).
+    """
+    require_e164(number)
     user = number if keep_plus else number.lstrip("+")
     return f"sip:{user}@{host}:{port}" + (";transport=tcp" if tcp else "")
 
@@ -86,6 +95,10 @@ class CallLeg:
     _shared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
+        for name in ("call_id", "uri", "from_value", "to_value", "contact_value", "sent_by"):
+            require_header_value(name, getattr(self, name))
+        require_header_value("transport", self.transport)
+        require_header_value("user_agent", self.user_agent)
         self._shared = (("Max-Forwards", "70"), ("From", self.from_value))
 
     def _request(
@@ -112,6 +125,7 @@ class CallLeg:
 
     def invite(self, branch: str, sdp: bytes, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
         """The INVITE (or its authenticated re-send) at the current CSeq."""
+        require_header_values(extra)
         more = (
             ("Contact", self.contact_value),
             ("User-Agent", self.user_agent),
