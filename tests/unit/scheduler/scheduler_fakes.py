@@ -21,6 +21,7 @@ from lc_common.events import (
     Topic,
 )
 from lc_common.trunks import Trunk
+from lc_scheduler.adapters.billing import Reservation
 from lc_scheduler.adapters.ingest import DeleteOutcome, OpenLead, OpenLeadsPage
 from lc_scheduler.bootstrap import Scheduler, build_scheduler
 from lc_scheduler.config import SchedulerSettings
@@ -34,6 +35,10 @@ class MemoryStore:
     def __init__(self) -> None:
         self.entries_by_id: dict[str, Entry] = {}
         self.batch_records: dict[str, BatchRecord] = {}
+        self.epoch = 0
+
+    async def take_over(self, epoch: int) -> None:
+        self.epoch = epoch
 
     async def open_entries(self) -> list[Entry]:
         return [e for e in self.entries_by_id.values() if e.state != "final"]
@@ -91,6 +96,45 @@ class FakePublisher:
         return None
 
 
+class FakeBilling:
+    """Credit per account (None: unlimited), reservations held, releases asked."""
+
+    def __init__(self) -> None:
+        self.credit: dict[str, int | None] = {}
+        self.reserved: dict[str, str] = {}  # lead id -> batch id
+        self.settled: set[str] = set()
+        self.calls: list[tuple[str, list[str]]] = []
+        self.releases: list[str] = []
+        self.down = False
+
+    async def reserve(self, account_id: str, leads: Sequence[tuple[str, str]]) -> Reservation:
+        if self.down:
+            raise ConnectionError("billing down")
+        self.calls.append((account_id, [lead_id for lead_id, _ in leads]))
+        answer = Reservation()
+        for lead_id, batch_id in leads:
+            left = self.credit.get(account_id)
+            if lead_id in self.settled:
+                answer.settled.append(lead_id)
+            elif lead_id in self.reserved:
+                answer.reserved.append(lead_id)
+            elif left is None or left > 0:
+                self.reserved[lead_id] = batch_id
+                if left is not None:
+                    self.credit[account_id] = left - 1
+                answer.reserved.append(lead_id)
+            else:
+                answer.refused.append(lead_id)
+        return answer
+
+    async def release_batch(self, batch_id: str) -> None:
+        if self.down:
+            raise ConnectionError("billing down")
+        self.releases.append(batch_id)
+        for lead_id in [k for k, b in self.reserved.items() if b == batch_id]:
+            del self.reserved[lead_id]
+
+
 class FakeIngest:
     """ingest's open leads, paged; and its retention deletes (batch id -> answer)."""
 
@@ -130,12 +174,14 @@ class Harness:
         trunks: list[Trunk] | None = None,
         store: MemoryStore | None = None,
         ingest: FakeIngest | None = None,
+        billing: FakeBilling | None = None,
         **settings: Any,
     ) -> None:
         self.clock = clock
         self.store = store or MemoryStore()
         self.publisher = FakePublisher()
         self.ingest = ingest or FakeIngest([])
+        self.billing = billing or FakeBilling()
         values: dict[str, Any] = {"calling_windows_enforced": True, "outstanding_factor": 2.0}
         values.update(settings)
         self.settings = SchedulerSettings(**values)
@@ -147,11 +193,13 @@ class Harness:
             trunks=trunks or TRUNKS,
             open_leads=self.ingest,
             deleter=self.ingest,
+            billing=self.billing,
         )
         self._seen = 0
 
-    async def start(self) -> Harness:
-        await self.scheduler.schedule.load()
+    async def start(self, epoch: int = 1) -> Harness:
+        await self.scheduler.start(epoch)
+        self._seen = len(self.publisher.sent)
         return self
 
     async def accept(self, *leads: LeadAcceptedV1) -> None:

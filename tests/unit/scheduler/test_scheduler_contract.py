@@ -12,12 +12,18 @@ from datetime import UTC, datetime
 from scheduler_fakes import Harness
 
 from lc_common.clock import ManualClock
-from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED, PROBE_RETRIES
+from lc_common.events import (
+    BATCH_EVENTS,
+    BILLING_EVENTS,
+    LEAD_VERDICTS,
+    LEADS_ACCEPTED,
+    PROBE_RETRIES,
+)
 from lc_common.events.contract import examples
 
 # A Monday morning in Sydney, inside the calling window.
 NOW = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
-LIFE = (LEADS_ACCEPTED, PROBE_RETRIES, LEAD_VERDICTS, BATCH_EVENTS)
+LIFE = (LEADS_ACCEPTED, PROBE_RETRIES, LEAD_VERDICTS, BATCH_EVENTS, BILLING_EVENTS)
 
 
 async def test_every_example_of_every_input_topic_is_handled() -> None:
@@ -34,10 +40,12 @@ async def test_every_example_of_every_input_topic_is_handled() -> None:
             await spec.handler(spec.decode(example.value))
         entry = harness.store.entries_by_id.get(lead_id)
         states[topic.name] = entry.state if entry else None
-    # The examples tell one lead's story: accepted, retried, finally judged, its batch deleted.
+    # The examples tell one lead's story: accepted, retried, finally judged, its batch
+    # deleted; then its account's credit changes.
     assert states == {
         "leads.accepted": "queued",
         "probe.retries": "queued",
         "lead.verdicts": "final",
         "batch.events": None,
+        "billing.events": None,
     }

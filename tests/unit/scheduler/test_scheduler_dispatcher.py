@@ -170,15 +170,21 @@ async def test_a_restart_loses_no_retry() -> None:
     assert again.lead_id == a.lead_id and again.attempt == 2
 
 
-async def test_publish_failure_returns_the_leads_to_the_queue() -> None:
+async def test_a_publish_failure_keeps_the_requests_in_the_outbox_until_the_broker_takes_them() -> (
+    None
+):
     clock = ManualClock(NOON)
     h = await Harness(clock).start()
     await h.accept(*mobiles("bat_k", 3))
     h.publisher.fail = True
     assert await h.round() == []
-    assert not h.scheduler.schedule.outstanding["beta"]
+    # Outstanding (they hold the trunk's room) and stored unsent.
+    assert len(h.scheduler.schedule.outstanding["beta"]) == 3
+    assert {e.sent for e in h.store.entries_by_id.values()} == {False}
     h.publisher.fail = False
-    assert len(await h.round()) == 3
+    sent = await h.round()
+    assert len(sent) == 3 and {e.sent for e in h.store.entries_by_id.values()} == {True}
+    assert await h.round() == []
 
 
 async def test_redrive_inserts_unknown_leads_and_reopens_stale_finals() -> None:

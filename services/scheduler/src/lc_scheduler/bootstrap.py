@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
+
 from lc_common.bulk_consumer import BulkConsumerRunner
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
 from lc_common.events import (
     BATCH_EVENTS,
+    BILLING_EVENTS,
     LEAD_VERDICTS,
     LEADS_ACCEPTED,
     PROBE_RETRIES,
@@ -20,13 +23,16 @@ from lc_common.events import (
 )
 from lc_common.kafka import Publisher
 from lc_common.trunks import Trunk, load_trunks
+from lc_scheduler.adapters.billing import BillingClient
 from lc_scheduler.adapters.ingest import IngestClient
 from lc_scheduler.coalesce import Coalescer
 from lc_scheduler.config import SchedulerSettings
+from lc_scheduler.credit import Billing, Credit
 from lc_scheduler.dispatcher import Dispatcher, DispatchOptions
 from lc_scheduler.handlers import Handlers, Placing
 from lc_scheduler.ports import ProbePublisher, ScheduleStore
 from lc_scheduler.redrive import OpenLeadsSource, Redriver
+from lc_scheduler.relay import Lifetime, Relay
 from lc_scheduler.retention import BatchDeleter, Retention
 from lc_scheduler.schedule import Schedule
 
@@ -35,7 +41,7 @@ GROUP = "scheduler"
 
 @dataclass
 class Scheduler:
-    """The wired scheduler: state, handlers, dispatcher and re-drive."""
+    """The wired scheduler: state, handlers, credit, dispatcher, relay and re-drive."""
 
     settings: SchedulerSettings
     trunks: list[Trunk]
@@ -43,9 +49,22 @@ class Scheduler:
     handlers: Handlers
     verdicts: Coalescer[LeadVerdictV1]
     retries: Coalescer[ProbeRetryV1]
+    credit: Credit
+    relay: Relay
     dispatcher: Dispatcher
     redriver: Redriver
     retention: Retention
+    http: httpx.AsyncClient
+
+    async def start(self, epoch: int) -> None:
+        """Take the store over for this leader's term, load the schedule, relay the outbox."""
+        self.relay.epoch = lambda: epoch
+        await self.schedule.load(epoch)
+        await self.relay.publish_unsent()
+
+    async def aclose(self) -> None:
+        """Close the pooled HTTP client."""
+        await self.http.aclose()
 
     def consumer_specs(self) -> list[ConsumerSpec[Any]]:
         """The scheduler's consumers: topic, group, handler and limits."""
@@ -59,18 +78,16 @@ class Scheduler:
                 LEAD_VERDICTS, f"{GROUP}.lead-verdicts", self._verdict, concurrency=concurrency
             ),
             ConsumerSpec(BATCH_EVENTS, f"{GROUP}.batch-events", self.handlers.on_batch_event),
+            ConsumerSpec(BILLING_EVENTS, f"{GROUP}.billing-events", self.credit.on_credit_event),
         ]
 
     async def _accept(self, event: LeadAcceptedV1) -> None:
-        await self.handlers.check_lead(event)
         await self.handlers.accept_many([event])
 
     async def _verdict(self, event: LeadVerdictV1) -> None:
-        await self.handlers.check_verdict(event)
         await self.verdicts.handle(event)
 
     async def _retry(self, event: ProbeRetryV1) -> None:
-        await self.handlers.check_retry(event)
         await self.retries.handle(event)
 
     def consumers(self, publisher: Publisher) -> list[ConsumerRunner[Any]]:
@@ -85,7 +102,7 @@ class Scheduler:
                         self.settings,
                         spec,
                         publisher,
-                        check=self.handlers.check_lead,
+                        check=_nothing_to_check,
                         bulk=self.handlers.accept_many,
                         max_bulk=self.settings.intake_bulk_max,
                     )
@@ -93,6 +110,10 @@ class Scheduler:
             else:
                 runners.append(ConsumerRunner(self.settings, spec, publisher))
         return runners
+
+
+async def _nothing_to_check(event: LeadAcceptedV1) -> None:
+    """Accepted leads need no check of their own: their contract refused the impossible."""
 
 
 def build_scheduler(
@@ -104,9 +125,15 @@ def build_scheduler(
     trunks: list[Trunk] | None = None,
     open_leads: OpenLeadsSource | None = None,
     deleter: BatchDeleter | None = None,
+    billing: Billing | None = None,
 ) -> Scheduler:
-    """Wire the scheduler from its adapters; tests pass their own clock, trunks, ingest."""
+    """Wire the scheduler from its adapters; tests pass their own clock, trunks, ingest, billing.
+
+    billing and ingest are called over one pooled HTTP client (`Scheduler.aclose`).
+    """
     clock = clock or SystemClock()
+    http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
+    token = settings.internal_token.get_secret_value()
     trunks = trunks if trunks is not None else load_trunks(settings.trunks_file)
     policy = settings.calling_policy()
     schedule = Schedule(repo)
@@ -119,11 +146,22 @@ def build_scheduler(
         # Used only when a non-final verdict names no next attempt time.
         retry_schedule=[int(gap.total_seconds()) for gap in settings.retry_policy().gaps()],
     )
-    handlers = Handlers(schedule, clock, placing)
+    credit = Credit(
+        schedule,
+        billing or BillingClient(http, settings.billing_url, token),
+        clock,
+        recheck=timedelta(seconds=settings.credit_recheck_seconds),
+        release_interval=timedelta(seconds=settings.release_interval_seconds),
+    )
+    handlers = Handlers(schedule, clock, placing, on_closed=credit.release_wake.set)
+    relay = Relay(
+        schedule, publisher, clock, Lifetime(timedelta(seconds=settings.probe_expiry_seconds))
+    )
     dispatcher = Dispatcher(
         schedule,
         trunks,
-        publisher,
+        relay,
+        credit,
         clock,
         policy,
         DispatchOptions(
@@ -134,7 +172,7 @@ def build_scheduler(
             windows_enforced=settings.windows_enforced,
         ),
     )
-    ingest = IngestClient(settings.ingest_url, settings.internal_token.get_secret_value())
+    ingest = IngestClient(http, settings.ingest_url, token)
     source = open_leads or ingest
     redriver = Redriver(
         handlers,
@@ -150,6 +188,8 @@ def build_scheduler(
         handlers=handlers,
         verdicts=Coalescer(handlers.apply_verdicts, settings.insert_batch_max),
         retries=Coalescer(handlers.apply_retries, settings.insert_batch_max),
+        credit=credit,
+        relay=relay,
         dispatcher=dispatcher,
         redriver=redriver,
         retention=Retention(
@@ -159,4 +199,5 @@ def build_scheduler(
             keep=timedelta(days=settings.retention_days),
             interval=timedelta(seconds=settings.retention_check_interval_seconds),
         ),
+        http=http,
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from lc_common.retry_policy import RetrySettings
@@ -71,6 +71,21 @@ class SchedulerSettings(ServiceSettings, RetrySettings):
     outstanding_factor: float = 2.0
     # An outstanding probe with no verdict nor retry after this long is dispatched again.
     probe_timeout_seconds: float = 600.0
+    # The longest a test call can last. A probe request expires (`expires_at`) this
+    # long, and a skew margin, before the sweep may dispatch its lead again, so of
+    # a timed-out request and its successor at most one ever rings.
+    max_call_seconds: float = 60.0
+    # How far the clocks of the scheduler and the probers may disagree.
+    probe_expiry_skew_seconds: float = 30.0
+    # Credit: billing reserves a unit before each dial (`LC_BILLING_URL`); an account
+    # refused is not dispatched until billing announces `restored`, or until a
+    # reservation tried again this often succeeds.
+    billing_url: str = "http://127.0.0.1:8005"
+    credit_recheck_seconds: float = 30.0
+    # Closed batches whose reservations billing has not yet released are asked again this often.
+    release_interval_seconds: float = 5.0
+    # Timeout of each call to billing and ingest (one pooled HTTP client for both).
+    http_timeout_seconds: float = 10.0
     sweep_interval_seconds: float = 15.0
     # Calling windows: defaults for every country, per-country overrides (JSON in the
     # environment, or a YAML file `{default: {...}, countries: {AU: {...}}}`).
@@ -105,6 +120,20 @@ class SchedulerSettings(ServiceSettings, RetrySettings):
     # Accepted leads are read and stored in bulks of at most this many (one fetch).
     intake_bulk_max: int = 2000
     consumer_concurrency: int = 256
+
+    @model_validator(mode="after")
+    def _requests_expire_before_their_successor(self) -> SchedulerSettings:
+        if self.probe_expiry_seconds <= 0:
+            raise ValueError(
+                "LC_PROBE_TIMEOUT_SECONDS must exceed LC_MAX_CALL_SECONDS plus "
+                "LC_PROBE_EXPIRY_SKEW_SECONDS"
+            )
+        return self
+
+    @property
+    def probe_expiry_seconds(self) -> float:
+        """How long after its dispatch a probe request may still be dialled."""
+        return self.probe_timeout_seconds - self.max_call_seconds - self.probe_expiry_skew_seconds
 
     def calling_policy(self) -> CallingPolicy:
         """The calling windows as the domain sees them."""

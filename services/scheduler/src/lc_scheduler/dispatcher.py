@@ -1,13 +1,16 @@
 """The dispatch loop: each round sends as many due leads as the trunks can take, fairly.
 
-A round (under the schedule's lock) computes each trunk's free room (its bound
-minus its outstanding probes) and hands it out one lead at a time, taking turns
-between accounts and then batches (`domain.fairness`); it pops due leads from
-each batch's queue, moves any
-lead outside its calling window to the window's next opening, picks a trunk
-(`domain.routing`), and stores the entries as outstanding. Then, outside the
-lock, it publishes the probe requests; if the broker refuses them, those
-entries go back to the queue.
+A round has three steps. Under the schedule's lock it computes each trunk's
+free room (its bound minus its outstanding probes) and hands it out one lead at
+a time, taking turns between accounts and then batches (`domain.fairness`); it
+pops due leads from each batch's queue, moves any lead outside its calling
+window to the window's next opening, and picks a trunk (`domain.routing`).
+Outside the lock it asks billing for a reservation of every picked lead, one
+request per account (`credit`; blocked accounts are skipped). Under the lock
+again it stores the reserved leads as outstanding and unsent, closes the
+settled ones, and puts the rest back unchanged. Then the relay publishes the
+probe requests (`relay`). Rounds never overlap, so a lead is never picked by
+two of them.
 """
 
 from __future__ import annotations
@@ -16,28 +19,23 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
 
 from lc_common.clock import Clock
-from lc_common.events import (
-    LEADS_DISPATCHED,
-    DispatchedLead,
-    LeadsDispatchedV1,
-    ProbeRequestV1,
-    probe_requests,
-)
 from lc_common.trunks import Trunk
 from lc_scheduler import metrics
+from lc_scheduler.adapters.billing import RESERVE_MAX, Reservation
+from lc_scheduler.credit import Credit
 from lc_scheduler.domain import entries as transitions
 from lc_scheduler.domain.entries import Entry
 from lc_scheduler.domain.fairness import Turns
 from lc_scheduler.domain.retry import due_in_window
 from lc_scheduler.domain.routing import carriers, choose_trunk, outstanding_bound
 from lc_scheduler.domain.windows import CallingPolicy
-from lc_scheduler.ports import ProbePublisher
+from lc_scheduler.relay import Relay
 from lc_scheduler.schedule import Schedule
 
 log = structlog.get_logger(__name__)
@@ -45,8 +43,9 @@ log = structlog.get_logger(__name__)
 # Leads a batch may skip in one turn (outside their window, or no trunk with room
 # carries them) before it drops out of the round.
 _MAX_SKIPS_PER_TURN = 64
-# Consecutive failed publishes before the loop gives up and the process restarts.
-_MAX_PUBLISH_FAILURES = 10
+
+# A lead picked for a trunk, waiting for its reservation.
+Pick = tuple[Entry, str]
 
 
 @dataclass
@@ -67,14 +66,16 @@ class Dispatcher:
         self,
         schedule: Schedule,
         trunks: Sequence[Trunk],
-        publisher: ProbePublisher,
+        relay: Relay,
+        credit: Credit,
         clock: Clock,
         policy: CallingPolicy,
         options: DispatchOptions,
     ) -> None:
         self.schedule = schedule
         self.trunks = list(trunks)
-        self.publisher = publisher
+        self.relay = relay
+        self.credit = credit
         self.clock = clock
         self.policy = policy
         self.options = options
@@ -82,7 +83,7 @@ class Dispatcher:
         # False while this replica may not dispatch (its lease ran out): rounds do nothing.
         self.may_dispatch: Callable[[], bool] = lambda: True
         self._cursor = 0
-        self._publish_failures = 0
+        self._round = asyncio.Lock()
         for name, bound in self.bounds.items():
             metrics.OUTSTANDING_BOUND.labels(name).set(bound)
 
@@ -92,43 +93,102 @@ class Dispatcher:
         return {name: max(0, bound - len(out[name])) for name, bound in self.bounds.items()}
 
     async def run_round(self) -> int:
-        """One dispatch round; the number of probe requests published."""
+        """One dispatch round, then a relay pass; the number of probe requests published."""
         if not self.may_dispatch():
             return 0
-        async with self.schedule.lock:
-            picked = await self._pick()
-        if not picked:
-            return 0
-        return await self._publish(picked)
+        async with self._round:
+            async with self.schedule.lock:
+                picked = await self._pick()
+            if picked:
+                answers = await self.credit.reserve([entry for entry, _ in picked])
+                async with self.schedule.lock:
+                    await self._commit(picked, answers)
+        return await self.relay.publish_unsent()
 
-    async def _pick(self) -> list[Entry]:
+    async def _pick(self) -> list[Pick]:
         now = self.clock.now()
         free = self.free_room()
         if not any(free.values()):
             return []
         schedule = self.schedule
         by_account: dict[str, list[str]] = defaultdict(list)
+        allowance: dict[str, int] = {}
         for record in sorted(
             (r for r in schedule.active_batches() if r.dispatchable),
             key=lambda r: (r.created_at, r.batch_id),
         ):
-            if schedule.has_due(record.batch_id, now):
-                by_account[record.account_id].append(record.batch_id)
+            account = record.account_id
+            if account not in allowance:
+                # Blocked for credit: none, or one lead to re-check; else one request's worth.
+                allowed = self.credit.blocks.allowance(account, now)
+                allowance[account] = RESERVE_MAX if allowed is None else allowed
+            if allowance[account] and schedule.has_due(record.batch_id, now):
+                by_account[account].append(record.batch_id)
         turns = Turns(by_account, self._cursor)
         self._cursor += 1
-        picked: list[Entry] = []
+        picked: list[Pick] = []
         changed: list[Entry] = []
         blocked: list[Entry] = []
         while any(free.values()) and (batch_id := turns.next()) is not None:
-            entry = self._take_one(batch_id, now, free, changed, blocked)
-            if entry is None:
+            account = schedule.batches[batch_id].account_id
+            taken = self._take_one(batch_id, now, free, changed, blocked)
+            if taken is None:
                 turns.drop(batch_id)
-            else:
-                picked.append(entry)
-                changed.append(entry)
+                continue
+            picked.append(taken)
+            allowance[account] -= 1
+            if not allowance[account]:
+                for other in by_account[account]:
+                    turns.drop(other)
         schedule.push_back(blocked)
         await schedule.commit(changed)
         return picked
+
+    async def _commit(self, picked: list[Pick], answers: dict[str, Reservation | None]) -> None:
+        """Store reserved leads as outstanding (unsent), close settled ones, put the rest back."""
+        now = self.clock.now()
+        schedule = self.schedule
+        changed: list[Entry] = []
+        back: list[Entry] = []
+        reopened_batches: set[str] = set()
+        granted = {
+            account: (set(a.reserved), set(a.settled))
+            for account, a in answers.items()
+            if a is not None
+        }
+        for entry, trunk in picked:
+            reserved, settled = granted.get(entry.account_id, (set(), set()))
+            current = schedule.entries.get(entry.lead_id)
+            if current is None or current.rev != entry.rev:
+                # A verdict, a retry or its batch closing changed it meanwhile: that stands.
+                if entry.lead_id in reserved:
+                    reopened_batches.add(entry.batch_id)
+                continue
+            record = schedule.batches.get(entry.batch_id)
+            if entry.lead_id in settled:
+                changed.append(transitions.settled(entry, now))
+                log.info("lead_settled", lead_id=entry.lead_id, batch_id=entry.batch_id)
+            elif entry.lead_id in reserved and record is not None and record.dispatchable:
+                probe_id = str(uuid.uuid4())
+                changed.append(
+                    transitions.dispatched(entry, probe_id=probe_id, trunk=trunk, at=now)
+                )
+            else:
+                back.append(entry)
+        schedule.push_back(back)
+        await schedule.commit(changed)
+        await self._release_again(reopened_batches)
+
+    async def _release_again(self, batch_ids: set[str]) -> None:
+        """A batch closed while its leads' reservations were asked for: release it again."""
+        records = [
+            replace(r, release_pending=True)
+            for b in batch_ids
+            if (r := self.schedule.batches.get(b)) is not None and r.closed
+        ]
+        if records:
+            await self.schedule.save_batches(records)
+            self.credit.release_wake.set()
 
     def _take_one(
         self,
@@ -137,8 +197,8 @@ class Dispatcher:
         free: dict[str, int],
         changed: list[Entry],
         blocked: list[Entry],
-    ) -> Entry | None:
-        """The batch's next dispatchable lead, now outstanding on a trunk; None if none.
+    ) -> Pick | None:
+        """The batch's next dispatchable lead and the trunk for it; None if none.
 
         Leads outside their calling window are moved to its next opening on the
         way; leads that no trunk with room can carry are set aside for this round.
@@ -167,94 +227,8 @@ class Dispatcher:
                 )
                 continue
             free[trunk] -= 1
-            return transitions.dispatched(entry, probe_id=str(uuid.uuid4()), trunk=trunk, at=now)
+            return entry, trunk
         return None
-
-    async def _publish(self, picked: list[Entry]) -> int:
-        by_trunk: dict[str, list[Entry]] = defaultdict(list)
-        for entry in picked:
-            assert entry.trunk is not None and entry.probe_id is not None
-            by_trunk[entry.trunk].append(entry)
-        sent = 0
-        failed: list[Entry] = []
-        reported: list[Entry] = []
-        for trunk, entries in by_trunk.items():
-            requests = [
-                (
-                    e.lead_id,
-                    ProbeRequestV1(
-                        account_id=e.account_id,
-                        batch_id=e.batch_id,
-                        lead_id=e.lead_id,
-                        probe_id=e.probe_id or "",
-                        e164=e.e164,
-                        attempt=e.attempt,
-                        trunk=trunk,
-                    ),
-                )
-                for e in entries
-            ]
-            try:
-                await self.publisher.publish_many(probe_requests(trunk), requests)
-            except Exception as exc:
-                log.error("dispatch_publish_failed", trunk=trunk, error=repr(exc))
-                failed.extend(entries)
-                continue
-            sent += len(entries)
-            reported.extend(entries)
-            metrics.DISPATCHED.labels(trunk).inc(len(entries))
-            for e in entries:
-                log.info(
-                    "probe_dispatched",
-                    lead_id=e.lead_id,
-                    batch_id=e.batch_id,
-                    trunk=trunk,
-                    probe_id=e.probe_id,
-                    attempt=e.attempt,
-                )
-        if reported:
-            await self._report(reported)
-        if failed:
-            await self._return_unsent(failed)
-        else:
-            self._publish_failures = 0
-        return sent
-
-    async def _report(self, sent: list[Entry]) -> None:
-        """Tell ingest which leads are being tested now, one event per batch.
-
-        Only what the client sees depends on it (`testing`; the verdict supersedes
-        it), so a failure is logged and dispatch goes on.
-        """
-        by_batch: dict[tuple[str, str], list[DispatchedLead]] = defaultdict(list)
-        for e in sent:
-            by_batch[(e.account_id, e.batch_id)].append(
-                DispatchedLead(lead_id=e.lead_id, attempt=e.attempt)
-            )
-        events = [
-            (batch_id, LeadsDispatchedV1(account_id=account_id, batch_id=batch_id, leads=leads))
-            for (account_id, batch_id), leads in by_batch.items()
-        ]
-        try:
-            await self.publisher.publish_many(LEADS_DISPATCHED, events)
-        except Exception as exc:
-            log.warning("dispatch_report_failed", batches=len(events), error=repr(exc))
-
-    async def _return_unsent(self, failed: list[Entry]) -> None:
-        now = self.clock.now()
-        async with self.schedule.lock:
-            back = []
-            for sent in failed:
-                current = self.schedule.entries.get(sent.lead_id)
-                if current is not None and current.probe_id == sent.probe_id:
-                    requeued = transitions.requeued_after_timeout(current, now)
-                    if requeued is not None:
-                        back.append(requeued)
-            await self.schedule.commit(back)
-        self._publish_failures += 1
-        if self._publish_failures >= _MAX_PUBLISH_FAILURES:
-            raise RuntimeError(f"publishing probe requests failed {self._publish_failures} times")
-        await self.publisher.recover()
 
     async def run(self) -> None:
         """Dispatch rounds until cancelled: on every wake-up, at least every interval."""
@@ -271,7 +245,7 @@ class Dispatcher:
             await asyncio.sleep(0.02)
 
     async def sweep(self) -> None:
-        """Re-dispatch outstanding probes that timed out; refresh the gauges."""
+        """Re-dispatch outstanding probes that timed out, relay unsent ones; refresh gauges."""
         now = self.clock.now()
         cutoff = now - self.options.probe_timeout
         async with self.schedule.lock:
@@ -293,6 +267,8 @@ class Dispatcher:
         if expired:
             metrics.TIMEOUT_REDISPATCHES.inc(len(expired))
             self.schedule.wake.set()
+        if self.may_dispatch():
+            await self.relay.publish_unsent()
         self.refresh_gauges(now)
 
     def refresh_gauges(self, now: datetime) -> None:

@@ -4,20 +4,20 @@ Handlers take typed events; decoding, retries, dead-lettering and commits belong
 to the consumer runner. Leads, verdicts and retries are applied in bulk (see
 `coalesce`): the events of one bulk are applied in order to the working copy
 and written to the store in one go. Every handler is idempotent (see
-`domain.entries` and `domain.batches`).
+`domain.entries` and `domain.batches`). Impossible events (a number that is
+not E.164, attempt 0, a lead outside its batch) are refused by the event
+contracts at decode and never reach a handler.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
 
 from lc_common.clock import Clock
-from lc_common.errors import PoisonEvent
 from lc_common.events import BatchEventV1, LeadAcceptedV1, LeadVerdictV1, ProbeRetryV1
 from lc_scheduler import metrics
 from lc_scheduler.domain import entries as transitions
@@ -28,8 +28,6 @@ from lc_scheduler.domain.windows import CallingPolicy, place_number
 from lc_scheduler.schedule import Schedule
 
 log = structlog.get_logger(__name__)
-
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 @dataclass
@@ -47,10 +45,18 @@ class Placing:
 class Handlers:
     """The scheduler's event handlers over one schedule."""
 
-    def __init__(self, schedule: Schedule, clock: Clock, placing: Placing) -> None:
+    def __init__(
+        self,
+        schedule: Schedule,
+        clock: Clock,
+        placing: Placing,
+        on_closed: Callable[[], None] = lambda: None,
+    ) -> None:
         self.schedule = schedule
         self.clock = clock
         self.placing = placing
+        # Called once a batch closed (failed, deleted): its reservations await release.
+        self.on_closed = on_closed
 
     def new_entry(
         self,
@@ -87,15 +93,12 @@ class Handlers:
 
     # leads.accepted
 
-    async def check_lead(self, event: LeadAcceptedV1) -> None:
-        """Refuse a lead that can never be dialled before it joins a bulk."""
-        if not _E164.fullmatch(event.e164):
-            raise PoisonEvent(f"lead with a number that is not E.164: {event.e164!r}")
-        if not event.lead_id.startswith(f"{event.batch_id}:"):
-            raise PoisonEvent(f"lead {event.lead_id!r} is not of batch {event.batch_id!r}")
-
     async def accept_many(self, events: Sequence[LeadAcceptedV1]) -> None:
-        """Store new leads (idempotent by lead id) and queue them."""
+        """Store new leads (idempotent by lead id) and queue them; a closed batch's are dropped.
+
+        A lead already stored but not in the working copy (written by a leader
+        that lost its lease meanwhile) is read back, so it is not lost.
+        """
         schedule = self.schedule
         # Placed outside the lock (the costly part), so dispatch and another bulk's
         # write go on meanwhile; what changed meanwhile is filtered under the lock.
@@ -114,12 +117,16 @@ class Handlers:
             fresh: dict[str, Entry] = {}
             for entry in placed.values():
                 record = schedule.batches.get(entry.batch_id)
-                if record is not None and record.deleted:
+                if record is not None and record.closed:
                     continue
                 if entry.lead_id not in schedule.entries:
                     fresh[entry.lead_id] = entry
             inserted = await schedule.repo.insert_new(list(fresh.values()))
             new = [fresh[lead_id] for lead_id in fresh if lead_id in inserted]
+            stored = [lead_id for lead_id in fresh if lead_id not in inserted]
+            if stored:
+                found = await schedule.repo.entries(stored)
+                new.extend(e for e in found.values() if e.state != "final")
             await self._activate(new)
             schedule.add_new(new)
         if new:
@@ -133,47 +140,39 @@ class Handlers:
             record = self.schedule.batches.get(batch_id)
             if record is None:
                 records.append(BatchRecord(batch_id, account_id, created_at=now))
-            elif not record.active and not record.deleted:
+            elif not record.active and not record.closed:
                 records.append(replace(record, active=True))
         if records:
             await self.schedule.save_batches(records)
 
     # probe.retries
 
-    async def check_retry(self, event: ProbeRetryV1) -> None:
-        """Refuse an impossible retry before it joins a bulk."""
-        if event.attempt < 1:
-            raise PoisonEvent(f"retry with attempt {event.attempt}")
-
     async def on_retry(self, event: ProbeRetryV1) -> None:
         """One retry (see `apply_retries`)."""
-        await self.check_retry(event)
         await self.apply_retries([event])
 
     async def apply_retries(self, events: Sequence[ProbeRetryV1]) -> None:
-        """The classifier asks for more attempts: hold each until due, then dispatch."""
+        """The classifier asks for more attempts: hold each until due, then dispatch.
+
+        A retry for a lead the scheduler holds no entry for (never accepted here,
+        or dropped with its failed or deleted batch) is skipped: only an accepted
+        lead is ever dialled (a lead lost with the broker comes back by re-drive).
+        """
         schedule = self.schedule
         async with schedule.lock:
             current = await self._current([e.lead_id for e in events])
             changed: dict[str, Entry] = {}
-            adopted: list[Entry] = []
             for event in events:
                 entry = changed.get(event.lead_id) or current.get(event.lead_id)
-                record = schedule.batches.get(event.batch_id)
-                if entry is None and record is not None and record.deleted:
-                    continue
                 if entry is None:
-                    # A retry for a lead never accepted here: take it in, it is open.
-                    entry = replace(
-                        self.new_entry(
-                            lead_id=event.lead_id,
-                            account_id=event.account_id,
-                            batch_id=event.batch_id,
-                            e164=event.e164,
-                        ),
-                        attempt=0,
+                    metrics.UNKNOWN_RETRIES.inc()
+                    log.warning(
+                        "retry_for_unknown_lead",
+                        lead_id=event.lead_id,
+                        batch_id=event.batch_id,
+                        attempt=event.attempt,
                     )
-                    adopted.append(entry)
+                    continue
                 due = self.window_due(entry.country, entry.zones, event.not_before)
                 new = transitions.after_retry(
                     entry,
@@ -203,23 +202,20 @@ class Handlers:
                     due_at=due.isoformat(),
                     avoid_trunk=event.avoid_trunk,
                 )
-            await self._activate(adopted)
             await schedule.commit(changed.values())
 
     # lead.verdicts
 
-    async def check_verdict(self, event: LeadVerdictV1) -> None:
-        """Refuse an impossible verdict before it joins a bulk."""
-        if event.attempt < 1:
-            raise PoisonEvent(f"verdict for attempt {event.attempt}")
-
     async def on_verdict(self, event: LeadVerdictV1) -> None:
         """One verdict (see `apply_verdicts`)."""
-        await self.check_verdict(event)
         await self.apply_verdicts([event])
 
     async def apply_verdicts(self, events: Sequence[LeadVerdictV1]) -> None:
-        """A verdict closes the outstanding probe; a final one closes the lead for good."""
+        """A verdict closes the outstanding probe; a final one closes the lead for good.
+
+        A verdict for a lead with no entry (never accepted, or its batch closed)
+        or already final changes nothing.
+        """
         schedule = self.schedule
         async with schedule.lock:
             current = await self._current([e.lead_id for e in events])
@@ -270,9 +266,11 @@ class Handlers:
     # batch.events
 
     async def on_batch_event(self, event: BatchEventV1) -> None:
-        """Pause, resume, credit pause/resume, retention and deletion of a batch."""
-        if not event.batch_id or not event.account_id:
-            raise PoisonEvent("batch event without a batch or account id")
+        """Pause, resume, credit pause/resume, retention; failure and deletion close it.
+
+        A closed batch's entries are dropped (probes out may still answer; their
+        verdicts find no entry) and its reservations released (`credit`).
+        """
         schedule = self.schedule
         async with schedule.lock:
             record = schedule.batches.get(event.batch_id) or BatchRecord(
@@ -282,7 +280,7 @@ class Handlers:
             if new is None:
                 return
             await schedule.save_batches([new])
-            if event.kind == "deleted":
+            if new.closed:
                 await self._drop_entries(event.batch_id)
         log.info("batch_event_applied", kind=event.kind, dispatchable=new.dispatchable)
 
@@ -300,6 +298,6 @@ class Handlers:
             await self._drop_entries(batch_id)
 
     async def _drop_entries(self, batch_id: str) -> None:
-        dropped = self.schedule.forget_batch(batch_id)
-        await self.schedule.repo.delete_batch_entries(batch_id, dropped)
-        log.info("batch_deleted", batch_id=batch_id, dropped=len(dropped))
+        dropped = await self.schedule.drop_batch(batch_id)
+        self.on_closed()
+        log.info("batch_closed", batch_id=batch_id, dropped=len(dropped))

@@ -6,6 +6,10 @@ asks for the lease every `retry` seconds; the leader renews it every `renew`
 seconds. A leader that cannot renew before its lease runs out raises
 `LeadershipLost` (the process exits and restarts as a standby), and stops
 dispatching as soon as its lease is no longer valid by its own clock.
+
+Each term of a leader has an epoch (see `domain.lease`); the schedule's writes
+are fenced by it (`adapters.repository`), and a write that a newer leader's
+epoch refused raises `LeadershipLost` too.
 """
 
 from __future__ import annotations
@@ -70,6 +74,11 @@ class Leadership:
         self.holder: str | None = None
 
     @property
+    def epoch(self) -> int:
+        """The epoch of the term this process holds now (0 while it holds none)."""
+        return self.lease.epoch if self.lease is not None else 0
+
+    @property
     def is_leader(self) -> bool:
         """True while this process holds a lease that has not run out."""
         return self.lease is not None and self.lease.held_by(self.owner, self.clock.now())
@@ -118,6 +127,7 @@ class Leadership:
 
     async def keep(self) -> None:
         """Renew the lease until cancelled; raise `LeadershipLost` if it is lost."""
+        term = self.epoch
         while True:
             await asyncio.sleep(self.renew.total_seconds())
             try:
@@ -131,6 +141,12 @@ class Leadership:
                 metrics.LEADER.set(0)
                 log.error("lease_lost", instance=self.owner, holder=self.holder)
                 raise LeadershipLost(f"lease held by {self.holder}")
+            if self.epoch != term:
+                # The lease ran out and was claimed again: a new term, maybe after
+                # another leader's. The working copy may be stale; start afresh.
+                metrics.LEADER.set(0)
+                log.error("lease_term_changed", instance=self.owner, epoch=self.epoch)
+                raise LeadershipLost(f"term {term} ended; now {self.epoch}")
 
     async def release(self) -> None:
         """Give the lease up (on a clean stop) so a standby takes over at once."""

@@ -103,6 +103,9 @@ def create_app(settings: SchedulerSettings | None = None, clock: Clock | None = 
             yield
         finally:
             await workers.stop()
+            built: Scheduler | None = getattr(app.state, "scheduler_built", None)
+            if built is not None:
+                await built.aclose()
             try:
                 await leadership.release()
             finally:
@@ -131,7 +134,8 @@ async def _lead(
     workers: Workers,
     clock: Clock,
 ) -> None:
-    """Wait for the lease; then load the schedule, run every worker and keep the lease."""
+    """Wait for the lease; then take the store over for this term (fencing older leaders'
+    writes), load the schedule, relay its outbox, run every worker and keep the lease."""
     leadership: Leadership = app.state.leadership
     await leadership.wait_until_leader()
     repo = Repository(database(client, settings))
@@ -139,13 +143,16 @@ async def _lead(
     trunks = load_trunks(settings.trunks_file)
     probe_publisher = KafkaProbePublisher(settings, publisher, trunks)
     scheduler = build_scheduler(settings, repo, probe_publisher, clock=clock, trunks=trunks)
+    app.state.scheduler_built = scheduler
     scheduler.dispatcher.may_dispatch = lambda: leadership.is_leader
+    scheduler.relay.may_publish = lambda: leadership.is_leader
     await ensure_topics(settings, scheduler_topics(trunks))
-    await scheduler.schedule.load()
+    await scheduler.start(leadership.epoch)
     for runner in scheduler.consumers(publisher):
         workers.start(f"consume:{runner.topic_name}", runner.run())
     workers.start("dispatch", scheduler.dispatcher.run())
     workers.start("sweeps", scheduler.dispatcher.run_sweeps())
+    workers.start("releases", scheduler.credit.run_releases())
     workers.start("retention", scheduler.retention.run())
     if settings.redrive_on_startup:
         workers.start("startup-redrive", scheduler.redriver.run_at_startup())
@@ -156,6 +163,7 @@ async def _lead(
         trunks=[t.name for t in scheduler.trunks],
         bounds=scheduler.dispatcher.bounds,
         windows_enforced=settings.windows_enforced,
+        epoch=leadership.epoch,
     )
     await leadership.keep()
 

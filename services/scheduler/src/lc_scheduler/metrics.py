@@ -58,3 +58,28 @@ RETENTION_REQUESTS = Counter(
     "(deleted, not_expired, not_found).",
     ["outcome"],
 )
+RESERVATIONS = Counter(
+    "lc_scheduler_reservations_total",
+    "Leads for which a credit reservation was asked before dispatch, by outcome "
+    "(reserved, refused, settled, unanswered).",
+    ["outcome"],
+)
+BLOCKED_ACCOUNTS = Gauge(
+    "lc_scheduler_blocked_accounts",
+    "Accounts not dispatched because billing refused a reservation (until credit is restored).",
+)
+RELEASES = Counter(
+    "lc_scheduler_reservation_releases_total",
+    "Failed or deleted batches whose reservations billing was asked to release, by outcome "
+    "(released, unanswered).",
+    ["outcome"],
+)
+UNKNOWN_RETRIES = Counter(
+    "lc_scheduler_unknown_lead_retries_total",
+    "Retry requests for leads the scheduler holds no entry for (never accepted, or dropped "
+    "with their batch): skipped, never dialled.",
+)
+FENCED_WRITES = Counter(
+    "lc_scheduler_fenced_writes_total",
+    "Writes refused because a newer leader's epoch holds the documents (this replica steps down).",
+)

@@ -23,7 +23,13 @@ class ProbePublisher(Protocol):
 
 
 class ScheduleStore(Protocol):
-    """The durable record of the schedule (MongoDB in production)."""
+    """The durable record of the schedule (MongoDB in production).
+
+    Writes are fenced by the leader's epoch (set by `take_over`): one refused by
+    a newer leader's stamp raises `leadership.LeadershipLost`.
+    """
+
+    async def take_over(self, epoch: int) -> None: ...
 
     async def open_entries(self) -> list[Entry]: ...
 

@@ -4,8 +4,11 @@ If the broker lost its data, leads accepted but never read, and retries never
 delivered, are gone from the topics but not from ingest's database. A re-drive
 pages through ingest's open leads and inserts each one the scheduler does not
 know; one it closed with a final verdict long ago (that ingest never got) is
-tested again. Finalisation stays exactly-once downstream: ingest and billing
-ignore a second final verdict.
+tested again. Only leads ingest reports non-final are taken, and none of a
+failed or deleted batch. Finalisation stays exactly-once downstream: ingest and
+billing ignore a second final verdict, billing answers `settled` for a lead it
+already charged (closed here without a call), and the classifier answers a
+call of a lead already final with its final verdict again.
 """
 
 from __future__ import annotations
@@ -96,13 +99,17 @@ class Redriver:
         schedule = self.handlers.schedule
         result.seen += len(page.leads)
         async with schedule.lock:
-            unknown = [lead for lead in page.leads if lead.lead_id not in schedule.entries]
+            unknown = [
+                lead
+                for lead in page.leads
+                if lead.lead_id not in schedule.entries and not lead.final
+            ]
             stored = await schedule.repo.entries([lead.lead_id for lead in unknown])
             now = self.clock.now()
             fresh, reopen = [], []
             for lead in unknown:
                 record = schedule.batches.get(lead.batch_id)
-                if record is not None and record.deleted:
+                if record is not None and record.closed:
                     continue
                 entry = stored.get(lead.lead_id)
                 if entry is None:

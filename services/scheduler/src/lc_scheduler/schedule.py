@@ -4,7 +4,9 @@ MongoDB is the record; this is its working copy, loaded at startup, so that a
 dispatch round never scans the store. Every change is written to the store
 first (by `_id`, in bulk) and then applied here, under one lock, so handlers
 and the dispatch loop never lose each other's updates. One scheduler process
-owns the schedule: the replica holding the lease (see `leadership`).
+owns the schedule: the replica holding the lease (see `leadership`); its
+writes are fenced by the lease epoch, and once one is refused (`lost`) nothing
+more is published from this copy.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -21,6 +23,7 @@ import structlog
 from lc_scheduler import metrics
 from lc_scheduler.domain.batches import BatchRecord
 from lc_scheduler.domain.entries import Entry
+from lc_scheduler.leadership import LeadershipLost
 from lc_scheduler.ports import ScheduleStore
 
 log = structlog.get_logger(__name__)
@@ -39,15 +42,22 @@ class Schedule:
     queues: dict[str, list[QueueItem]] = field(default_factory=lambda: defaultdict(list))
     outstanding: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     open_per_batch: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Outstanding entries whose probe request is not published yet (the outbox).
+    unsent: set[str] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # True once a newer leader's fence refused a write: this copy is stale.
+    lost: bool = False
 
-    async def load(self) -> None:
-        """Read the open entries and the batches from the store."""
+    async def load(self, epoch: int = 0) -> None:
+        """Take the store over for this leader's `epoch`, then read open entries and batches."""
+        await self.repo.take_over(epoch)
         for record in await self.repo.batches():
             self.batches[record.batch_id] = record
+        closed = {b for b, r in self.batches.items() if r.closed}
         for entry in await self.repo.open_entries():
-            self._apply(entry)
+            if entry.batch_id not in closed:  # else left by a crash while closing it
+                self._apply(entry)
         log.info("schedule_loaded", open_leads=len(self.entries), batches=len(self.batches))
 
     async def get(self, lead_id: str) -> Entry | None:
@@ -62,7 +72,7 @@ class Schedule:
         changed = list(entries)
         if not changed:
             return
-        await self.repo.save(changed)
+        await self.fenced(self.repo.save(changed))
         for entry in changed:
             self._apply(entry)
         await self._deactivate_done([e.batch_id for e in changed if e.state == "final"])
@@ -76,15 +86,25 @@ class Schedule:
     async def save_batches(self, records: Iterable[BatchRecord]) -> None:
         """Store batch records, then apply them here."""
         changed = list(records)
-        await self.repo.save_batches(changed)
+        await self.fenced(self.repo.save_batches(changed))
         for record in changed:
             self.batches[record.batch_id] = record
         if any(r.dispatchable for r in changed):
             self.wake.set()
 
-    def forget_batch(self, batch_id: str) -> list[str]:
-        """Drop every open entry of a batch from memory; their lead ids."""
+    async def fenced(self, write: Awaitable[None]) -> None:
+        """Run a store write; remember a refusal by a newer leader's fence, and re-raise it."""
+        try:
+            await write
+        except LeadershipLost:
+            self.lost = True
+            log.error("schedule_fenced_out")
+            raise
+
+    async def drop_batch(self, batch_id: str) -> list[str]:
+        """Delete every entry of a batch from the store, then from memory; the open lead ids."""
         dropped = [lid for lid, e in self.entries.items() if e.batch_id == batch_id]
+        await self.fenced(self.repo.delete_batch_entries(batch_id, dropped))
         for lead_id in dropped:
             self._unlink(self.entries.pop(lead_id))
         self.queues.pop(batch_id, None)
@@ -92,6 +112,7 @@ class Schedule:
         return dropped
 
     def _unlink(self, old: Entry) -> None:
+        self.unsent.discard(old.lead_id)
         if old.state == "outstanding" and old.trunk is not None:
             self.outstanding[old.trunk].discard(old.lead_id)
             self.wake.set()
@@ -112,6 +133,8 @@ class Schedule:
             heapq.heappush(self.queues[entry.batch_id], (entry.due_at, entry.rev, entry.lead_id))
         elif entry.state == "outstanding" and entry.trunk is not None:
             self.outstanding[entry.trunk].add(entry.lead_id)
+            if not entry.sent:
+                self.unsent.add(entry.lead_id)
 
     async def _deactivate_done(self, batch_ids: Iterable[str]) -> None:
         done = []
@@ -162,7 +185,7 @@ class Schedule:
 
     def active_batches(self) -> Iterator[BatchRecord]:
         """Batches with open leads."""
-        return (r for r in self.batches.values() if r.active and not r.deleted)
+        return (r for r in self.batches.values() if r.active and not r.closed)
 
     def refresh_gauges(self) -> None:
         """Set the batch gauges from the working copy."""

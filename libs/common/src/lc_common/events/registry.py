@@ -49,7 +49,12 @@ BATCH_EVENTS = Topic(
     "batch.events", BatchEventV1, "ingest", ("scheduler", "notifier"), key="batch_id"
 )
 BILLING_EVENTS = Topic(
-    "billing.events", CreditEventV1, "billing", ("ingest",), partitions=1, key="account_id"
+    "billing.events",
+    CreditEventV1,
+    "billing",
+    ("ingest", "scheduler"),
+    partitions=1,
+    key="account_id",
 )
 
 TOPICS: dict[str, Topic] = {

@@ -9,6 +9,9 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel
 
+# Lead states at ingest that are never dialled again.
+FINAL_STATES = frozenset({"connected", "disconnected", "indeterminate", "rejected"})
+
 
 class OpenLead(BaseModel):
     """One lead ingest still counts as not final."""
@@ -18,6 +21,11 @@ class OpenLead(BaseModel):
     account_id: str
     e164: str
     state: str | None = None
+
+    @property
+    def final(self) -> bool:
+        """True if ingest holds the lead final (or rejected): it is never dialled again."""
+        return self.state in FINAL_STATES
 
 
 DeleteOutcome = Literal["deleted", "not_expired", "not_found"]
@@ -32,25 +40,27 @@ class OpenLeadsPage(BaseModel):
 
 @dataclass
 class IngestClient:
-    """Calls ingest's internal API."""
+    """Calls ingest's internal API over the scheduler's pooled HTTP client."""
 
+    http: httpx.AsyncClient
     base_url: str
     token: str
-    timeout: float = 30.0
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url.rstrip('/')}{path}"
 
     async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage:
         """One page of open leads, in lead id order, after `after`."""
         params: dict[str, str | int] = {"open": "true", "limit": limit}
         if after:
             params["after"] = after
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as client:
-            response = await client.get(
-                "/internal/v1/leads",
-                params=params,
-                headers={"X-LC-Internal-Token": self.token},
-            )
-            response.raise_for_status()
-            return OpenLeadsPage.model_validate(response.json())
+        response = await self.http.get(
+            self._url("/internal/v1/leads"),
+            params=params,
+            headers={"X-LC-Internal-Token": self.token},
+        )
+        response.raise_for_status()
+        return OpenLeadsPage.model_validate(response.json())
 
     async def delete_batch(
         self, batch_id: str, account_id: str, expired_before: datetime
@@ -59,12 +69,11 @@ class IngestClient:
 
         ingest checks that itself (it may have seen an unpause we have not yet).
         """
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as client:
-            response = await client.delete(
-                f"/internal/v1/batches/{batch_id}",
-                params={"expired_before": expired_before.isoformat()},
-                headers={"X-LC-Internal-Token": self.token, "X-LC-Account-Id": account_id},
-            )
+        response = await self.http.delete(
+            self._url(f"/internal/v1/batches/{batch_id}"),
+            params={"expired_before": expired_before.isoformat()},
+            headers={"X-LC-Internal-Token": self.token, "X-LC-Account-Id": account_id},
+        )
         if response.status_code == 404:
             return "not_found"
         if response.status_code == 409:

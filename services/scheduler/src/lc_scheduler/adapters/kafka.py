@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from lc_common.events import (
     BATCH_EVENTS,
+    BILLING_EVENTS,
     LEAD_VERDICTS,
     LEADS_ACCEPTED,
     LEADS_DISPATCHED,
@@ -18,7 +19,7 @@ from lc_common.kafka import Publisher, ensure_topics
 from lc_common.settings import ServiceSettings
 from lc_common.trunks import Trunk
 
-INPUT_TOPICS = (LEADS_ACCEPTED, PROBE_RETRIES, LEAD_VERDICTS, BATCH_EVENTS)
+INPUT_TOPICS = (LEADS_ACCEPTED, PROBE_RETRIES, LEAD_VERDICTS, BATCH_EVENTS, BILLING_EVENTS)
 
 
 def scheduler_topics(trunks: Sequence[Trunk]) -> list[Topic]:

@@ -27,6 +27,7 @@ def _to_doc(lease: Lease) -> Document:
         "expires_at": to_store_time(lease.expires_at),
         "acquired_at": to_store_time(lease.acquired_at),
         "version": lease.version,
+        "epoch": lease.epoch,
     }
 
 
@@ -34,7 +35,9 @@ def _from_doc(doc: Document) -> Lease:
     expires = from_store_time(doc["expires_at"])
     acquired = from_store_time(doc["acquired_at"])
     assert expires is not None and acquired is not None
-    return Lease(doc["_id"], doc["owner"], expires, int(doc["version"]), acquired)
+    # A lease written before epochs existed is in its first term.
+    epoch = int(doc.get("epoch", 1))
+    return Lease(doc["_id"], doc["owner"], expires, int(doc["version"]), acquired, epoch)
 
 
 class MongoLeaseStore:

@@ -7,6 +7,12 @@ way and slow otherwise) and many go in one bulk write. Field names are flat.
   and retry schedule. Indexes (batch_id, state, due_at) and (state, due_at).
 - `batches`: one per batch, `_id` = batch id; pause flags and whether it is
   still active (has leads not yet final).
+
+Fencing (docs/invariants.md I8): every document carries `fence`, the epoch of
+the last leader that wrote it. A write matches only documents whose fence is at
+most this leader's epoch, and stamps its own; a new leader first stamps every
+open entry and every batch record (`take_over`). A write that matched fewer
+documents than it names means a newer leader holds them: `LeadershipLost`.
 """
 
 from __future__ import annotations
@@ -19,9 +25,12 @@ from typing import Any
 from pymongo import ASCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+from pymongo.results import BulkWriteResult
 
+from lc_scheduler import metrics
 from lc_scheduler.domain.batches import BatchRecord
 from lc_scheduler.domain.entries import Entry
+from lc_scheduler.leadership import LeadershipLost
 
 Document = dict[str, Any]
 ENTRIES = "dispatch_entries"
@@ -29,6 +38,7 @@ BATCHES = "batches"
 _DUPLICATE_KEY = 11000
 
 
+FENCE = "fence"
 _ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name != "lead_id")
 _BATCH_FIELDS = tuple(f.name for f in dataclasses.fields(BatchRecord) if f.name != "batch_id")
 
@@ -64,12 +74,32 @@ def batch_from_doc(doc: Document) -> BatchRecord:
     return BatchRecord(**values)
 
 
-class Repository:
-    """Reads and writes the scheduler's documents."""
+def _fenced_out(what: str, expected: int, matched: int) -> LeadershipLost:
+    metrics.FENCED_WRITES.inc()
+    return LeadershipLost(f"a newer leader holds {expected - matched} of {expected} {what}")
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+
+class Repository:
+    """Reads and writes the scheduler's documents, fenced by this leader's `epoch`."""
+
+    def __init__(self, db: AsyncDatabase[Document], epoch: int = 0) -> None:
         self._entries = db[ENTRIES]
         self._batches = db[BATCHES]
+        self.epoch = epoch
+
+    def _mine(self, _id: str) -> Document:
+        return {"_id": _id, FENCE: {"$lte": self.epoch}}
+
+    async def take_over(self, epoch: int) -> None:
+        """Start a term: stamp every open entry and every batch with `epoch`, then write by it.
+
+        From then on a leader of an older epoch matches none of them. Documents
+        written before fencing existed get fence 0 first, so the filters match them.
+        """
+        self.epoch = epoch
+        await self._entries.update_many({FENCE: {"$exists": False}}, {"$set": {FENCE: 0}})
+        await self._entries.update_many({"state": {"$ne": "final"}}, {"$max": {FENCE: epoch}})
+        await self._batches.update_many({}, {"$max": {FENCE: epoch}})
 
     async def ensure_indexes(self) -> None:
         """Create the indexes the scheduler's queries use."""
@@ -95,7 +125,7 @@ class Repository:
         """Insert the entries whose lead is not stored yet; the lead ids inserted."""
         if not entries:
             return set()
-        ops = [InsertOne(entry_to_doc(e)) for e in entries]
+        ops = [InsertOne({**entry_to_doc(e), FENCE: self.epoch}) for e in entries]
         failed: set[int] = set()
         try:
             await self._entries.bulk_write(ops, ordered=False)
@@ -107,16 +137,28 @@ class Repository:
         return {e.lead_id for i, e in enumerate(entries) if i not in failed}
 
     async def save(self, entries: Iterable[Entry]) -> None:
-        """Write these entries as they are now."""
-        ops = [ReplaceOne({"_id": e.lead_id}, entry_to_doc(e), upsert=True) for e in entries]
-        if ops:
-            await self._entries.bulk_write(ops, ordered=False)
+        """Write these stored entries as they are now; `LeadershipLost` if fenced out."""
+        latest = {e.lead_id: e for e in entries}
+        ops = [
+            ReplaceOne(self._mine(lead_id), {**entry_to_doc(e), FENCE: self.epoch})
+            for lead_id, e in latest.items()
+        ]
+        if not ops:
+            return
+        result: BulkWriteResult = await self._entries.bulk_write(ops, ordered=False)
+        if result.matched_count < len(ops):
+            raise _fenced_out("entries", len(ops), result.matched_count)
 
     async def delete_batch_entries(self, batch_id: str, lead_ids: Sequence[str]) -> None:
-        """Drop a deleted batch's entries (those known to be open, then any left)."""
+        """Drop a closed batch's entries (those known to be open, then any left)."""
         if lead_ids:
-            await self._entries.delete_many({"_id": {"$in": list(lead_ids)}})
-        await self._entries.delete_many({"batch_id": batch_id})
+            ids = list(dict.fromkeys(lead_ids))
+            result = await self._entries.delete_many(
+                {"_id": {"$in": ids}, FENCE: {"$lte": self.epoch}}
+            )
+            if result.deleted_count < len(ids):
+                raise _fenced_out("entries", len(ids), result.deleted_count)
+        await self._entries.delete_many({"batch_id": batch_id, FENCE: {"$lte": self.epoch}})
 
     async def batches(self) -> list[BatchRecord]:
         """Every batch record (active or not, deleted ones as tombstones)."""
@@ -127,9 +169,22 @@ class Repository:
         return batch_from_doc(doc) if doc else None
 
     async def save_batches(self, records: Iterable[BatchRecord]) -> None:
-        ops = [ReplaceOne({"_id": r.batch_id}, batch_to_doc(r), upsert=True) for r in records]
-        if ops:
+        """Write these batch records (new ones inserted); `LeadershipLost` if fenced out."""
+        ops = [
+            # A record a newer leader stamped does not match, so the upsert tries to
+            # insert its _id again: a duplicate key is the fence refusing us.
+            ReplaceOne(self._mine(r.batch_id), {**batch_to_doc(r), FENCE: self.epoch}, upsert=True)
+            for r in records
+        ]
+        if not ops:
+            return
+        try:
             await self._batches.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if errors and all(err.get("code") == _DUPLICATE_KEY for err in errors):
+                raise _fenced_out("batch records", len(ops), len(ops) - len(errors)) from exc
+            raise
 
     async def final_since(self, lead_ids: Sequence[str]) -> dict[str, datetime | None]:
         """For those of these leads that are final here: when they were finalised."""

@@ -21,7 +21,11 @@ RETENTION_STOPS = frozenset({"resumed", "credit_resumed"})
 
 @dataclass(frozen=True)
 class BatchRecord:
-    """One batch known to the scheduler; active while it has leads not yet final."""
+    """One batch known to the scheduler; active while it has leads not yet final.
+
+    A failed or deleted batch is closed: its entries are dropped and its leads'
+    credit reservations released (`release_pending` until billing confirmed it).
+    """
 
     batch_id: str
     account_id: str
@@ -30,6 +34,8 @@ class BatchRecord:
     credit_paused: bool = False
     deleted: bool = False
     active: bool = True
+    failed: bool = False
+    release_pending: bool = False
     # Per flag, the time of the batch event that set it last: older events are stale.
     paused_at: datetime | None = None
     credit_paused_at: datetime | None = None
@@ -41,7 +47,12 @@ class BatchRecord:
     @property
     def dispatchable(self) -> bool:
         """True if its leads may be dialled now."""
-        return not (self.paused or self.credit_paused or self.deleted)
+        return not (self.paused or self.credit_paused or self.deleted or self.failed)
+
+    @property
+    def closed(self) -> bool:
+        """True if the batch failed or was deleted: none of its leads is dialled again."""
+        return self.deleted or self.failed
 
 
 def after_batch_event(record: BatchRecord, kind: str, at: datetime) -> BatchRecord | None:
@@ -49,14 +60,22 @@ def after_batch_event(record: BatchRecord, kind: str, at: datetime) -> BatchReco
 
     Pause and credit pause are two independent flags; each remembers the time of
     the event that set it, so a redelivered older event cannot undo a newer one.
-    The retention clock is guarded the same way.
+    The retention clock is guarded the same way. `failed` and `deleted` close
+    the batch for good and ask for its reservations to be released.
     """
     if record.deleted:
         return None
     if kind == "deleted":
-        return dataclasses.replace(record, deleted=True, active=False)
+        return dataclasses.replace(record, deleted=True, active=False, release_pending=True)
     new = _retention_after(_flags_after(record, kind, at), kind, at)
+    if kind == "failed" and not record.failed:
+        new = dataclasses.replace(new, failed=True, active=False, release_pending=True)
     return None if new == record else new
+
+
+def reservations_released(record: BatchRecord) -> BatchRecord:
+    """The closed batch once billing released its leads' reservations."""
+    return dataclasses.replace(record, release_pending=False)
 
 
 def _flags_after(record: BatchRecord, kind: str, at: datetime) -> BatchRecord:

@@ -3,6 +3,10 @@
 States: `queued` (waits for `due_at`), `outstanding` (a probe request is out on
 `trunk` with `probe_id`), `final` (a final verdict arrived; never dispatched again).
 
+An outstanding entry is also the outbox of its probe request (docs/invariants.md
+I7): it is stored with `sent` false, and the relay publishes the request and
+then marks it sent, so a crash between the two delays the request, never loses it.
+
 Every transition is a pure function returning a new entry, or None when the
 event changes nothing (a duplicate, a stale event, a lead already final). This is
 the idempotency of the scheduler: the attempt number only grows, and retry event
@@ -42,6 +46,8 @@ class Entry:
     finalised_at: datetime | None = None
     last_reason: str | None = None
     retry_events: tuple[str, ...] = field(default=())
+    # Outstanding only: whether its probe request has been published.
+    sent: bool = False
     rev: int = 0
 
     def evolve(self, **changes: Any) -> Entry:
@@ -50,8 +56,27 @@ class Entry:
 
 
 def dispatched(entry: Entry, *, probe_id: str, trunk: str, at: datetime) -> Entry:
-    """The entry once a probe request for it is out on a trunk."""
-    return entry.evolve(state="outstanding", probe_id=probe_id, trunk=trunk, dispatched_at=at)
+    """The entry once it is given to a trunk: its probe request waits to be published."""
+    return entry.evolve(
+        state="outstanding", probe_id=probe_id, trunk=trunk, dispatched_at=at, sent=False
+    )
+
+
+def published(entry: Entry) -> Entry:
+    """The outstanding entry once its probe request is on the broker."""
+    return entry.evolve(sent=True)
+
+
+def settled(entry: Entry, now: datetime) -> Entry:
+    """A lead billing already holds as charged or final: closed without being dialled."""
+    return entry.evolve(
+        state="final",
+        probe_id=None,
+        trunk=None,
+        sent=False,
+        finalised_at=now,
+        last_reason="settled",
+    )
 
 
 def deferred(entry: Entry, due_at: datetime) -> Entry:
@@ -69,6 +94,7 @@ def requeued_after_timeout(entry: Entry, now: datetime) -> Entry | None:
         probe_id=None,
         trunk=None,
         dispatched_at=None,
+        sent=False,
         last_reason="timeout",
     )
 
@@ -81,6 +107,7 @@ def reopened(entry: Entry, now: datetime) -> Entry:
         probe_id=None,
         trunk=None,
         dispatched_at=None,
+        sent=False,
         finalised_at=None,
         last_reason="redrive",
     )
@@ -118,6 +145,7 @@ def after_retry(
         probe_id=None,
         trunk=None,
         dispatched_at=None,
+        sent=False,
         last_reason=reason,
         retry_events=(*entry.retry_events, event_id)[-_REMEMBERED_RETRIES:],
     )
@@ -133,7 +161,9 @@ def after_verdict(
 ) -> Entry | None:
     """Apply a verdict, or None if it changes nothing.
 
-    A final verdict closes the lead for good. A non-final one closes the probe and
+    A final verdict closes the lead for good, whichever probe it names (the
+    classifier re-emits a lead's final verdict, with the newer probe id, when a
+    lead already final there is dialled again). A non-final one closes the probe and
     queues the next attempt at `next_attempt_at` (the classifier's retry event,
     which may come before or after, refines it: other trunk, exact time).
     """
@@ -141,7 +171,12 @@ def after_verdict(
         return None
     if final:
         return entry.evolve(
-            state="final", probe_id=None, trunk=None, finalised_at=now, last_reason="final"
+            state="final",
+            probe_id=None,
+            trunk=None,
+            sent=False,
+            finalised_at=now,
+            last_reason="final",
         )
     if attempt < entry.attempt or (attempt == entry.attempt and entry.state == "queued"):
         return None  # the retry for a later attempt is already here
@@ -153,5 +188,6 @@ def after_verdict(
         probe_id=None,
         trunk=None,
         dispatched_at=None,
+        sent=False,
         last_reason="verdict",
     )
