@@ -34,6 +34,8 @@ CUSTOM_KINDS = {
     "Kafka",
     "KafkaNodePool",
     "KafkaTopic",
+    "KafkaUser",
+    "TriggerAuthentication",
     "MongoDBCommunity",
     "ScaledObject",
     "PodMonitor",

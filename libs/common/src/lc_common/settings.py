@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     uses_internal_token: ClassVar[bool] = True
     """Whether the service calls or serves the internal HTTP API (`LC_INTERNAL_TOKEN`);
     one that does not is not refused for leaving it unset, and is not given it."""
+    uses_kafka: ClassVar[bool] = True
+    """Whether the service talks to the broker; one that does not needs no Kafka
+    credentials and is not refused for a plaintext protocol."""
 
     environment: Literal["development", "test", "production"] = "development"
     kafka_bootstrap_servers: str = Field(
@@ -65,6 +68,8 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_kafka_security(self) -> ServiceSettings:
+        if not self.uses_kafka:
+            return self
         protocol = self.kafka_security_protocol
         if self.environment == "production" and protocol == "PLAINTEXT":
             raise ValueError("LC_KAFKA_SECURITY_PROTOCOL must not be PLAINTEXT in production")

@@ -4,32 +4,74 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from lc_common.settings import DEV_SECRET, ServiceSettings
 
+MIN_SECRET_LENGTH = 32
+
 
 class GatewaySettings(ServiceSettings):
-    """Where the gateway listens, which peers it calls, and how it signs sessions.
+    """Where the gateway listens, which peers it calls, and how it guards its edge.
 
-    `session_secret` signs the control panel's session cookie; like every
-    secret it is refused at its default value in production.
+    In production every secret must be set, at least 32 characters long and not
+    the development value.
     """
 
     owner: ClassVar[str] = "gateway"
+    uses_kafka: ClassVar[bool] = False
 
     http_port: int = 8000
     ingest_url: str = "http://127.0.0.1:8001"
     billing_url: str = "http://127.0.0.1:8005"
+    # Kept for deployments that still set it; sessions live in the store now.
     session_secret: SecretStr = SecretStr(DEV_SECRET)
     # Where clients reach the gateway; used to build absolute links (payment return page).
     public_url: str = "http://127.0.0.1:8000"
     max_upload_bytes: int = 64 * 1024 * 1024
-    # Seconds the panel's session cookie stays valid.
-    session_max_age: int = 12 * 60 * 60
+    # Every body that is not an upload (JSON, forms) is refused above this size.
+    max_body_bytes: int = 64 * 1024
     upstream_timeout_seconds: float = 30.0
+
+    # Sessions: a record in the store, dropped after this long unused or this long in all.
+    session_idle_seconds: int = Field(30 * 60, gt=0)
+    session_max_age: int = Field(12 * 60 * 60, gt=0)
+    # Cookies are `Secure` unless this is set, for plain-HTTP local development only.
+    insecure_cookies: bool = False
+
+    # Throttling (limits' notation): failed API keys per client address, failed
+    # passwords per login and per address.
+    api_key_failure_limit: str = "10/minute"
+    login_failure_limit: str = "10/minute"
+    # At most this many password hashes are computed at once (64 MiB of Argon2 each).
+    password_hash_slots: int = Field(2, ge=1)
+
+    # Idempotency-Key records are kept this long.
+    idempotency_hours: float = Field(24.0, gt=0)
+
+    # The lockout notice mail goes through the same relay as the notifier's mails.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    mail_from: str = "Lead Cleanser <noreply@leadcleanser.local>"
+
+    @model_validator(mode="after")
+    def _strong_secrets_in_production(self) -> GatewaySettings:
+        if self.environment == "production":
+            for name in ("internal_token", "session_secret"):
+                value: SecretStr = getattr(self, name)
+                secret = value.get_secret_value()
+                if secret == DEV_SECRET or len(secret) < MIN_SECRET_LENGTH:
+                    raise ValueError(
+                        f"LC_{name.upper()} must be at least {MIN_SECRET_LENGTH} random "
+                        "characters in production"
+                    )
+        return self
 
     @property
     def secure_cookies(self) -> bool:
-        """Mark cookies `Secure` when clients reach us over HTTPS."""
-        return self.public_url.startswith("https://")
+        """Mark cookies `Secure` unless plain-HTTP development asked otherwise."""
+        return not self.insecure_cookies
