@@ -46,7 +46,7 @@ async def test_every_example_of_every_input_topic_is_handled(
     try:
         store = IngestStore(database(client, settings))
         await store.ensure_indexes()
-        lifecycle = BatchLifecycle(store, publisher, clock)
+        lifecycle = BatchLifecycle(store, clock)
         csv = tmp_path / "leads.csv"
         csv.write_text("phone\n" + "".join(f"+6141234{n:04d}\n" for n in range(row + 5)))
         await store.create_batch(

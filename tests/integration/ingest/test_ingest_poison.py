@@ -97,11 +97,11 @@ async def test_each_input_topic_parks_poison_and_goes_on(service_env: dict[str, 
                 settings,
                 publisher,
                 LEADS_DISPATCHED,
-                # No attempt 0 is ever dialled.
+                # Well-formed, but of a batch ingest never had.
                 impossible={
                     "account_id": "acc_1",
-                    "batch_id": b["id"],
-                    "leads": [{"lead_id": f"{b['id']}:000000002", "attempt": 0}],
+                    "batch_id": "bat_unknown",
+                    "leads": [{"lead_id": "bat_unknown:000000002", "attempt": 1}],
                 },
                 good=dispatched,
                 handled=testing,

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from lc_ingest.batches import BatchView, batch_view
+from lc_common.events.types import Identifier
+from lc_ingest.batches import FINAL_LEAD_STATES, BatchView, batch_view
 from lc_ingest.batches_service import new_batch_counters
 from lc_ingest.bootstrap import IngestRuntime
 from lc_ingest.domain.csv_reader import preview
@@ -69,6 +70,24 @@ class PauseRequest(BaseModel):
     paused: bool
 
 
+class LeadStatesRequest(BaseModel):
+    lead_ids: list[Identifier] = Field(min_length=1, max_length=1000)
+
+
+class LeadState(BaseModel):
+    lead_id: str
+    account_id: str
+    batch_id: str
+    state: str
+    final: bool
+    chargeable: bool | None
+    attempts: int
+
+
+class LeadStates(BaseModel):
+    leads: list[LeadState]
+
+
 @router.post("/imports/preview")
 async def preview_import(request: Request, rt: Runtime, _: Account) -> dict[str, Any]:
     """Detected encoding, delimiter, header, first rows and the suggested phone column."""
@@ -115,6 +134,7 @@ async def create_batch(request: Request, rt: Runtime, account_id: Account) -> Ba
         "phone_column": fields["phone_column"],
         "default_region": region,
         "status": "importing",
+        "import_done": False,
         "submitted_at": rt.clock.now(),
         "upload_path": str(upload.path),
         **new_batch_counters(),
@@ -243,3 +263,28 @@ async def open_leads(
         for d in docs
     ]
     return {"leads": leads, "next": leads[-1]["lead_id"] if len(leads) == limit else None}
+
+
+@router.post("/leads/states", dependencies=[Depends(internal_caller)])
+async def lead_states(body: LeadStatesRequest, rt: Runtime) -> LeadStates:
+    """The states of these leads, for billing's reconciler; unknown (or purged) ids are
+    omitted. `chargeable` is known only for a final lead (null otherwise, and for leads
+    finalised before it was kept)."""
+    docs = await rt.store.leads_by_id(
+        body.lead_ids, ["account_id", "batch_id", "state", "attempts", "chargeable"]
+    )
+    leads = []
+    for doc in sorted(docs, key=lambda d: str(d["_id"])):
+        final = doc["state"] in FINAL_LEAD_STATES
+        leads.append(
+            LeadState(
+                lead_id=doc["_id"],
+                account_id=doc["account_id"],
+                batch_id=doc["batch_id"],
+                state=doc["state"],
+                final=final,
+                chargeable=doc.get("chargeable") if final else None,
+                attempts=doc.get("attempts", 0),
+            )
+        )
+    return LeadStates(leads=leads)

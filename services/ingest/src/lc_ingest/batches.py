@@ -3,37 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 
 from lc_common.store import from_store_time
-
-BatchStatus = Literal[
-    "importing",
-    "queued",
-    "running",
-    "paused",
-    "paused_no_credit",
-    "finished",
-    "failed",
-    "deleted",
-]
-FINAL_LEAD_STATES = ("connected", "disconnected", "indeterminate")
-OPEN_LEAD_STATES = ("pending", "testing", "retry")
-ACTIVE_STATUSES: tuple[BatchStatus, ...] = ("queued", "running")
-PAUSED_STATUSES: tuple[BatchStatus, ...] = ("paused", "paused_no_credit")
-# Statuses in which the retention clock runs (`retention_from` is set).
-RETENTION_STATUSES: tuple[BatchStatus, ...] = ("finished", "failed", *PAUSED_STATUSES)
-COUNTERS = (
-    "imported",
-    "accepted",
-    "rejected",
-    "connected",
-    "disconnected",
-    "indeterminate",
-    "retry",
+from lc_ingest.domain.progress import (
+    ACTIVE_STATUSES,
+    COUNTERS,
+    FINAL_LEAD_STATES,
+    OPEN_LEAD_STATES,
+    PAUSED_STATUSES,
+    RETENTION_STATUSES,
+    Batch,
+    BatchStatus,
 )
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "COUNTERS",
+    "FINAL_LEAD_STATES",
+    "OPEN_LEAD_STATES",
+    "PAUSED_STATUSES",
+    "RETENTION_STATUSES",
+    "Batch",
+    "BatchStatus",
+    "BatchView",
+    "batch_view",
+    "lead_id",
+    "lead_id_range",
+]
 
 
 class BatchView(BaseModel):
@@ -64,7 +63,7 @@ class BatchView(BaseModel):
 
 def batch_view(doc: dict[str, Any]) -> BatchView:
     """The client-facing view of a stored batch document."""
-    processed = doc["connected"] + doc["disconnected"] + doc["indeterminate"]
+    batch = Batch.from_doc(doc)
     return BatchView(
         id=doc["_id"],
         account_id=doc["account_id"],
@@ -76,11 +75,11 @@ def batch_view(doc: dict[str, Any]) -> BatchView:
         failure_reason=doc.get("failure_reason"),
         submitted_at=from_store_time(doc["submitted_at"]),
         finished_at=from_store_time(doc.get("finished_at")),
-        processed=processed,
-        remaining=doc["accepted"] - processed,
+        processed=batch.processed,
+        remaining=batch.remaining,
         phone_column=doc.get("phone_column", ""),
         default_region=doc["default_region"],
-        **{name: doc[name] for name in COUNTERS},
+        **batch.counters,
     )
 
 

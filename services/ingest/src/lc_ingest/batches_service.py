@@ -2,27 +2,40 @@
 
 `Importing → Queued → Running ⇄ Paused → Finished → Deleted`, plus `Failed` and
 `Paused (no credit)`. Changes are compare-and-set on the current status, so a
-redelivered event or a double click changes nothing twice.
+redelivered event or a double click changes nothing twice. Each change writes the
+`BatchEventV1` announcing it into the batch's outbox in the same single-document
+write (docs/invariants.md I7); the outbox relay publishes it, so a crash between
+the change and its announcement delays the event and never loses it.
+
+Failed: only a file that cannot be read fails a batch (a store or broker error
+during the import is retried, and the import resumes after a restart). Its
+counters stay exact rather than frozen: Accepted counts the accepted rows that
+were stored, Processed the leads that reached a final verdict before the
+scheduler dropped the rest on `failed`, Remaining the accepted leads never
+finalised; a late verdict of a call already in flight still moves them together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import structlog
 
 from lc_common.clock import Clock
-from lc_common.events import BATCH_EVENTS, BatchEventKind, BatchEventV1
-from lc_common.kafka import Publisher
+from lc_common.events import BatchEventV1
 from lc_common.store import to_store_time
 from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches import (
-    ACTIVE_STATUSES,
+from lc_ingest.batches import ACTIVE_STATUSES, OPEN_LEAD_STATES, RETENTION_STATUSES
+from lc_ingest.domain.progress import (
     COUNTERS,
-    OPEN_LEAD_STATES,
     PAUSED_STATUSES,
-    RETENTION_STATUSES,
+    Batch,
+    PauseRefused,
+    Transition,
+    after_import,
+    after_pause_request,
 )
 from lc_ingest.errors import ClientError
 from lc_ingest.metrics import BATCH_TRANSITIONS
@@ -33,137 +46,158 @@ Doc = dict[str, Any]
 
 
 class BatchLifecycle:
-    """Moves batches between statuses and tells the other services."""
+    """Moves batches between statuses and tells the other services (via the outbox)."""
 
-    def __init__(self, store: IngestStore, publisher: Publisher, clock: Clock) -> None:
+    def __init__(
+        self, store: IngestStore, clock: Clock, wake_relay: Callable[[], None] = lambda: None
+    ) -> None:
         self._store = store
-        self._publisher = publisher
         self._clock = clock
+        self._wake_relay = wake_relay
 
     def _now(self) -> str:
         return to_store_time(self._clock.now())
 
-    async def _announce(self, batch: Doc, kind: BatchEventKind, reason: str | None = None) -> None:
-        BATCH_TRANSITIONS.labels(kind).inc()
-        log.info("batch_" + kind, batch_id=batch["_id"], reason=reason)
-        await self._publisher.publish(
-            BATCH_EVENTS,
-            BatchEventV1(
-                account_id=batch["account_id"],
-                batch_id=batch["_id"],
-                kind=kind,
-                name=batch["name"],
-                reference=batch["reference"],
-                reason=reason,
-                occurred_at=self._clock.now(),
-            ),
-            key=batch["_id"],
+    def _event(self, batch: Batch, kind: str, reason: str | None = None) -> BatchEventV1:
+        return BatchEventV1(
+            account_id=batch.account_id,
+            batch_id=batch.id,
+            kind=kind,
+            name=batch.name,
+            reference=batch.reference,
+            reason=reason,
+            occurred_at=self._clock.now(),
         )
 
-    async def queue(self, batch_id: str) -> None:
-        """The import is done: queue the batch (or finish it at once if nothing was accepted)."""
-        batch = await self._store.update_batch(
-            batch_id, {"status": "queued"}, only_if_status=["importing"]
-        )
-        if batch is None:
-            return
-        await self._announce(batch, "queued")
-        if batch["accepted"] == 0:
-            await self.finish_if_done(batch_id)
-
-    async def fail(self, batch: Doc, reason: str) -> None:
-        """The file could not be imported: the batch fails with a reason the client can act on."""
+    async def _change(
+        self,
+        batch: Batch,
+        fields: Doc,
+        kind: str,
+        *,
+        reason: str | None = None,
+        match: Doc | None = None,
+    ) -> Doc | None:
+        """Set fields and announce `kind` in one write, if the batch is still in the status
+        it was read in; the batch after, or None if it changed meanwhile."""
         updated = await self._store.update_batch(
-            batch["_id"],
-            {"status": "failed", "failure_reason": reason, "retention_from": self._now()},
-            only_if_status=["importing"],
+            batch.id,
+            fields,
+            only_if_status=[batch.status],
+            match=match,
+            announce=self._event(batch, kind, reason),
         )
         if updated is not None:
-            await self._announce(updated, "failed", reason)
-
-    async def set_paused(self, batch: Doc, paused: bool) -> Doc:
-        """Pause or unpause at the client's request."""
-        status = batch["status"]
-        if paused and status in (*ACTIVE_STATUSES, "importing"):
-            target, kind = "paused", "paused"
-        elif paused and status in PAUSED_STATUSES:
-            return batch
-        elif not paused and status == "paused":
-            target, kind = ("running" if self._started(batch) else "queued"), "resumed"
-        elif not paused and status == "paused_no_credit":
-            raise ClientError(
-                409, "no_credit", "The batch resumes by itself once credit is bought."
-            )
-        elif not paused and status in (*ACTIVE_STATUSES, "importing"):
-            return batch
-        else:
-            raise ClientError(409, "batch_closed", f"A {status} batch cannot be paused or resumed.")
-        fields: Doc = {"status": target}
-        fields["retention_from"] = self._now() if paused else None
-        updated = await self._store.update_batch(batch["_id"], fields, only_if_status=[status])
-        if updated is None:
-            raise ClientError(409, "conflict", "The batch changed meanwhile; try again.")
-        await self._announce(updated, kind)  # type: ignore[arg-type]
+            BATCH_TRANSITIONS.labels(kind).inc()
+            log.info("batch_" + kind, batch_id=batch.id, status=updated["status"], reason=reason)
+            self._wake_relay()
         return updated
 
-    @staticmethod
-    def _started(batch: Doc) -> bool:
-        return any(batch[c] for c in ("connected", "disconnected", "indeterminate", "retry"))
+    def _status_fields(self, batch: Batch, to: Transition) -> Doc:
+        fields: Doc = {"status": to.status}
+        if to.status in PAUSED_STATUSES:
+            if batch.status not in PAUSED_STATUSES or to.kind != "paused":
+                fields["retention_from"] = self._now()
+        else:
+            fields["retention_from"] = None
+        return fields
+
+    async def complete_import(self, batch_id: str) -> None:
+        """The import is done: queue the batch, or keep it paused if it was paused while
+        importing, or wait for credit if the account has none; finish it at once if
+        nothing was accepted."""
+        while True:
+            doc = await self._store.get_batch(batch_id)
+            if doc is None:
+                return
+            batch = Batch.from_doc(doc)
+            exhausted = await self._store.credit_state(batch.account_id) == "exhausted"
+            to = after_import(batch, exhausted)
+            if to is None:
+                return
+            fields = {**self._status_fields(batch, to), "import_done": True}
+            if to.status == "paused":
+                fields["retention_from"] = self._now()  # the scheduler's clock starts now too
+            if await self._change(batch, fields, to.kind) is not None:
+                break
+        await self.settle_credit(batch.account_id)
+        await self.finish_if_done(batch_id)
+
+    async def fail(self, batch_id: str, reason: str) -> None:
+        """The file could not be imported: the batch fails with a reason the client can act
+        on; `failed` tells the scheduler to drop its leads."""
+        doc = await self._store.get_batch(batch_id)
+        if doc is None:
+            return
+        batch = Batch.from_doc(doc)
+        if batch.import_done or batch.status not in ("importing", "paused"):
+            return
+        fields = {"status": "failed", "failure_reason": reason, "retention_from": self._now()}
+        await self._change(batch, fields, "failed", reason=reason)
+
+    async def set_paused(self, doc: Doc, paused: bool) -> Doc:
+        """Pause or unpause at the client's request; pausing a paused batch announces
+        `paused` again."""
+        batch = Batch.from_doc(doc)
+        try:
+            to = after_pause_request(batch, paused)
+        except PauseRefused as exc:
+            raise ClientError(409, exc.code, exc.message) from exc
+        if to is None:
+            return doc
+        updated = await self._change(batch, self._status_fields(batch, to), to.kind)
+        if updated is None:
+            raise ClientError(409, "conflict", "The batch changed meanwhile; try again.")
+        if not paused:
+            await self.settle_credit(batch.account_id)
+            return await self._store.get_batch(batch.id) or updated
+        return updated
 
     async def mark_running(self, batch_id: str) -> None:
         """The first verdict came in."""
         await self._store.update_batch(batch_id, {"status": "running"}, only_if_status=["queued"])
 
     async def finish_if_done(self, batch_id: str) -> bool:
-        """Recount the batch's leads; if none is open any more, mark it finished (once)."""
-        batch = await self._store.get_batch(batch_id)
-        if batch is None or batch["status"] in ("finished", "failed", "deleted", "importing"):
+        """Mark the batch finished (once) if its import is complete and every accepted lead
+        is final, by its counters and by its leads' states."""
+        doc = await self._store.get_batch(batch_id)
+        if doc is None:
+            return False
+        batch = Batch.from_doc(doc)
+        if not batch.finishable:
             return False
         states = await self._store.count_states(batch_id)
-        counters = {
-            "connected": states.get("connected", 0),
-            "disconnected": states.get("disconnected", 0),
-            "indeterminate": states.get("indeterminate", 0),
-            "retry": states.get("retry", 0),
-        }
         if any(states.get(s, 0) for s in OPEN_LEAD_STATES):
-            await self._store.update_batch(batch_id, counters)
             return False
         now = self._now()
-        updated = await self._store.update_batch(
-            batch_id,
-            {**counters, "status": "finished", "finished_at": now, "retention_from": now},
-            only_if_status=[batch["status"]],
-        )
-        if updated is None:
-            return False
-        await self._announce(updated, "finished")
-        return True
+        fields = {"status": "finished", "finished_at": now, "retention_from": now}
+        # Only if the counters are still those read: a verdict landing meanwhile re-checks.
+        unchanged = {name: batch.counters[name] for name in COUNTERS}
+        return await self._change(batch, fields, "finished", match=unchanged) is not None
+
+    async def settle_credit(self, account_id: str) -> None:
+        """Bring the account's batches in line with its last known credit state."""
+        state = await self._store.credit_state(account_id)
+        if state == "exhausted":
+            await self.pause_for_credit(account_id)
+        elif state == "restored":
+            await self.resume_after_credit(account_id)
 
     async def pause_for_credit(self, account_id: str) -> None:
         """Credit ran out: every active batch of the account waits for credit."""
-        for batch in await self._store.batches_with_status(ACTIVE_STATUSES, account_id=account_id):
-            updated = await self._store.update_batch(
-                batch["_id"],
-                {"status": "paused_no_credit", "retention_from": self._now()},
-                only_if_status=[batch["status"]],
-            )
-            if updated is not None:
-                await self._announce(updated, "credit_paused")
+        for doc in await self._store.batches_with_status(ACTIVE_STATUSES, account_id=account_id):
+            batch = Batch.from_doc(doc)
+            to = Transition("paused_no_credit", "credit_paused")
+            await self._change(batch, self._status_fields(batch, to), to.kind)
 
     async def resume_after_credit(self, account_id: str) -> None:
         """Credit is back: batches paused for credit run again."""
-        for batch in await self._store.batches_with_status(
+        for doc in await self._store.batches_with_status(
             ["paused_no_credit"], account_id=account_id
         ):
-            target = "running" if self._started(batch) else "queued"
-            updated = await self._store.update_batch(
-                batch["_id"],
-                {"status": target, "retention_from": None},
-                only_if_status=["paused_no_credit"],
-            )
-            if updated is not None:
-                await self._announce(updated, "credit_resumed")
+            batch = Batch.from_doc(doc)
+            to = Transition("running" if batch.started else "queued", "credit_resumed")
+            await self._change(batch, self._status_fields(batch, to), to.kind)
 
     async def delete_expired(self, batch_id: str, expired_before: datetime) -> Doc | None:
         """Retention ran out (the scheduler keeps that clock): mark Deleted, purge the leads.
@@ -174,30 +208,27 @@ class BatchLifecycle:
         is purged again (a crash may have come between mark and purge) and returned.
         None if there is no such batch.
         """
-        batch = await self._store.get_batch(batch_id)
-        if batch is None:
+        doc = await self._store.get_batch(batch_id)
+        if doc is None:
             return None
-        if batch["status"] == "deleted":
+        if doc["status"] == "deleted":
             await self._store.purge_leads(batch_id)
-            return batch
-        started = batch.get("retention_from")
+            return doc
+        started = doc.get("retention_from")
         if (
-            batch["status"] not in RETENTION_STATUSES
+            doc["status"] not in RETENTION_STATUSES
             or started is None
             or started >= to_store_time(expired_before)
         ):
             raise ClientError(409, "not_expired", "The batch's retention has not run out.")
         # Marked first, so no download sees a half-purged batch: it answers 410 from now on.
-        updated = await self._store.update_batch(
-            batch_id,
-            {"status": "deleted", "deleted_at": self._now()},
-            only_if_status=[batch["status"]],
-        )
+        batch = Batch.from_doc(doc)
+        fields = {"status": "deleted", "deleted_at": self._now()}
+        updated = await self._change(batch, fields, "deleted")
         if updated is None:
             raise ClientError(409, "conflict", "The batch changed meanwhile; try again.")
         purged = await self._store.purge_leads(batch_id)
         log.info("batch_purged", batch_id=batch_id, leads=purged)
-        await self._announce(updated, "deleted")
         return updated
 
 

@@ -22,3 +22,4 @@ class IngestSettings(ServiceSettings):
     default_region: str = "AU"
     import_chunk_rows: int = 1000
     reconcile_interval_seconds: float = 30.0
+    outbox_scan_seconds: float = 5.0

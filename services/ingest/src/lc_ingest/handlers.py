@@ -13,6 +13,13 @@ from lc_common.store import to_store_time
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import FINAL_LEAD_STATES
 from lc_ingest.batches_service import BatchLifecycle
+from lc_ingest.domain.progress import (
+    Batch,
+    counter_deltas,
+    evidence_after,
+    state_after_verdict,
+    verdict_is_newer,
+)
 from lc_ingest.metrics import VERDICTS_PROJECTED
 
 log = structlog.get_logger(__name__)
@@ -23,28 +30,33 @@ class LeadChangedMeanwhile(Exception):
 
 
 def _lead_fields(lead: dict[str, Any], verdict: LeadVerdictV1) -> dict[str, Any]:
-    evidence = verdict.evidence.model_dump(mode="json")
+    entry = {**verdict.evidence.model_dump(mode="json"), "detail": verdict.detail}
     fields: dict[str, Any] = {
-        "state": verdict.status if verdict.final else "retry",
+        "state": state_after_verdict(verdict.status, verdict.final),
         "attempts": max(verdict.attempt, lead.get("attempts", 0)),
         "detail": verdict.detail,
         "confidence": verdict.confidence,
         "tested_at": to_store_time(verdict.evidence.tested_at),
         "next_attempt_at": verdict.next_attempt_at and to_store_time(verdict.next_attempt_at),
-        "evidence": [*lead.get("evidence", []), {**evidence, "detail": verdict.detail}],
+        "evidence": evidence_after(
+            lead.get("evidence", []), verdict.attempt, verdict.probe_id, entry
+        ),
         "last_probe_id": verdict.probe_id,
     }
     if verdict.final:
         fields["processed_on"] = verdict.occurred_at.date().isoformat()
         fields["finalised_at"] = to_store_time(verdict.occurred_at)
+        fields["chargeable"] = verdict.chargeable
     return fields
 
 
 class VerdictProjector:
     """Projects verdicts into lead rows and batch counters, idempotently.
 
-    A lead's monotonic key is its attempt number: a non-final verdict that is not
-    newer than what the lead shows is a duplicate; a final lead never changes again.
+    A verdict applies only if it is newer than what the lead holds (attempt number;
+    same attempt: final over non-final); a final lead never changes again. The
+    batch's counters move by the deltas of the lead's own change, written only
+    after the lead's compare-and-set succeeded.
     """
 
     def __init__(self, store: IngestStore, lifecycle: BatchLifecycle) -> None:
@@ -63,24 +75,22 @@ class VerdictProjector:
         if state in FINAL_LEAD_STATES or state == "rejected":
             VERDICTS_PROJECTED.labels("duplicate").inc()
             return
-        if not verdict.final and verdict.attempt <= lead.get("attempts", 0) and state == "retry":
+        if not verdict_is_newer(state, lead.get("attempts", 0), verdict.attempt, verdict.final):
             VERDICTS_PROJECTED.labels("stale").inc()
             return
         fields = _lead_fields(lead, verdict)
         if not await self._store.replace_lead_state(lead, fields):
             raise LeadChangedMeanwhile(verdict.lead_id)
-        deltas = {"retry": (fields["state"] == "retry") - (state == "retry")}
-        if verdict.final:
-            deltas[verdict.status] = 1
-        batch = await self._store.add_to_counters(verdict.batch_id, deltas)
+        deltas = counter_deltas(state, fields["state"])
+        doc = await self._store.add_to_counters(verdict.batch_id, deltas)
         VERDICTS_PROJECTED.labels("applied").inc()
-        if batch is None:
+        if doc is None:
             return
-        if batch["status"] == "queued":
-            await self._lifecycle.mark_running(batch["_id"])
-        processed = batch["connected"] + batch["disconnected"] + batch["indeterminate"]
-        if verdict.final and processed >= batch["accepted"]:
-            await self._lifecycle.finish_if_done(batch["_id"])
+        counted = Batch.from_doc(doc)
+        if counted.status == "queued":
+            await self._lifecycle.mark_running(counted.id)
+        if verdict.final and counted.finishable:
+            await self._lifecycle.finish_if_done(counted.id)
 
 
 class TestingProjector:
@@ -103,25 +113,31 @@ class TestingProjector:
             return
         by_attempt: dict[int, list[str]] = defaultdict(list)
         for lead in event.leads:
-            if lead.attempt < 1 or not lead.lead_id.startswith(f"{event.batch_id}:"):
-                raise PoisonEvent(f"impossible dispatch of {lead.lead_id} attempt {lead.attempt}")
             by_attempt[lead.attempt].append(lead.lead_id)
         for attempt, lead_ids in by_attempt.items():
-            changed = await self._store.mark_testing(lead_ids, attempt)
+            # Scoped to the batch: a lead of another batch named here matches nothing.
+            changed = await self._store.mark_testing(event.batch_id, lead_ids, attempt)
             if changed["retry"]:
                 await self._store.add_to_counters(event.batch_id, {"retry": -changed["retry"]})
 
 
 class CreditHandler:
-    """Pauses an account's batches when its credit runs out, resumes them when it is back."""
+    """Keeps each account's last credit state (by event time, so a replayed or older event
+    changes nothing) and brings its batches in line: exhausted pauses every active batch
+    (`paused_no_credit`), restored resumes every such batch, including ones imported
+    meanwhile. Batches queued later read the kept state (`BatchLifecycle.complete_import`).
+    """
 
-    def __init__(self, lifecycle: BatchLifecycle) -> None:
+    def __init__(self, store: IngestStore, lifecycle: BatchLifecycle) -> None:
+        self._store = store
         self._lifecycle = lifecycle
 
     async def handle(self, event: CreditEventV1) -> None:
         if event.kind == "restored" and event.balance <= 0:
             raise PoisonEvent(f"credit restored to a balance of {event.balance}")
-        if event.kind == "exhausted":
-            await self._lifecycle.pause_for_credit(event.account_id)
-        else:
-            await self._lifecycle.resume_after_credit(event.account_id)
+        changed = await self._store.record_credit(
+            event.account_id, event.kind, to_store_time(event.occurred_at)
+        )
+        log.info("credit_state", account_id=event.account_id, kind=event.kind, changed=changed)
+        # Settled from the kept state even when unchanged: heals a crash after the record.
+        await self._lifecycle.settle_credit(event.account_id)

@@ -1,9 +1,15 @@
 """The import job: read a spooled upload, judge every row, store leads, publish the accepted.
 
 Runs in the background after the upload is received. Safe to run again on the
-same file (after a crash): leads have deterministic ids, existing ones are kept,
-batch totals are set rather than added, and the scheduler ignores a lead it has
-already seen.
+same file (after a crash): leads have deterministic ids, rows already stored are
+neither stored nor counted again, and a resumed import first recounts Imported,
+Accepted and Rejected from the rows actually stored, so the counters only ever
+grow (docs/invariants.md I5). Per chunk the rows are stored, then counted, then
+the accepted ones published: a lead is counted before any verdict can reach it.
+
+Only a file that cannot be read fails the batch. A store or broker error is
+retried; if it persists the import task raises, which brings the process down
+(its supervisor restarts it and `resume_imports` goes on from what was stored).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from lc_common.clock import Clock
 from lc_common.events import LEADS_ACCEPTED, LeadAcceptedV1
@@ -26,6 +33,7 @@ from lc_ingest.domain.csv_reader import open_csv, suggest_phone_column
 from lc_ingest.domain.dedupe import DuplicateDetector
 from lc_ingest.domain.encoding import UnreadableFile
 from lc_ingest.domain.numbers import Accepted, NumberCheck, check_number, duplicate_of
+from lc_ingest.domain.progress import Batch, import_counters
 from lc_ingest.metrics import IMPORT_SECONDS, LEADS_IMPORTED
 
 log = structlog.get_logger(__name__)
@@ -60,37 +68,50 @@ class Importer:
         lifecycle: BatchLifecycle,
         clock: Clock,
         chunk_rows: int = 1000,
+        *,
+        attempts: int = 6,
+        max_backoff_seconds: float = 10.0,
     ) -> None:
         self._store = store
         self._publisher = publisher
         self._lifecycle = lifecycle
         self._clock = clock
         self._chunk_rows = chunk_rows
+        self._attempts = attempts
+        self._max_backoff = max_backoff_seconds
 
     async def run(self, batch_id: str, path: Path) -> None:
-        """Import the file into the batch, then mark it queued (or failed with a reason)."""
-        batch = await self._store.get_batch(batch_id)
-        if batch is None or batch["status"] != "importing":
+        """Import the file into the batch, then queue it (or fail it with a reason if the
+        file cannot be read). Raises if the store or broker stays unavailable; the
+        upload is then kept for the resumed import."""
+        doc = await self._store.get_batch(batch_id)
+        if doc is None or Batch.from_doc(doc).import_done or doc["status"] == "failed":
             return
         started = self._clock.now()
         with structlog.contextvars.bound_contextvars(batch_id=batch_id):
             try:
                 with path.open("rb") as binary:
-                    totals = await self._import(batch, binary)
+                    totals = await self._import(doc, binary)
             except UnreadableFile as exc:
-                await self._lifecycle.fail(batch, str(exc))
-                return
-            except Exception as exc:
-                log.exception("import_crashed")
-                await self._lifecycle.fail(
-                    batch, f"The import failed unexpectedly ({type(exc).__name__}); upload again."
-                )
-                return
-            finally:
+                await self._retrying(self._lifecycle.fail, batch_id, str(exc))
                 path.unlink(missing_ok=True)
+                return
             IMPORT_SECONDS.observe((self._clock.now() - started).total_seconds())
             log.info("import_done", **totals)
-            await self._lifecycle.queue(batch_id)
+            await self._retrying(self._lifecycle.complete_import, batch_id)
+            path.unlink(missing_ok=True)
+
+    async def _retrying(self, operation: Any, *args: Any) -> Any:
+        """Run a store or broker operation, retried with backoff; raises if it keeps failing."""
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=0.1, max=self._max_backoff),
+            reraise=True,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    log.warning("import_step_retried", step=operation.__name__)
+                return await operation(*args)
 
     async def _import(self, batch: dict[str, Any], binary: Any) -> dict[str, int]:
         document = await asyncio.to_thread(open_csv, binary)
@@ -101,7 +122,8 @@ class Importer:
             document.header,
             suggest_phone_column(document.header, [c for _, c in sample], batch["default_region"]),
         )
-        await self._store.update_batch(
+        await self._retrying(
+            self._store.update_batch,
             batch["_id"],
             {
                 "header": document.header,
@@ -114,24 +136,53 @@ class Importer:
         )
         stream: Iterator[Row] = itertools.chain(sample, rows)
         dedupe = DuplicateDetector()
-        totals = {"imported": 0, "accepted": 0, "rejected": 0}
+        # Rows a previous run stored: counted from the store, never stored or counted again.
+        stored = await self._retrying(self._store.count_states, batch["_id"])
+        totals = import_counters(stored)
+        if totals["imported"]:
+            log.info("import_resumed_from_store", **totals)
+            await self._retrying(self._store.update_batch, batch["_id"], totals)
+        rows_seen = 0
         while chunk := await asyncio.to_thread(
             lambda: list(itertools.islice(stream, self._chunk_rows))
         ):
+            rows_seen += len(chunk)
             leads, accepted = self._judge(batch, chunk, column, dedupe)
-            await self._store.insert_leads(leads)
-            await self._publisher.publish_many(
-                LEADS_ACCEPTED, ((event.lead_id, event) for event in accepted)
+            if stored:
+                leads, accepted = await self._not_yet_stored(leads, accepted)
+            await self._retrying(self._store.insert_leads, leads)
+            new_accepted = sum(1 for lead in leads if lead["state"] == "pending")
+            deltas = {
+                "imported": len(leads),
+                "accepted": new_accepted,
+                "rejected": len(leads) - new_accepted,
+            }
+            await self._retrying(self._store.add_to_counters, batch["_id"], deltas)
+            await self._retrying(
+                self._publisher.publish_many,
+                LEADS_ACCEPTED,
+                [(event.lead_id, event) for event in accepted],
             )
-            totals["imported"] += len(chunk)
-            totals["accepted"] += len(accepted)
-            totals["rejected"] += len(chunk) - len(accepted)
-            await self._store.update_batch(batch["_id"], totals)
-            LEADS_IMPORTED.labels("accepted").inc(len(accepted))
-            LEADS_IMPORTED.labels("rejected").inc(len(chunk) - len(accepted))
-        if totals["imported"] == 0:
+            for name, n in deltas.items():
+                totals[name] += n
+            LEADS_IMPORTED.labels("accepted").inc(new_accepted)
+            LEADS_IMPORTED.labels("rejected").inc(len(leads) - new_accepted)
+        if rows_seen == 0:
             raise UnreadableFile("The file has a header but no data rows.")
         return totals
+
+    async def _not_yet_stored(
+        self, leads: list[dict[str, Any]], accepted: list[LeadAcceptedV1]
+    ) -> tuple[list[dict[str, Any]], list[LeadAcceptedV1]]:
+        """Of a chunk judged again by a resumed import: the leads to store, and the accepted
+        to publish (new ones, and stored ones still pending: their publish may be lost)."""
+        found = await self._retrying(
+            self._store.leads_by_id, [lead["_id"] for lead in leads], ["state"]
+        )
+        held = {doc["_id"]: doc["state"] for doc in found}
+        fresh = [lead for lead in leads if lead["_id"] not in held]
+        republish = [e for e in accepted if held.get(e.lead_id, "pending") == "pending"]
+        return fresh, republish
 
     def _judge(
         self, batch: dict[str, Any], chunk: list[Row], column: int, dedupe: DuplicateDetector

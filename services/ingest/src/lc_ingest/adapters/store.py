@@ -1,4 +1,4 @@
-"""The ingest service's MongoDB collections: batches and leads."""
+"""The ingest service's MongoDB collections: batches, leads and accounts' credit state."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from lc_common.events import Event
+from lc_common.outbox import OUTBOX_FIELD, outbox_entry
 from lc_ingest.batches import FINAL_LEAD_STATES, OPEN_LEAD_STATES, lead_id_range
 
 Doc = dict[str, Any]
@@ -16,12 +18,17 @@ _DUPLICATE_KEY = 11000
 
 
 class IngestStore:
-    """Batches and leads. Leads have deterministic `_id`s and are written in bulk."""
+    """Batches and leads. Leads have deterministic `_id`s and are written in bulk.
+
+    A batch's status changes carry the `batch.events` event announcing them in the
+    batch's `outbox` (the same single-document write); `lc_common.outbox` relays it.
+    """
 
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._db = db
         self.batches = db["batches"]
         self.leads = db["leads"]
+        self.accounts = db["accounts"]
 
     async def ensure_indexes(self) -> None:
         """Create the indexes the queries below rely on."""
@@ -48,17 +55,27 @@ class IngestStore:
         return await self.batches.find({"status": {"$in": list(statuses)}, **match}).to_list()
 
     async def update_batch(
-        self, batch_id: str, fields: Mapping[str, Any], *, only_if_status: Sequence[str] = ()
+        self,
+        batch_id: str,
+        fields: Mapping[str, Any],
+        *,
+        only_if_status: Sequence[str] = (),
+        match: Mapping[str, Any] | None = None,
+        announce: Event | None = None,
     ) -> Doc | None:
-        """Set fields; with `only_if_status`, only when the batch is in one of them.
+        """Set fields; with `only_if_status`, only when the batch is in one of them (and
+        matches `match`). `announce` is pushed into the batch's outbox in the same write.
 
         Returns the batch after the update, or None when nothing matched.
         """
-        query: Doc = {"_id": batch_id}
+        query: Doc = {"_id": batch_id, **(match or {})}
         if only_if_status:
             query["status"] = {"$in": list(only_if_status)}
+        update: Doc = {"$set": dict(fields)}
+        if announce is not None:
+            update["$push"] = {OUTBOX_FIELD: outbox_entry(announce, key=batch_id)}
         return await self.batches.find_one_and_update(
-            query, {"$set": dict(fields)}, return_document=ReturnDocument.AFTER
+            query, update, return_document=ReturnDocument.AFTER
         )
 
     async def add_to_counters(self, batch_id: str, deltas: Mapping[str, int]) -> Doc | None:
@@ -81,13 +98,20 @@ class IngestStore:
                 raise
             return int(exc.details.get("nInserted", len(docs) - len(errors)))
 
-    async def mark_testing(self, lead_ids: Sequence[str], attempt: int) -> dict[str, int]:
-        """Leads whose attempt `attempt` is under way now become `testing`, unless final or
-        already judged for that attempt; how many changed, per former state."""
+    async def mark_testing(
+        self, batch_id: str, lead_ids: Sequence[str], attempt: int
+    ) -> dict[str, int]:
+        """The batch's leads whose attempt `attempt` is under way now become `testing`, unless
+        final or already judged for that attempt; how many changed, per former state."""
         changed = {}
         for state in ("pending", "retry"):
             result = await self.leads.update_many(
-                {"_id": {"$in": list(lead_ids)}, "state": state, "attempts": {"$lt": attempt}},
+                {
+                    "_id": {"$in": list(lead_ids)},
+                    "batch_id": batch_id,
+                    "state": state,
+                    "attempts": {"$lt": attempt},
+                },
                 {"$set": {"state": "testing"}},
             )
             changed[state] = result.modified_count
@@ -103,6 +127,11 @@ class IngestStore:
             {"$set": dict(fields)},
         )
         return result.modified_count == 1
+
+    async def leads_by_id(self, lead_ids: Sequence[str], fields: Sequence[str]) -> list[Doc]:
+        """The leads among these ids that exist, with only these fields."""
+        cursor = self.leads.find({"_id": {"$in": list(lead_ids)}}, dict.fromkeys(fields, 1))
+        return await cursor.to_list()
 
     async def iter_leads(
         self, batch_id: str, processed_on: str | None = None
@@ -145,6 +174,27 @@ class IngestStore:
             .limit(limit)
         )
         return await cursor.to_list()
+
+    # accounts
+    async def record_credit(self, account_id: str, state: str, at: str) -> bool:
+        """Keep the account's credit state as of `at` unless a newer one is kept; True if
+        it changed. Idempotent: a replayed or older billing event changes nothing."""
+        result = await self.accounts.update_one(
+            {"_id": account_id, "credit_at": {"$lt": at}},
+            {"$set": {"credit": state, "credit_at": at}},
+        )
+        if result.matched_count:
+            return True
+        try:
+            await self.accounts.insert_one({"_id": account_id, "credit": state, "credit_at": at})
+        except DuplicateKeyError:
+            return False  # a state as new or newer is kept
+        return True
+
+    async def credit_state(self, account_id: str) -> str | None:
+        """`exhausted`, `restored`, or None if billing never said."""
+        doc = await self.accounts.find_one({"_id": account_id})
+        return None if doc is None else str(doc["credit"])
 
     async def purge_leads(self, batch_id: str) -> int:
         result = await self.leads.delete_many({"_id": lead_id_range(batch_id)})
