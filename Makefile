@@ -6,7 +6,7 @@ UV := $(BOOTSTRAP)/bin/uv
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: install system-deps up down test lint typecheck unit integration bench clean
+.PHONY: install system-deps up down test lint typecheck unit integration bench clean faults
 
 $(BOOTSTRAP)/bin/uv:
 	python3 -m venv $(BOOTSTRAP)
@@ -42,3 +42,6 @@ bench: install system-deps ## benchmarks: print their figures
 
 clean: down
 	rm -rf .local $(VENV)
+
+faults: install ## the fault-injection suite, quick and long faults (tests/faults/README.md)
+	$(RUN) pytest -q -p no:cacheprovider -m "faults or faults_long" tests/faults

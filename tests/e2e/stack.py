@@ -160,6 +160,7 @@ def start_stack(
         "LC_TRUNKS_FILE": str(trunks),
         "LC_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
         "LC_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "LC_INSECURE_COOKIES": "true",
         "LC_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
         "LC_BILLING_URL": f"http://127.0.0.1:{ports['billing']}",
         "LC_SMTP_PORT": str(ports["smtp"]),

@@ -116,8 +116,10 @@ def check_counters(samples: Iterable[Mapping[str, Any]]) -> list[str]:
     found = []
     for s in samples:
         at = f"{s.get('id', '?')}@{s.get('polled_at', '?')}"
-        names = ("imported", "accepted", "processed", "remaining", "connected")
-        names += ("disconnected", "indeterminate", "retry")
+        names = (
+            *("imported", "accepted", "processed", "remaining"),
+            *("connected", "disconnected", "indeterminate", "retry"),
+        )
         for name in names:
             if int(s.get(name) or 0) < 0:
                 found.append(f"{at}: {name} = {s[name]} < 0")

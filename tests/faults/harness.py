@@ -1,0 +1,289 @@
+"""One fault run: its own peers, the whole stack as processes, observers, and the judge.
+
+`FaultRun.start` brings everything up; a test imports batches, injects faults,
+waits for the batches to end, then `judge` reads the end state (carrier counts,
+downloads, topics, ledger, mailbox) and hands it to `tests.faults.checker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import email
+import email.policy
+import io
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from lc_localstack.peers import free_port
+from tests.e2e.stack import BIN, Stack, start_stack
+from tests.faults import checker
+from tests.faults.faults import OwnPeers, carrier_command
+from tests.faults.observe import Poller, Tap
+
+TRUNK_TOPIC = "probe.requests.sim"
+TAPPED = ["leads.accepted", TRUNK_TOPIC, "lead.verdicts"]
+# Shorter clocks than production, so a fault heals within a test.
+FAULT_ENV = {
+    "LC_PROBE_TIMEOUT_SECONDS": "20",
+    "LC_SWEEP_INTERVAL_SECONDS": "2",
+    "LC_LEASE_TTL_SECONDS": "6",
+    "LC_LEASE_RENEW_SECONDS": "2",
+    "LC_DAILY_HOUR": "0",
+    "LC_DAILY_CHECK_INTERVAL_SECONDS": "2",
+    "LC_REDRIVE_FINAL_GRACE_SECONDS": "30",
+}
+
+
+def leads_csv(count: int, first: int = 0, invalid_first: int = 0) -> bytes:
+    """A CSV of `count` AU mobile numbers whose last digits cycle 0-9 (the simulator's rules),
+    after `invalid_first` rows that are rejected at import."""
+    out = io.StringIO()
+    out.write("name,phone\n")
+    for i in range(invalid_first):
+        out.write(f"bad {i},not a number {i}\n")
+    for i in range(first, first + count):
+        out.write(f"lead {i},041{i:07d}\n")
+    return out.getvalue().encode()
+
+
+@dataclass
+class FaultRun:
+    """The stack of one fault test and what watches it."""
+
+    workdir: Path
+    peers: OwnPeers
+    stack: Stack
+    api: httpx.AsyncClient
+    tap: Tap
+    poller: Poller
+    granted: int
+    account_id: str = ""
+    names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    async def start(
+        cls,
+        workdir: Path,
+        *,
+        credit: int = 100_000,
+        extra_env: dict[str, str] | None = None,
+        replicas: dict[str, str] | None = None,
+    ) -> FaultRun:
+        peers = OwnPeers.start(workdir)
+        control = free_port()
+        carrier = [
+            str(BIN / "python"),
+            str(Path.cwd() / "tests/faults/carrier.py"),
+            "--port",
+            "{sip_port}",
+            "--control-port",
+            str(control),
+            "--rules",
+            str(Path.cwd() / "sim/carrier/rules.yaml"),
+        ]
+        try:
+            stack = await asyncio.to_thread(
+                start_stack,
+                workdir,
+                peers.env,
+                carrier=carrier,
+                extra_env={**FAULT_ENV, **(extra_env or {})},
+                replicas=replicas,
+            )
+        except BaseException:
+            peers.stop()
+            raise
+        stack.ports["carrier-control"] = control
+        account = await asyncio.to_thread(
+            stack.create_account, "Fault Centre", "faults@example.com", "fault-password", credit
+        )
+        api = httpx.AsyncClient(
+            base_url=stack.url("gateway"),
+            headers={"Authorization": f"Bearer {account['api_key']}"},
+            timeout=30,
+        )
+        tap = Tap(peers.bootstrap, TAPPED)
+        tap.start()
+        poller = Poller(api)
+        poller.start()
+        return cls(workdir, peers, stack, api, tap, poller, credit, account["account_id"])
+
+    async def close(self) -> None:
+        await self.poller.stop()
+        await self.tap.stop()
+        await self.api.aclose()
+        await asyncio.to_thread(self.stack.stop)
+        self.peers.stop()
+
+    def logs(self) -> str:
+        return "\n".join(self.stack.log(name, 3000) for name in self.stack.processes)
+
+    async def import_batch(self, content: bytes, name: str) -> str:
+        """Upload a batch (retrying while the gateway or ingest is down); its id."""
+        for _ in range(60):
+            try:
+                created = await self.api.post(
+                    "/api/v1/batches",
+                    files={"file": (f"{name}.csv", content, "text/csv")},
+                    data={"name": name, "reference": name, "phone_column": "phone"},
+                    headers={"Idempotency-Key": f"import-{name}"},
+                    timeout=120,
+                )
+                if created.status_code == 201:
+                    batch_id: str = created.json()["id"]
+                    self.names[batch_id] = name
+                    return batch_id
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(1)
+        raise AssertionError(f"could not import {name}")
+
+    async def batch(self, batch_id: str) -> dict[str, Any]:
+        """The batch as the API shows it; {} while the gateway or ingest does not answer."""
+        try:
+            response = await self.api.get(f"/api/v1/batches/{batch_id}", timeout=5)
+            return dict(response.json()) if response.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            return {}
+
+    async def wait_batch(
+        self, batch_id: str, check: Any, within: float, what: str
+    ) -> dict[str, Any]:
+        """Poll the batch until `check(batch)` holds; AssertionError after `within` s."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            batch = await self.batch(batch_id)
+            if batch and check(batch):
+                return batch
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"timed out after {within}s waiting for {what}: {batch}")
+
+    async def set_paused(self, batch_id: str, paused: bool) -> None:
+        response = await self.api.patch(f"/api/v1/batches/{batch_id}", json={"paused": paused})
+        assert response.status_code == 200, response.text
+
+    async def download(self, batch_id: str) -> list[dict[str, str]]:
+        response = await self.api.get(f"/api/v1/batches/{batch_id}/download", timeout=60)
+        assert response.status_code == 200, response.text
+        return list(csv.DictReader(io.StringIO(response.text)))
+
+    def mail_subjects(self) -> list[str]:
+        subjects = []
+        for path in sorted((self.workdir / "mail").glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            subjects.append(str(message["Subject"]))
+        return subjects
+
+    async def judge(
+        self,
+        expected: dict[str, str],
+        *,
+        strict_attempts: bool = True,
+        dead_letters: dict[str, int] | None = None,
+        settle: float = 5.0,
+    ) -> checker.Report:
+        """Read the end state of the batches (id -> expected terminal status) and check it.
+
+        `strict_attempts`: also calls <= attempts recorded in the downloads, for runs
+        in which no call's signalling can be lost (no prober killed, no broker loss).
+        """
+        report = checker.Report()
+        # Billing, the notifier and the tap follow the verdicts on their own consumers.
+        await asyncio.sleep(settle)
+        stats = await carrier_command(self.stack, "stats")
+        calls: dict[str, int] = stats["calls"]
+        accepted_events = self.tap.of("leads.accepted")
+        number_of = {e["lead_id"]: e["e164"] for e in accepted_events}
+        dispatches = Counter(
+            e["lead_id"] for e in {p["probe_id"]: p for p in self.tap.of(TRUNK_TOPIC)}.values()
+        )
+        verdicts = [
+            checker.Verdict(
+                v["event_id"],
+                v["lead_id"],
+                v["status"],
+                v["final"],
+                v["attempt"],
+                v.get("chargeable", False),
+            )
+            for v in self.tap.of("lead.verdicts")
+        ]
+        attempts: Counter[str] = Counter()
+        final_leads = 0
+        finished_names = []
+        for batch_id, status in expected.items():
+            batch = await self.batch(batch_id)
+            report.add("I6 terminal", checker.check_terminal(batch, status))
+            rows = await self.download(batch_id)
+            if status == "finished":
+                report.add("I1 download", checker.check_download_final(rows))
+                finished_names.append(self.names[batch_id])
+            for row in rows:
+                if row.get("cleanse_status") in checker.FINAL_STATUSES:
+                    final_leads += 1
+                if row.get("cleanse_e164") and row.get("cleanse_status") != "rejected":
+                    attempts[row["cleanse_e164"]] += int(row.get("cleanse_attempts") or 0)
+            announced = [lead for lead in number_of if lead.startswith(f"{batch_id}:")]
+            if batch.get("accepted") is not None and len(announced) != batch["accepted"]:
+                report.add(
+                    "I7 outbox",
+                    [
+                        f"{batch_id}: {len(announced)} leads.accepted"
+                        f" for {batch['accepted']} accepted"
+                    ],
+                )
+            if status == "finished":
+                report.add("I1 verdicts", checker.check_final_once(announced, verdicts))
+        by_number = checker.per_number(dict(dispatches), number_of)
+        report.add(
+            "I2 dispatches", checker.check_calls_within(calls, by_number, "dispatched probes")
+        )
+        if strict_attempts:
+            report.add(
+                "I2 attempts", checker.check_calls_within(calls, attempts, "attempts recorded")
+            )
+        report.add("I5 counters", checker.check_counters(self.poller.samples))
+        transactions = (await self.api.get("/api/v1/billing/transactions")).json()["transactions"]
+        charged = sum(abs(int(t["units"])) for t in transactions if t["kind"] == "deduction")
+        balance = int((await self.api.get("/api/v1/billing/balance")).json()["balance"])
+        balances = [*self.poller.balances, balance]
+        report.add(
+            "I3/I4 billing", checker.check_charges(charged, final_leads, balances, self.granted)
+        )
+        subjects = self.mail_subjects()
+        wanted = {f"Batch finished: {name}": 1 for name in finished_names}
+        daily = {s for s in subjects if s.startswith("Leads processed on ")}
+        wanted.update({s: 1 for s in daily})
+        report.add("I9 mails", checker.check_mails(subjects, wanted))
+        if final_leads and not daily:
+            report.add("I9 mails", ["no daily summary sent"])
+        if dead_letters:
+            from tests.faults.faults import count_records
+
+            parked = await count_records(self.peers.bootstrap, [f"{t}.dlq" for t in dead_letters])
+            report.add(
+                "poison",
+                checker.check_dead_letters(
+                    {t.removesuffix(".dlq"): n for t, n in parked.items()}, dead_letters
+                ),
+            )
+        report.figures = {
+            "calls_at_carrier": sum(calls.values()),
+            "silenced_invites": sum(stats["silenced"].values()),
+            "cancels": sum(stats["cancels"].values()),
+            "dispatched_probes": sum(dispatches.values()),
+            "attempts_recorded": sum(attempts.values()),
+            "final_leads": final_leads,
+            "charged": charged,
+            "balance": balance,
+            "counter_polls": len(self.poller.samples),
+            "unavailable_polls": self.poller.unavailable,
+            "mails": dict(Counter(subjects)),
+        }
+        return report
