@@ -71,6 +71,7 @@ def gateway_settings(public_url: str, ingest_url: str, billing_url: str) -> Gate
         public_url=public_url,
         internal_token=SecretStr(TOKEN),
         session_secret=SecretStr("test-session-secret"),
+        insecure_cookies=True,
         max_upload_bytes=UPLOAD_LIMIT,
     )
 

@@ -145,17 +145,30 @@ async def test_import_with_preview_streams_the_form_to_ingest(
     assert 'data-suggested="phone"' in preview.text
     assert "Lead 0" in preview.text
 
-    submitted = await client.post(
-        f"/import?csrf_token={token}", content=body, headers={"Content-Type": content_type}
+    # The token is the form's first field, never in the URL.
+    signed, signed_type = multipart(
+        {
+            "csrf_token": token,
+            "name": "May",
+            "reference": "X1",
+            "phone_column": "",
+            "default_region": "AU",
+        },
+        file_bytes,
     )
+    submitted = await client.post("/import", content=signed, headers={"Content-Type": signed_type})
     assert submitted.status_code == 303
     received = stack.ingest.uploads[-1]
-    assert received.raw_sha256 == hashlib.sha256(body).hexdigest()
+    assert received.raw_sha256 == hashlib.sha256(signed).hexdigest()
     assert received.account_id == owner.account.id
     assert "May" in (await client.get("/batches")).text
 
     unsigned = await client.post("/import", content=body, headers={"Content-Type": content_type})
     assert unsigned.status_code == 403
+    in_the_url = await client.post(
+        f"/import?csrf_token={token}", content=body, headers={"Content-Type": content_type}
+    )
+    assert in_the_url.status_code == 403
 
 
 async def test_billing_tab_and_buy_credit(stack: Stack, client: httpx.AsyncClient) -> None:

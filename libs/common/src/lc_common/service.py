@@ -78,25 +78,49 @@ def health_router(
     @router.get("/healthz")
     async def healthz() -> Response:
         if not workers.alive:
-            return JSONResponse({"status": "failed", "error": repr(workers.failure)}, 503)
+            return JSONResponse({"status": "failed", "error": type(workers.failure).__name__}, 503)
         return JSONResponse({"status": "ok"})
 
     @router.get("/readyz")
     async def readyz() -> Response:
-        try:
-            async with asyncio.timeout(5):
-                for check in checks:
-                    await check()
-        except Exception as exc:
-            extra = details() if details else {}
-            return JSONResponse({"status": "not ready", "error": repr(exc), **extra}, 503)
-        return JSONResponse({"status": "ready", **(details() if details else {})})
+        failed: dict[str, str] = {}
+        for check in checks:
+            reason = await _check_reason(check)
+            if reason is not None:
+                failed[_check_name(check)] = reason
+        extra = details() if details else {}
+        if failed:
+            # A short reason per check, never the exception's text: it can carry
+            # addresses, credentials in URIs or internals a prober has no need of.
+            log.warning("not_ready", checks=failed)
+            return JSONResponse({"status": "not ready", "checks": failed, **extra}, 503)
+        return JSONResponse({"status": "ready", **extra})
 
     @router.get("/metrics")
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+READINESS_TIMEOUT_SECONDS = 5.0
+
+
+def _check_name(check: ReadinessCheck) -> str:
+    return getattr(check, "__name__", "check")
+
+
+async def _check_reason(check: ReadinessCheck) -> str | None:
+    """None when the check passes; else a short reason: `timed out` or `unavailable`."""
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            await check()
+    except TimeoutError:
+        return "timed out"
+    except Exception as exc:
+        log.warning("readiness_check_failed", check=_check_name(check), error=repr(exc))
+        return "unavailable"
+    return None
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

@@ -98,6 +98,7 @@ class AccountRepository(Protocol):
 
     async def user_by_login(self, login: str) -> User | None: ...
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+    async def delete_user(self, user_id: str) -> None: ...
     async def insert_api_key(self, record: ApiKeyRecord) -> None: ...
     async def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
     async def api_keys_of(self, account_id: str) -> list[ApiKeyRecord]: ...
@@ -152,12 +153,39 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-class AccountService:
-    """Use cases on accounts: create, log in, issue and check API keys."""
+class SessionEnder(Protocol):
+    """Ends every panel session of a user (they live in the session store)."""
 
-    def __init__(self, repository: AccountRepository, clock: Clock | None = None) -> None:
+    async def end_user_sessions(self, user_id: str) -> int: ...
+
+
+class AccountService:
+    """Use cases on accounts: create, log in, issue and check API keys.
+
+    At most `hash_slots` password hashes run at once (64 MiB of Argon2 each):
+    parallel logins queue instead of exhausting memory.
+    """
+
+    def __init__(
+        self,
+        repository: AccountRepository,
+        clock: Clock | None = None,
+        *,
+        sessions: SessionEnder | None = None,
+        hash_slots: int = 2,
+    ) -> None:
         self._repo = repository
         self._clock = clock or SystemClock()
+        self._sessions = sessions
+        self._hash_slots = asyncio.Semaphore(hash_slots)
+
+    async def _hash(self, password: str) -> str:
+        async with self._hash_slots:
+            return await asyncio.to_thread(hash_password, password)
+
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        async with self._hash_slots:
+            return await asyncio.to_thread(verify_password, password_hash, password)
 
     async def create_account(
         self, *, name: str, email: str, password: str, time_zone: str = DEFAULT_TIME_ZONE
@@ -184,7 +212,7 @@ class AccountService:
                 id=new_id("usr"),
                 login=login,
                 account_id=account.id,
-                password_hash=await asyncio.to_thread(hash_password, password),
+                password_hash=await self._hash(password),
             )
             await self._repo.insert_account(account)
             try:
@@ -239,14 +267,43 @@ class AccountService:
         """The user whose login and password match, or None (in about the same time)."""
         user = await self._repo.user_by_login(normalise_login(email))
         if user is None:
-            await asyncio.to_thread(verify_password, _DUMMY_HASH, password)
+            await self._verify(_DUMMY_HASH, password)
             return None
-        if not await asyncio.to_thread(verify_password, user.password_hash, password):
+        if not await self._verify(user.password_hash, password):
             return None
         if _hasher.check_needs_rehash(user.password_hash):
-            new_hash = await asyncio.to_thread(hash_password, password)
-            await self._repo.set_password_hash(user.id, new_hash)
+            await self._repo.set_password_hash(user.id, await self._hash(password))
         return user
+
+    async def change_password(self, email: str, password: str) -> User:
+        """Set a user's new password and end every session the user had."""
+        user = await self._user(email)
+        if not password:
+            raise ValueError("a password is required")
+        await self._repo.set_password_hash(user.id, await self._hash(password))
+        await self._end_sessions(user.id)
+        return user
+
+    async def remove_user(self, email: str) -> User:
+        """Remove a user (the account stays) and end every session the user had."""
+        user = await self._user(email)
+        await self._repo.delete_user(user.id)
+        await self._end_sessions(user.id)
+        return user
+
+    async def user(self, email: str) -> User | None:
+        """The user with this login, or None."""
+        return await self._repo.user_by_login(normalise_login(email))
+
+    async def _user(self, email: str) -> User:
+        user = await self._repo.user_by_login(normalise_login(email))
+        if user is None:
+            raise LookupError(f"no user with login {normalise_login(email)}")
+        return user
+
+    async def _end_sessions(self, user_id: str) -> None:
+        if self._sessions is not None:
+            await self._sessions.end_user_sessions(user_id)
 
     async def get_account(self, account_id: str) -> Account | None:
         """The account with this id, or None."""

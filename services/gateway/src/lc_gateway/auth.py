@@ -16,10 +16,14 @@ from lc_gateway import csrf
 from lc_gateway.accounts import Account
 from lc_gateway.bootstrap import Gateway
 from lc_gateway.errors import CsrfFailed, NotAuthenticated
+from lc_gateway.sessions import SESSION_USER
 
-SESSION_USER = "uid"
+__all__ = ["SESSION_ACCOUNT", "SESSION_USER"]
+
 SESSION_ACCOUNT = "aid"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where `ApiAuthGate` leaves the account it authenticated, in the request's state.
+AUTHENTICATED = "authenticated_account"
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -51,19 +55,29 @@ async def session_account(request: Request, gateway: Gateway) -> Account | None:
     return account
 
 
-async def api_account(request: Request, gateway: GatewayDep) -> Account:
+def client_address(request: Request) -> str:
+    """The address the request came from (after uvicorn's trusted-proxy handling)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def authenticate_api(request: Request, gateway: Gateway) -> Account:
     """The account of an API call; raises `NotAuthenticated` (401) otherwise.
 
-    A bearer key wins over a cookie. A call made with the cookie alone must carry
-    the session's CSRF token in `X-CSRF-Token` unless it only reads.
+    Reads headers and the session only, never the body. A bearer key wins over
+    a cookie; wrong keys are counted per address and, past the limit, refused
+    with `TooManyAttempts` (429) before any lookup. A call made with the cookie
+    alone must carry the session's CSRF token in `X-CSRF-Token` unless it only reads.
     """
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise NotAuthenticated("Use 'Authorization: Bearer <api key>'.")
+        address = client_address(request)
+        await gateway.throttle.check_api_key(address)
         account = await gateway.accounts.account_for_api_key(key.strip())
         if account is None:
+            await gateway.throttle.api_key_failed(address)
             raise NotAuthenticated("The API key is not valid or has been revoked.")
         bind_account(request, account)
         return account
@@ -77,12 +91,21 @@ async def api_account(request: Request, gateway: GatewayDep) -> Account:
     return account
 
 
+async def api_account(request: Request, gateway: GatewayDep) -> Account:
+    """The account `ApiAuthGate` authenticated for this request (or authenticate it now)."""
+    account = request.scope.get("state", {}).get(AUTHENTICATED)
+    if isinstance(account, Account):
+        return account
+    return await authenticate_api(request, gateway)
+
+
 ApiAccount = Annotated[Account, Depends(api_account)]
 
 
 def internal_caller(request: Request, gateway: GatewayDep) -> None:
     """Refuse (401) an internal call without the shared internal token."""
     expected = gateway.settings.internal_token.get_secret_value()
-    given = request.headers.get("x-lc-internal-token", "")
-    if not hmac.compare_digest(expected.encode(), given.encode()):
+    # Header values arrive as latin-1 text; compare bytes, so any character is a plain miss.
+    given = request.headers.get("x-lc-internal-token", "").encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(expected.encode(), given):
         raise NotAuthenticated("This internal endpoint needs a valid X-LC-Internal-Token.")

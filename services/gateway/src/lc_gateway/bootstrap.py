@@ -5,24 +5,41 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
+from lc_common.clock import Clock, SystemClock
 from lc_common.store import connect_mongo, database, ping
 from lc_gateway.accounts import AccountRepository, AccountService
 from lc_gateway.adapters.billing import BillingClient
+from lc_gateway.adapters.idempotency import MongoIdempotencyStore
 from lc_gateway.adapters.ingest import IngestClient
+from lc_gateway.adapters.mail import SmtpMailer
 from lc_gateway.adapters.mongo import MongoAccountRepository
+from lc_gateway.adapters.sessions import MongoSessionStore
 from lc_gateway.adapters.upstream import Upstream
 from lc_gateway.config import GatewaySettings
+from lc_gateway.idempotency import IdempotencyKeys, IdempotencyStore
+from lc_gateway.lockout import LockoutNotifier, Mailer
+from lc_gateway.sessions import Sessions, SessionStore
+from lc_gateway.throttle import Throttle
+
+# A claimed Idempotency-Key whose request never finished is free again after this
+# (longer than the slowest upload ingest may take).
+IDEMPOTENCY_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
 class Gateway:
-    """Everything the handlers need: the account use cases and the peers' clients."""
+    """Everything the handlers need: use cases, the edge's guards and the peers' clients."""
 
     settings: GatewaySettings
     accounts: AccountService
+    sessions: Sessions
+    throttle: Throttle
+    idempotency: IdempotencyKeys
+    lockouts: LockoutNotifier
     ingest: IngestClient
     billing: BillingClient
     # Raises unless the store answers; used by /readyz.
@@ -33,15 +50,37 @@ def build_gateway(
     settings: GatewaySettings,
     *,
     repository: AccountRepository,
+    session_store: SessionStore,
+    idempotency_store: IdempotencyStore,
+    mailer: Mailer,
     ingest_http: httpx.AsyncClient,
     billing_http: httpx.AsyncClient,
     ping_store: Callable[[], Awaitable[None]],
+    clock: Clock | None = None,
 ) -> Gateway:
     """Wire given adapters into a `Gateway`; tests may pass their own."""
+    clock = clock or SystemClock()
     token = settings.internal_token.get_secret_value()
+    sessions = Sessions(
+        session_store,
+        clock,
+        idle=timedelta(seconds=settings.session_idle_seconds),
+        absolute=timedelta(seconds=settings.session_max_age),
+    )
     return Gateway(
         settings=settings,
-        accounts=AccountService(repository),
+        accounts=AccountService(
+            repository, clock, sessions=sessions, hash_slots=settings.password_hash_slots
+        ),
+        sessions=sessions,
+        throttle=Throttle(settings.api_key_failure_limit, settings.login_failure_limit),
+        idempotency=IdempotencyKeys(
+            idempotency_store,
+            clock,
+            ttl=timedelta(hours=settings.idempotency_hours),
+            lease=IDEMPOTENCY_LEASE,
+        ),
+        lockouts=LockoutNotifier(mailer, settings.mail_from, settings.public_url),
         ingest=IngestClient(Upstream("ingest", ingest_http, token)),
         billing=BillingClient(Upstream("billing", billing_http, token)),
         ping_store=ping_store,
@@ -58,22 +97,30 @@ def _http_client(base_url: str, settings: GatewaySettings) -> httpx.AsyncClient:
 
 @asynccontextmanager
 async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
-    """The real gateway: MongoDB for accounts, httpx for ingest and billing. Closes them after."""
+    """The real gateway: MongoDB for accounts, sessions and keys, httpx for peers, SMTP."""
     async with AsyncExitStack() as stack:
         client = connect_mongo(settings)
         stack.push_async_callback(client.close)
-        repository = MongoAccountRepository(database(client, settings))
+        db = database(client, settings)
+        repository = MongoAccountRepository(db)
         await repository.ensure_indexes()
+        session_store = MongoSessionStore(db)
+        await session_store.ensure_indexes()
         ingest_http = await stack.enter_async_context(_http_client(settings.ingest_url, settings))
         billing_http = await stack.enter_async_context(_http_client(settings.billing_url, settings))
 
         async def ping_store() -> None:
             await ping(client)
 
-        yield build_gateway(
+        gateway = build_gateway(
             settings,
             repository=repository,
+            session_store=session_store,
+            idempotency_store=MongoIdempotencyStore(db),
+            mailer=SmtpMailer(settings),
             ingest_http=ingest_http,
             billing_http=billing_http,
             ping_store=ping_store,
         )
+        stack.push_async_callback(gateway.lockouts.drain)
+        yield gateway

@@ -16,6 +16,8 @@ class GatewayError(Exception):
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
+        # Extra response headers (Retry-After of a 429).
+        self.headers: dict[str, str] = {}
         if status is not None:
             self.status = status
         if code is not None:
@@ -47,6 +49,39 @@ class BodyTooLarge(GatewayError):
         mib = limit / (1024 * 1024)
         super().__init__(f"The upload is larger than the limit of {limit} bytes ({mib:.1f} MiB).")
         self.limit = limit
+
+
+class TooManyAttempts(GatewayError):
+    """Too many failed authentications from this address or for this login (429)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed attempts; try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class FieldInvalid(GatewayError):
+    """A text field of an upload form is too long or malformed (422)."""
+
+    status = 422
+    code = "invalid_field"
+
+
+class IdempotencyKeyReused(GatewayError):
+    """The Idempotency-Key was used before with a different request (422)."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInProgress(GatewayError):
+    """A request with the same Idempotency-Key is still being processed (409)."""
+
+    status = 409
+    code = "idempotency_key_in_progress"
 
 
 class UpstreamUnavailable(GatewayError):

@@ -8,8 +8,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import structlog
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Scope
 
+from lc_common.limits import BodyLimitMiddleware, Cap
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_gateway import panel
@@ -17,11 +18,19 @@ from lc_gateway.api import API_PREFIX, api_router, internal
 from lc_gateway.api.errors import install_error_handlers
 from lc_gateway.bootstrap import Gateway, open_gateway
 from lc_gateway.config import GatewaySettings
+from lc_gateway.errors import BodyTooLarge
+from lc_gateway.gate import ApiAuthGate
 from lc_gateway.observability import ObservabilityMiddleware
+from lc_gateway.sessions import SessionMiddleware, Sessions
 
 log = structlog.get_logger(__name__)
 
-SESSION_COOKIE = "lc_session"
+# Routes whose bodies are CSV uploads, capped at `max_upload_bytes`; others at `max_body_bytes`.
+UPLOAD_PATHS = frozenset(
+    {f"{API_PREFIX}/batches", f"{API_PREFIX}/imports/preview", "/import", "/import/preview"}
+)
+# The API's documentation is public; every other /api/v1 request is authenticated first.
+PUBLIC_API_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
 
 OpenGateway = Callable[[GatewaySettings], AbstractAsyncContextManager[Gateway]]
 
@@ -60,17 +69,30 @@ def create_app(settings: GatewaySettings, *, wiring: OpenGateway = open_gateway)
     app.include_router(api_router())
     app.include_router(internal.router)
     panel.install(app)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.session_secret.get_secret_value(),
-        session_cookie=SESSION_COOKIE,
-        max_age=settings.session_max_age,
-        same_site="lax",
-        https_only=settings.secure_cookies,
-    )
-    # Added last, so it is outermost: it sees every request and times it whole.
+
+    def body_limit(scope: Scope) -> Cap:
+        if scope.get("method") == "POST" and scope["path"] in UPLOAD_PATHS:
+            return Cap(settings.max_upload_bytes, BodyTooLarge.code)
+        return Cap(settings.max_body_bytes)
+
+    def sessions_of(scope: Scope) -> Sessions:
+        sessions: Sessions = scope["app"].state.gateway.sessions
+        return sessions
+
+    # Each middleware added wraps the ones before: the last one added runs first.
+    # A request meets, in order: observability, the body cap, the session, the API's gate.
+    app.add_middleware(ApiAuthGate, prefix=f"{API_PREFIX}/", public=PUBLIC_API_PATHS)
+    app.add_middleware(SessionMiddleware, sessions_of=sessions_of, secure=settings.secure_cookies)
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(ObservabilityMiddleware)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app built from `LC_*` settings (for `uvicorn --factory`)."""
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    return create_app(settings)
 
 
 def run() -> None:

@@ -22,6 +22,26 @@ UPSTREAM_ERRORS = Counter(
 )
 LOGINS = Counter(
     "lc_gateway_logins_total",
-    "Control panel login attempts, by outcome (ok, refused).",
+    "Control panel login attempts, by outcome (ok, refused, throttled).",
     ["outcome"],
+)
+THROTTLED = Counter(
+    "lc_gateway_throttled_total",
+    "Authentication attempts refused with 429, by kind (api_key, login).",
+    ["kind"],
+)
+LOCKOUT_NOTICES = Counter(
+    "lc_gateway_lockout_notices_total",
+    "Lockout notice mails to an account's owner, by outcome (sent, failed).",
+    ["outcome"],
+)
+IDEMPOTENT_REPLAYS = Counter(
+    "lc_gateway_idempotent_replays_total",
+    "POST requests answered from a stored Idempotency-Key response, by route.",
+    ["route"],
+)
+SESSIONS_ENDED = Counter(
+    "lc_gateway_sessions_ended_total",
+    "Panel sessions ended, by reason (logout, password_changed, user_removed).",
+    ["reason"],
 )

@@ -1,16 +1,19 @@
 """Uploads pass through the gateway as a stream, never spooled, with a size cap.
 
 The multipart body goes to ingest byte for byte with its own Content-Type
-(boundary included); ingest parses it. The gateway only counts bytes.
+(boundary included); ingest parses it. The gateway counts the bytes and
+watches the form as it passes (`upload_form`): field limits, the file's hash.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 
 from fastapi import Request
 
 from lc_gateway.errors import BodyTooLarge, GatewayError
+from lc_gateway.upload_form import UploadForm, read_ahead, watched
 
 
 async def capped(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
@@ -42,3 +45,26 @@ def multipart_stream(request: Request, limit: int) -> tuple[AsyncIterator[bytes]
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
     return capped(request.stream(), limit), content_type
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An upload being received: the body to forward, its Content-Type, and the watched form."""
+
+    body: AsyncIterator[bytes]
+    content_type: str
+    form: UploadForm
+
+
+async def open_upload(request: Request, limit: int) -> Upload:
+    """Start receiving an upload: the parts ahead of the file are read and checked already."""
+    source, content_type = multipart_stream(request, limit)
+    form = UploadForm(content_type)
+    ahead = await read_ahead(source, form)
+    return Upload(watched(ahead, source, form), content_type, form)
+
+
+async def drain(upload: Upload) -> None:
+    """Read the rest of an upload without forwarding it (to hash it)."""
+    async for _ in upload.body:
+        pass

@@ -81,6 +81,9 @@ class MongoAccountRepository:
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         await self._users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
 
+    async def delete_user(self, user_id: str) -> None:
+        await self._users.delete_one({"_id": user_id})
+
     async def insert_api_key(self, record: ApiKeyRecord) -> None:
         await self._keys.insert_one(
             {

@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from lc_gateway.accounts import Account
+from lc_gateway.api.idempotent import OPENAPI_HEADER, idempotency_key, upload_once
 from lc_gateway.api.schemas import ERRORS, Batch, BatchList, BatchPatch, Preview, multipart_body
 from lc_gateway.auth import ApiAccount, GatewayDep
 from lc_gateway.bootstrap import Gateway
 from lc_gateway.errors import NotFound
 from lc_gateway.streams import relay
-from lc_gateway.uploads import multipart_stream
+from lc_gateway.uploads import Upload, open_upload
 
 log = structlog.get_logger(__name__)
 
@@ -53,8 +54,8 @@ def with_client(batch: dict[str, Any], account: Account) -> dict[str, Any]:
     responses={413: {"description": "The file is larger than the upload limit"}},
 )
 async def preview_import(request: Request, account: ApiAccount, gateway: GatewayDep) -> Any:
-    body, content_type = multipart_stream(request, gateway.settings.max_upload_bytes)
-    preview = await gateway.ingest.preview(account.id, body, content_type)
+    upload = await open_upload(request, gateway.settings.max_upload_bytes)
+    preview = await gateway.ingest.preview(account.id, upload.body, upload.content_type)
     return JSONResponse(preview)
 
 
@@ -64,14 +65,23 @@ async def preview_import(request: Request, account: ApiAccount, gateway: Gateway
     summary="Import a CSV as a new batch",
     status_code=201,
     response_model=Batch,
-    openapi_extra=multipart_body(_BATCH_FIELDS),
-    responses={413: {"description": "The file is larger than the upload limit"}},
+    openapi_extra={**multipart_body(_BATCH_FIELDS), **OPENAPI_HEADER},
+    responses={
+        409: {"description": "A request with the same Idempotency-Key is in progress"},
+        413: {"description": "The file is larger than the upload limit"},
+    },
 )
 async def create_batch(request: Request, account: ApiAccount, gateway: GatewayDep) -> Any:
-    body, content_type = multipart_stream(request, gateway.settings.max_upload_bytes)
-    batch = await gateway.ingest.create_batch(account.id, body, content_type)
-    log.info("batch_created", batch_id=batch.get("id"))
-    return JSONResponse(with_client(batch, account), status_code=201)
+    async def create(upload: Upload) -> tuple[int, Any]:
+        batch = await gateway.ingest.create_batch(account.id, upload.body, upload.content_type)
+        log.info("batch_created", batch_id=batch.get("id"))
+        return 201, with_client(batch, account)
+
+    key = idempotency_key(request)
+    if key is not None:
+        return await upload_once(request, gateway, account, key, "batches", create)
+    status, body = await create(await open_upload(request, gateway.settings.max_upload_bytes))
+    return JSONResponse(body, status_code=status)
 
 
 @router.get(

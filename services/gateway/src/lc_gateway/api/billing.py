@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from lc_gateway.api.idempotent import OPENAPI_HEADER, idempotency_key, once
 from lc_gateway.api.schemas import ERRORS, Balance, Purchase, PurchaseRequest, TransactionList
 from lc_gateway.auth import ApiAccount, GatewayDep
 
@@ -32,8 +34,20 @@ async def transactions(account: ApiAccount, gateway: GatewayDep) -> Any:
     summary="Start buying credit: send the browser to `checkout_url`",
     status_code=201,
     response_model=Purchase,
+    openapi_extra=OPENAPI_HEADER,
+    responses={409: {"description": "A request with the same Idempotency-Key is in progress"}},
 )
-async def purchase(order: PurchaseRequest, account: ApiAccount, gateway: GatewayDep) -> Any:
+async def purchase(
+    order: PurchaseRequest, request: Request, account: ApiAccount, gateway: GatewayDep
+) -> Any:
     return_url = order.return_url or gateway.settings.public_url.rstrip("/") + RETURN_PATH
-    started = await gateway.billing.purchase(account.id, order.units, return_url)
-    return JSONResponse(started, status_code=201)
+
+    async def start() -> tuple[int, Any]:
+        return 201, await gateway.billing.purchase(account.id, order.units, return_url)
+
+    key = idempotency_key(request)
+    if key is None:
+        status, body = await start()
+        return JSONResponse(body, status_code=status)
+    request_hash = hashlib.sha256(order.model_dump_json().encode()).hexdigest()
+    return await once(gateway, account, key, "purchases", request_hash, start)

@@ -27,10 +27,12 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     path = request.url.path
     if path.startswith(_MACHINE_PREFIXES) or request.headers.get("x-requested-with") == "fetch":
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
     account = await session_account(request, get_gateway(request))
     context = {"code": exc.code, "message": exc.message, "status": exc.status}
-    return render(request, "error.html", context, account=account, status_code=exc.status)
+    page = render(request, "error.html", context, account=account, status_code=exc.status)
+    page.headers.update(exc.headers)
+    return page
 
 
 def install(app: FastAPI) -> None:

@@ -72,9 +72,12 @@ async def checked_form(request: Request) -> dict[str, str]:
     return fields
 
 
-def check_token(request: Request) -> None:
-    """CSRF check for a streamed form: the token travels in the header or the query string."""
-    submitted = request.headers.get(csrf.HEADER) or request.query_params.get(csrf.FORM_FIELD)
+def check_token(request: Request, form_token: str | None) -> None:
+    """CSRF check for a streamed form: the token comes in the header or the form's first field.
+
+    Never in the URL, where history, Referer headers and logs would keep it.
+    """
+    submitted = request.headers.get(csrf.HEADER) or form_token
     if not csrf.token_valid(request.session, submitted):
         raise CsrfFailed("This form has expired; reload the page and try again.")
 

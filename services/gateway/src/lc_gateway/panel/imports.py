@@ -1,7 +1,8 @@
 """The Import page: preview a CSV, then submit it as a batch.
 
-The form's multipart body is streamed to ingest unparsed, so its CSRF token
-travels in the query string (or a header, when the page's script previews).
+The form's multipart body is streamed to ingest as it comes; its CSRF token is
+the form's first field (read ahead of the file) or, when the page's script
+previews, a header.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from lc_gateway.auth import GatewayDep
+from lc_gateway.bootstrap import Gateway
 from lc_gateway.panel.common import PanelAccount, check_token, flash, redirect, render
-from lc_gateway.uploads import multipart_stream
+from lc_gateway.uploads import Upload, open_upload
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +27,12 @@ def _is_fetch(request: Request) -> bool:
     return request.headers.get("x-requested-with") == "fetch"
 
 
+async def _checked_upload(request: Request, gateway: Gateway) -> Upload:
+    upload = await open_upload(request, gateway.settings.max_upload_bytes)
+    check_token(request, upload.form.csrf_token)
+    return upload
+
+
 @router.get("/import")
 async def import_page(request: Request, account: PanelAccount) -> Response:
     return render(request, "import.html", {"preview": None}, account=account)
@@ -32,9 +40,10 @@ async def import_page(request: Request, account: PanelAccount) -> Response:
 
 @router.post("/import/preview")
 async def preview(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
-    check_token(request)
-    body, content_type = multipart_stream(request, gateway.settings.max_upload_bytes)
-    result: dict[str, Any] = await gateway.ingest.preview(account.id, body, content_type)
+    upload = await _checked_upload(request, gateway)
+    result: dict[str, Any] = await gateway.ingest.preview(
+        account.id, upload.body, upload.content_type
+    )
     if _is_fetch(request):
         return render(request, "_preview.html", {"preview": result}, account=account)
     return render(request, "import.html", {"preview": result, "reselect": True}, account=account)
@@ -42,9 +51,8 @@ async def preview(request: Request, account: PanelAccount, gateway: GatewayDep) 
 
 @router.post("/import")
 async def submit(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
-    check_token(request)
-    body, content_type = multipart_stream(request, gateway.settings.max_upload_bytes)
-    batch = await gateway.ingest.create_batch(account.id, body, content_type)
+    upload = await _checked_upload(request, gateway)
+    batch = await gateway.ingest.create_batch(account.id, upload.body, upload.content_type)
     log.info("batch_created", batch_id=batch.get("id"))
     flash(request, "ok", f"Batch {batch.get('name') or batch.get('id')} submitted.")
     return redirect("/batches")

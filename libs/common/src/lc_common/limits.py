@@ -1,0 +1,120 @@
+"""A cap on request bodies, enforced before an application reads them.
+
+`BodyLimitMiddleware` refuses (413) a request whose declared Content-Length is
+over the route's cap without reading a byte of it, and stops a chunked body as
+soon as more than the cap has arrived. The error is the JSON envelope every
+service answers with: `{"error": {"code": "body_too_large", "message"}}` (or the
+route's own code).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_BODY_LIMIT = 64 * 1024
+BODY_TOO_LARGE = "body_too_large"
+
+
+@dataclass(frozen=True)
+class Cap:
+    """The most bytes a body may have, and the error code a larger one is refused with."""
+
+    limit: int
+    code: str = BODY_TOO_LARGE
+
+
+# Given a request's scope, its body's cap.
+LimitFor = Callable[[Scope], Cap]
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` when a streamed body passes its cap (an HTTP 413).
+
+    An `HTTPException`, so frameworks that turn body-parsing errors into 400
+    (FastAPI) let it through, and an app's own handler can render it.
+    """
+
+    def __init__(self, cap: Cap) -> None:
+        super().__init__(413, body_too_large_message(cap.limit))
+        self.limit = cap.limit
+        self.code = cap.code
+
+
+def body_too_large_message(limit: int) -> str:
+    """The message clients see for a body over `limit` bytes."""
+    return f"The request body is larger than the limit of {limit} bytes ({limit / 2**20:.1f} MiB)."
+
+
+def declared_length(scope: Scope) -> int | None:
+    """The request's Content-Length header as a number, or None if absent or malformed."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else None
+    return None
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over their route's cap (`limit_for(scope)`, in bytes)."""
+
+    def __init__(self, app: ASGIApp, *, limit_for: LimitFor | None = None) -> None:
+        self.app = app
+        self.limit_for = limit_for or (lambda scope: Cap(DEFAULT_BODY_LIMIT))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = self.limit_for(scope)
+        declared = declared_length(scope)
+        if declared is not None and declared > cap.limit:
+            await _refuse(send, cap)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap.limit:
+                    raise BodyTooLarge(cap)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            # The app let it through unrendered; answer it here if we still can.
+            if started:
+                raise
+            await _refuse(send, cap)
+
+
+async def _refuse(send: Send, cap: Cap) -> None:
+    message = body_too_large_message(cap.limit)
+    body = json.dumps({"error": {"code": cap.code, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            # The rest of the body is never read: tell the client not to reuse the connection.
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
