@@ -30,7 +30,9 @@ TRUNK_TOPIC = "probe.requests.sim"
 TAPPED = ["leads.accepted", TRUNK_TOPIC, "lead.verdicts"]
 # Shorter clocks than production, so a fault heals within a test.
 FAULT_ENV = {
-    "LC_PROBE_TIMEOUT_SECONDS": "20",
+    "LC_PROBE_TIMEOUT_SECONDS": "30",
+    "LC_MAX_CALL_SECONDS": "15",
+    "LC_PROBE_EXPIRY_SKEW_SECONDS": "5",
     "LC_SWEEP_INTERVAL_SECONDS": "2",
     "LC_LEASE_TTL_SECONDS": "6",
     "LC_LEASE_RENEW_SECONDS": "2",
