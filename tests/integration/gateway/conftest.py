@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -64,28 +66,39 @@ def gateway_env(
     return env
 
 
-def gateway_settings(public_url: str, ingest_url: str, billing_url: str) -> GatewaySettings:
-    return GatewaySettings(
-        ingest_url=ingest_url,
-        billing_url=billing_url,
-        public_url=public_url,
-        internal_token=SecretStr(TOKEN),
-        session_secret=SecretStr("test-session-secret"),
-        insecure_cookies=True,
-        max_upload_bytes=UPLOAD_LIMIT,
-    )
+def gateway_settings(
+    public_url: str, ingest_url: str, billing_url: str, **overrides: Any
+) -> GatewaySettings:
+    fields: dict[str, Any] = {
+        "ingest_url": ingest_url,
+        "billing_url": billing_url,
+        "public_url": public_url,
+        "internal_token": SecretStr(TOKEN),
+        "session_secret": SecretStr("test-session-secret"),
+        "insecure_cookies": True,
+        "max_upload_bytes": UPLOAD_LIMIT,
+        **overrides,
+    }
+    return GatewaySettings(**fields)
 
 
-@pytest.fixture
-async def stack(gateway_env: dict[str, str]) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
+    """A gateway with stand-ins behind it; `overrides` are settings of the gateway."""
     ingest, billing = IngestState(), BillingState()
     async with serving(ingest_app(ingest)) as ingest_url, serving(billing_app(billing)) as bill:
         sock = listening_socket()
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        settings = gateway_settings(url, ingest_url, bill)
+        settings = gateway_settings(url, ingest_url, bill, **overrides)
         app = create_app(settings)
         async with serving(app, sock):
             yield Stack(url, app, settings, ingest, billing)
+
+
+@pytest.fixture
+async def stack(gateway_env: dict[str, str]) -> AsyncIterator[Stack]:
+    async with running_stack() as running:
+        yield running
 
 
 @pytest.fixture

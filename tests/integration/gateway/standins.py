@@ -63,6 +63,9 @@ class IngestState:
     # When set, a download waits after its first chunk until the event is set.
     hold_download: asyncio.Event | None = None
     download_finished: asyncio.Event = field(default_factory=asyncio.Event)
+    # When set, a batch creation waits (after reading the upload) until the event is set.
+    hold_create: asyncio.Event | None = None
+    create_started: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add_batch(self, account_id: str, name: str = "Seed", status: str = "running") -> str:
         batch_id = f"bat_{uuid.uuid4().hex[:16]}"
@@ -150,6 +153,9 @@ def ingest_app(state: IngestState) -> FastAPI:
     @app.post("/internal/v1/batches", status_code=201)
     async def create(request: Request) -> Any:
         record, content = await _take_upload(request, state)
+        if state.hold_create is not None:
+            state.create_started.set()
+            await state.hold_create.wait()
         batch_id = f"bat_{uuid.uuid4().hex[:16]}"
         rows = max(content.count(b"\n") - 1, 0)
         batch = new_batch(
