@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 import uvicorn
 from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI, Header
+from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from tests.support import until
+from tests.support import serving, until
 
 from lc_common.clock import Clock
 from lc_common.events import (
@@ -221,3 +221,71 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class StandInBilling:
+    """billing's reservation API over real HTTP: credit per account (None: unlimited).
+
+    Grants a reservation per lead while the account has credit (idempotent per
+    lead), answers `settled` for leads in `settled`, releases a batch's
+    reservations; `down` answers 503. Records every call.
+    """
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.credit: dict[str, int | None] = {}
+        self.reserved: dict[str, str] = {}
+        self.settled: set[str] = set()
+        self.releases: list[str] = []
+        self.calls: list[dict[str, Any]] = []
+        self.down = False
+        self.app = FastAPI()
+        self.app.post("/internal/v1/reservations")(self._reserve)
+        self.app.post("/internal/v1/reservations/release")(self._release)
+
+    def _refuse(self, request: Request) -> JSONResponse | None:
+        if self.down:
+            return JSONResponse({"error": {"code": "down", "message": "down"}}, 503)
+        if request.headers.get("x-lc-internal-token") != self.token:
+            return JSONResponse({"error": {"code": "unauthorized", "message": "no"}}, 401)
+        return None
+
+    async def _reserve(self, request: Request) -> JSONResponse:
+        if (refused := self._refuse(request)) is not None:
+            return refused
+        body = await request.json()
+        self.calls.append(body)
+        account = body["account_id"]
+        answer: dict[str, Any] = {"reserved": [], "refused": [], "settled": []}
+        for item in body["leads"]:
+            lead_id, left = item["lead_id"], self.credit.get(account)
+            if lead_id in self.settled:
+                answer["settled"].append(lead_id)
+            elif lead_id in self.reserved:
+                answer["reserved"].append(lead_id)
+            elif left is None or left > 0:
+                self.reserved[lead_id] = item["batch_id"]
+                if left is not None:
+                    self.credit[account] = left - 1
+                answer["reserved"].append(lead_id)
+            else:
+                answer["refused"].append(lead_id)
+        answer["available"] = self.credit.get(account) or 0
+        return JSONResponse(answer)
+
+    async def _release(self, request: Request) -> JSONResponse:
+        if (refused := self._refuse(request)) is not None:
+            return refused
+        batch_id = (await request.json())["batch_id"]
+        self.releases.append(batch_id)
+        for lead_id in [k for k, b in self.reserved.items() if b == batch_id]:
+            del self.reserved[lead_id]
+        return JSONResponse({"released": True})
+
+
+@asynccontextmanager
+async def stand_in_billing(token: str) -> AsyncIterator[tuple[str, StandInBilling]]:
+    """A billing stand-in on a free port; yields (url, stand-in)."""
+    billing = StandInBilling(token)
+    async with serving(billing.app, free_port()) as url:
+        yield url, billing

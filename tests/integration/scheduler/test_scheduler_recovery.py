@@ -58,6 +58,8 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
             redrive_on_startup=True,
             redrive_page_size=4,
             probe_timeout_seconds=3,
+            max_call_seconds=1,
+            probe_expiry_skew_seconds=1,
         )
         finalised_before = REGISTRY.get_sample_value("lc_scheduler_finalised_total") or 0.0
         async with running(after) as app, StandInProber(after, ["alpha", "beta"]) as prober:

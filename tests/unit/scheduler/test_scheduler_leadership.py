@@ -117,3 +117,34 @@ async def test_renewal_keeps_going_across_a_short_store_outage() -> None:
     assert not await b.try_acquire()
     keeping.cancel()
     await asyncio.gather(keeping, return_exceptions=True)
+
+
+def test_each_new_term_has_a_higher_epoch_and_renewals_keep_it() -> None:
+    first = claim(None, "s", "a", NOW, TTL)
+    assert first is not None and first.epoch == 1
+    renewed = claim(first, "s", "a", NOW + timedelta(seconds=5), TTL)
+    assert renewed is not None and renewed.epoch == 1
+    taken = claim(renewed, "s", "b", NOW + timedelta(seconds=30), TTL)
+    assert taken is not None and taken.epoch == 2
+    # The same owner coming back after its lease ran out starts a new term too.
+    back = claim(taken, "s", "b", NOW + timedelta(seconds=60), TTL)
+    assert back is not None and back.epoch == 3
+    gone = released(back, "b", NOW + timedelta(seconds=61))
+    assert gone is not None and gone.epoch == 3
+    after = claim(gone, "s", "a", NOW + timedelta(seconds=61), TTL)
+    assert after is not None and after.epoch == 4
+
+
+async def test_a_leader_whose_term_changed_steps_down() -> None:
+    clock = ManualClock(NOW)
+    store = MemoryLeases()
+    a = Leadership(store, clock, "a", ttl=TTL, renew=timedelta(seconds=0.05))
+    assert await a.try_acquire() and a.epoch == 1
+    keeping = asyncio.create_task(a.keep())
+    await asyncio.sleep(0)
+    # Its lease ran out unseen (a pause longer than the TTL) and it claims it anew.
+    clock.advance(TTL + timedelta(seconds=1))
+    assert await a.try_acquire() and a.epoch == 2
+    with pytest.raises(LeadershipLost):
+        async with asyncio.timeout(10):
+            await keeping

@@ -118,6 +118,8 @@ class Relay:
             await self.schedule.commit(requeued)
         for e in expired:
             log.warning("probe_expired_unsent", lead_id=e.lead_id, batch_id=e.batch_id)
+        if expired:
+            self.schedule.wake.set()
         gone = {e.lead_id for e in expired}
         return [e for e in unsent if e.lead_id not in gone]
 
