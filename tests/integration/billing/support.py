@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
 
-from lc_common.events import Evidence, LeadVerdictV1
+from lc_common.events import CreditEventV1, Evidence, LeadVerdictV1
 from lc_common.settings import ServiceSettings
 
 
@@ -38,8 +38,15 @@ async def read_topic(
 
 
 def verdict(
-    account_id: str, batch_id: str, row: int, *, final: bool = True, attempt: int = 1
+    account_id: str,
+    batch_id: str,
+    row: int,
+    *,
+    final: bool = True,
+    attempt: int = 1,
+    chargeable: bool | None = None,
 ) -> LeadVerdictV1:
+    """A verdict for row `row` of the batch; a final one is chargeable unless told."""
     lead_id = f"{batch_id}:{row:09d}"
     return LeadVerdictV1(
         account_id=account_id,
@@ -52,4 +59,17 @@ def verdict(
         detail="SIP 180 Ringing",
         confidence=90,
         evidence=Evidence(trunk="t1", codes=[180], tested_at=datetime.now(UTC)),
+        chargeable=final if chargeable is None else chargeable,
     )
+
+
+def headers(settings: ServiceSettings, account_id: str) -> dict[str, str]:
+    """The internal API's headers for one account."""
+    return {
+        "X-LC-Internal-Token": settings.internal_token.get_secret_value(),
+        "X-LC-Account-Id": account_id,
+    }
+
+
+def credit_events(values: list[bytes]) -> list[CreditEventV1]:
+    return [CreditEventV1.model_validate_json(v) for v in values]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from lc_billing import handlers
+from lc_billing.adapters.ledger import Balance
 from lc_billing.bootstrap import bootstrap
 from lc_billing.config import BillingSettings
-from lc_common.events import LEAD_VERDICTS, LeadVerdictV1
+from lc_common.events import LEAD_VERDICTS
 from lc_common.events.contract import examples
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
@@ -23,16 +25,20 @@ async def test_every_example_of_every_input_topic_is_handled(
     try:
         [spec] = runtime.consumers
         assert spec.topic is LEAD_VERDICTS
-        verdicts: list[LeadVerdictV1] = []
-        for example in examples(spec.topic):
-            verdict = spec.decode(example.value)
+        decoded = [spec.decode(example.value) for example in examples(spec.topic)]
+        # All examples are of one lead, which holds a reservation.
+        assert len({v.lead_id for v in decoded}) == 1
+        account, lead = decoded[0].account_id, decoded[0].lead_id
+        await handlers.grant(runtime.deps, account, 1, "contract")
+        await handlers.reserve(runtime.deps, account, [(lead, decoded[0].batch_id)])
+        for verdict in decoded:
             await spec.handler(verdict)
-            verdicts.append(verdict)
-        # All examples are of one lead: its first final verdict costs one unit, the
-        # later ones (and the non-final ones) nothing.
-        assert len({v.lead_id for v in verdicts}) == 1
-        assert sum(v.final for v in verdicts) > 1
-        account = verdicts[0].account_id
-        assert await runtime.deps.ledger.balance(account) == -1
+        # Its final verdicts settle it once, by what they say: a charge if one is
+        # chargeable, else the unit goes back.
+        charged = any(v.final and v.chargeable for v in decoded)
+        assert sum(v.final for v in decoded) > 1
+        assert await runtime.deps.ledger.balance(account) == Balance(
+            balance=0 if charged else 1, reserved=0, available=0 if charged else 1
+        )
     finally:
         await runtime.close()

@@ -34,11 +34,17 @@ async def test_lead_verdicts_parks_poison_and_goes_on(billing_settings: BillingS
             httpx.AsyncClient(base_url=url, headers=headers) as http,
         ):
             await http.post("/internal/v1/grants", json={"units": 5, "description": "demo"})
-            # A final verdict of attempt 0: no probe was ever made, so nothing to charge.
-            impossible = verdict(account, batch, 1, attempt=0).model_dump(mode="json")
+            lead = {"lead_id": f"{batch}:{1:09d}", "batch_id": batch}
+            await http.post(
+                "/internal/v1/reservations", json={"account_id": account, "leads": [lead]}
+            )
+            # A verdict that names another account for a lead this account reserved:
+            # never charged to either.
+            impossible = verdict("acc_someone_else", batch, 1).model_dump(mode="json")
 
             async def charged() -> bool:
-                return bool((await http.get("/internal/v1/balance")).json()["balance"] == 4)
+                balance = (await http.get("/internal/v1/balance")).json()
+                return bool(balance["balance"] == 4 and balance["reserved"] == 1)
 
             await poison_is_parked_and_the_next_event_handled(
                 settings,

@@ -47,7 +47,7 @@ def _credit_events(values: list[bytes]) -> list[CreditEventV1]:
     return [CreditEventV1.model_validate_json(v) for v in values]
 
 
-async def test_final_verdicts_are_charged_once_and_exhaustion_is_announced_once(
+async def test_reserved_leads_are_charged_once_and_credit_never_goes_negative(
     billing_settings: BillingSettings,
 ) -> None:
     settings = billing_settings
@@ -59,11 +59,16 @@ async def test_final_verdicts_are_charged_once_and_exhaustion_is_announced_once(
         http = httpx.AsyncClient(base_url=url, headers=_headers(settings, account))
         grant = await http.post("/internal/v1/grants", json={"units": 3, "description": "demo"})
         assert grant.status_code == 201, grant.text
-
-        # Four leads finish; two of their verdicts arrive twice; one lead only retries;
-        # garbage lands on the topic in between.
-        handled_before = _handled("ok")
         events = [verdict(account, batch, row) for row in range(1, 5)]
+        leads = [{"lead_id": e.lead_id, "batch_id": batch} for e in events]
+        reserved = await http.post(
+            "/internal/v1/reservations", json={"account_id": account, "leads": leads}
+        )
+        assert reserved.json()["refused"] == [events[3].lead_id]
+
+        # Four leads finish (the fourth was refused but a verdict came anyway); two
+        # verdicts arrive twice; one lead only retries; garbage lands in between.
+        handled_before = _handled("ok")
         sends = [*events, events[0], verdict(account, batch, 9, final=False), events[2]]
         await publisher.producer.send_and_wait(
             settings.topic(LEAD_VERDICTS.name), b"\x00not json", key=b"x"
@@ -73,23 +78,18 @@ async def test_final_verdicts_are_charged_once_and_exhaustion_is_announced_once(
 
         dlq = await read_topic(settings, LEAD_VERDICTS.dlq, lambda vs: len(vs) >= 1)
         assert dlq == [b"\x00not json"]
-
-        async def charged_four() -> bool:
-            balance = (await http.get("/internal/v1/balance")).json()
-            return bool(balance["balance"] == -1)
-
-        await _eventually(charged_four)
-        # Duplicates may come after the balance settled: wait until every send is handled.
         await _eventually(_async(lambda: _handled("ok") - handled_before >= len(sends)))
         assert _handled("ok") - handled_before == len(sends)
         assert (await http.get("/internal/v1/balance")).json() == {
             "account_id": account,
-            "balance": -1,
+            "balance": 0,
+            "reserved": 0,
+            "available": 0,
             "unit": "CU",
         }
         rows = (await http.get("/internal/v1/transactions")).json()["transactions"]
         assert [(r["kind"], r["units"], r["batch_id"]) for r in rows] == [
-            ("deduction", 4, batch),
+            ("deduction", 3, batch),
             ("grant", 3, None),
         ]
         exhausted = _credit_events(
@@ -99,7 +99,7 @@ async def test_final_verdicts_are_charged_once_and_exhaustion_is_announced_once(
 
         await http.post("/internal/v1/grants", json={"units": 5, "description": "more"})
         both = _credit_events(await read_topic(settings, "billing.events", lambda vs: len(vs) >= 2))
-        assert [(e.kind, e.balance) for e in both] == [("exhausted", 0), ("restored", 4)]
+        assert [(e.kind, e.balance) for e in both] == [("exhausted", 3), ("restored", 5)]
         await http.aclose()
     await publisher.stop()
 

@@ -10,7 +10,7 @@ from lc_billing import domain
 from lc_common.events import Evidence, LeadVerdictV1
 
 
-def _verdict(final: bool) -> LeadVerdictV1:
+def _verdict(final: bool, chargeable: bool = True) -> LeadVerdictV1:
     return LeadVerdictV1(
         account_id="acc_1",
         batch_id="bat_1",
@@ -22,12 +22,15 @@ def _verdict(final: bool) -> LeadVerdictV1:
         detail="SIP 180 Ringing",
         confidence=90,
         evidence=Evidence(trunk="t1", codes=[180], tested_at=datetime(2025, 1, 1, tzinfo=UTC)),
+        chargeable=chargeable,
     )
 
 
-def test_only_final_verdicts_cost_a_unit() -> None:
+def test_only_chargeable_final_verdicts_cost_a_unit() -> None:
     assert domain.is_chargeable(_verdict(final=True))
     assert not domain.is_chargeable(_verdict(final=False))
+    # Every attempt met a trunk fault: final, free.
+    assert not domain.is_chargeable(_verdict(final=True, chargeable=False))
 
 
 def test_signature_is_hex_hmac_sha256_of_the_body() -> None:
@@ -53,24 +56,6 @@ def test_a_signature_that_does_not_match_is_refused(
     body: bytes, signature: str | None, secret: str
 ) -> None:
     assert not domain.verify_signature(body, signature, secret)
-
-
-@pytest.mark.parametrize(
-    ("balance", "published", "due"),
-    [
-        (5, "restored", None),
-        (1, "restored", None),
-        (0, "restored", "exhausted"),
-        (-3, "restored", "exhausted"),
-        (0, "exhausted", None),
-        (-1, "exhausted", None),
-        (1, "exhausted", "restored"),
-    ],
-)
-def test_credit_event_is_due_only_when_the_state_changes(
-    balance: int, published: domain.CreditState, due: str | None
-) -> None:
-    assert domain.credit_event_due(balance, published) == due
 
 
 def test_price_and_ids() -> None:

@@ -1,39 +1,32 @@
-"""Billing's handlers with an in-memory ledger: idempotent charging, credit events, webhooks."""
+"""Billing's handlers with in-memory ports: how verdicts settle, reservations answer, webhooks."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from lc_billing import domain, handlers
+from lc_billing.adapters.ledger import Balance
 from lc_billing.adapters.payments import CheckoutSession
-from lc_billing.domain import CreditState
+from lc_billing.adapters.reservations import ChargeOutcome, LeadRef, ReserveResult
 from lc_billing.handlers import BadWebhook, BillingDeps, InvalidSignature, Pricing
+from lc_billing.reservations import plan_reservations
 from lc_common.clock import ManualClock
-from lc_common.events import CreditEventV1, Evidence, LeadVerdictV1
+from lc_common.events import Evidence, LeadVerdictV1
 from lc_common.store import Document
 
 SECRET = "test-secret"
 
 
 class MemoryLedger:
-    """The ledger's contract in memory: a charge marker per lead, totals per account."""
+    """The ledger's credit contract in memory."""
 
     def __init__(self) -> None:
-        self.markers: set[str] = set()
         self.credited: dict[str, int] = {}
-        self.charged: dict[str, int] = {}
-        self.published: dict[str, CreditState] = {}
         self.rows: dict[str, Document] = {}
-
-    async def charge(self, verdict: LeadVerdictV1, now: datetime) -> bool:
-        if verdict.lead_id in self.markers:
-            return False
-        self.markers.add(verdict.lead_id)
-        self.charged[verdict.account_id] = self.charged.get(verdict.account_id, 0) + 1
-        return True
 
     async def create_purchase(self, purchase: Document) -> None:
         self.rows[purchase["_id"]] = dict(purchase)
@@ -65,18 +58,46 @@ class MemoryLedger:
         account = row["account_id"]
         self.credited[account] = self.credited.get(account, 0) + row["units"]
 
-    async def credit_status(self, account_id: str) -> tuple[int, CreditState]:
-        balance = self.credited.get(account_id, 0) - self.charged.get(account_id, 0)
-        return balance, self.published.get(account_id, "restored")
-
-    async def mark_published(self, account_id: str, old: CreditState, new: CreditState) -> bool:
-        if self.published.get(account_id, "restored") != old:
-            return False
-        self.published[account_id] = new
-        return True
+    async def balance(self, account_id: str) -> Balance:
+        units = self.credited.get(account_id, 0)
+        return Balance(units, 0, units)
 
     async def transactions(self, account_id: str, limit: int = 500) -> list[Document]:
         return [r for r in self.rows.values() if r["account_id"] == account_id]
+
+
+class RecordedReservations:
+    """Records how verdicts were settled; the settlement itself is tested on the store."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def reserve(
+        self, account_id: str, leads: Sequence[tuple[str, str]], now: datetime
+    ) -> ReserveResult:
+        plan = plan_reservations([lead for lead, _ in leads], {}, [], available=1)
+        return ReserveResult(plan, 0, exhausted=bool(plan.refused))
+
+    async def release(
+        self, now: datetime, *, lead_ids: Sequence[str] = (), batch_id: str | None = None
+    ) -> int:
+        return 0
+
+    async def charge(self, lead: LeadRef, source: str, now: datetime) -> ChargeOutcome:
+        self.calls.append(("charge", lead.lead_id))
+        return "charged"
+
+    async def free(self, lead: LeadRef, now: datetime) -> bool:
+        self.calls.append(("free", lead.lead_id))
+        return True
+
+
+class Wakes:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def wake(self) -> None:
+        self.count += 1
 
 
 class FakeProvider:
@@ -86,33 +107,20 @@ class FakeProvider:
         return CheckoutSession(id=f"cs_{purchase_id}", url=f"https://pay.example/{purchase_id}")
 
 
-class RecordedEvents:
-    def __init__(self) -> None:
-        self.events: list[CreditEventV1] = []
-
-    async def publish(self, event: CreditEventV1) -> None:
-        self.events.append(event)
-
-
 @pytest.fixture
 def deps() -> BillingDeps:
     return BillingDeps(
         ledger=MemoryLedger(),
+        reservations=RecordedReservations(),
         provider=FakeProvider(),
-        credit_events=RecordedEvents(),
+        relay=Wakes(),
         clock=ManualClock(datetime(2025, 3, 3, 9, tzinfo=UTC)),
         pricing=Pricing(unit_price_cents=5, currency="AUD"),
         webhook_secret=SECRET,
     )
 
 
-def _events(deps: BillingDeps) -> list[tuple[str, int]]:
-    recorded = deps.credit_events
-    assert isinstance(recorded, RecordedEvents)
-    return [(e.kind, e.balance) for e in recorded.events]
-
-
-def _verdict(row: int, final: bool = True) -> LeadVerdictV1:
+def _verdict(row: int, final: bool = True, chargeable: bool = True) -> LeadVerdictV1:
     return LeadVerdictV1(
         account_id="acc_1",
         batch_id="bat_1",
@@ -124,38 +132,30 @@ def _verdict(row: int, final: bool = True) -> LeadVerdictV1:
         detail="SIP 180 Ringing",
         confidence=90,
         evidence=Evidence(trunk="t1", codes=[180], tested_at=datetime(2025, 1, 1, tzinfo=UTC)),
+        chargeable=chargeable,
     )
 
 
-async def test_a_redelivered_final_verdict_is_charged_once(deps: BillingDeps) -> None:
-    await handlers.grant(deps, "acc_1", 10, "demo")
-    for event in (_verdict(1), _verdict(1), _verdict(2), _verdict(1)):
-        await handlers.handle_verdict(event, deps)
-    assert await deps.ledger.credit_status("acc_1") == (8, "restored")
-
-
-async def test_non_final_verdicts_cost_nothing(deps: BillingDeps) -> None:
-    await handlers.grant(deps, "acc_1", 1, "demo")
-    await handlers.handle_verdict(_verdict(1, final=False), deps)
-    assert (await deps.ledger.credit_status("acc_1"))[0] == 1
-
-
-async def test_exhaustion_is_announced_once_and_credit_restores(deps: BillingDeps) -> None:
-    await handlers.grant(deps, "acc_1", 2, "demo")
-    for row in (1, 2, 3, 3, 4):
-        await handlers.handle_verdict(_verdict(row), deps)
-    assert _events(deps) == [("exhausted", 0)]
-    await handlers.grant(deps, "acc_1", 1, "not enough")  # -2 + 1: still exhausted
-    assert _events(deps) == [("exhausted", 0)]
-    await handlers.grant(deps, "acc_1", 5, "top up")
-    assert _events(deps) == [("exhausted", 0), ("restored", 4)]
-
-
-async def test_an_account_without_credit_is_exhausted_on_its_first_charge(
+async def test_final_verdicts_charge_or_free_by_chargeable_and_non_final_do_nothing(
     deps: BillingDeps,
 ) -> None:
-    await handlers.handle_verdict(_verdict(1), deps)
-    assert _events(deps) == [("exhausted", -1)]
+    for event in (_verdict(1), _verdict(2, chargeable=False), _verdict(3, final=False)):
+        await handlers.handle_verdict(event, deps)
+    recorded = deps.reservations
+    assert isinstance(recorded, RecordedReservations)
+    assert recorded.calls == [("charge", "bat_1:000000001"), ("free", "bat_1:000000002")]
+
+
+async def test_a_refusal_that_exhausts_wakes_the_relay(deps: BillingDeps) -> None:
+    answer = await handlers.reserve(deps, "acc_1", [("bat_1:1", "bat_1"), ("bat_1:2", "bat_1")])
+    assert answer == {
+        "reserved": ["bat_1:1"],
+        "refused": ["bat_1:2"],
+        "settled": [],
+        "available": 0,
+    }
+    wakes = deps.relay
+    assert isinstance(wakes, Wakes) and wakes.count == 1
 
 
 def _webhook(purchase_id: str, kind: str = "checkout.completed", units: int = 100) -> bytes:
@@ -179,7 +179,7 @@ async def test_a_paid_webhook_credits_once_and_replays_change_nothing(deps: Bill
     signature = domain.sign(body, SECRET)
     assert await handlers.handle_payment_webhook(deps, body, signature) == "paid"
     assert await handlers.handle_payment_webhook(deps, body, signature) == "replayed"
-    assert (await deps.ledger.credit_status("acc_1"))[0] == 100
+    assert (await deps.ledger.balance("acc_1")).balance == 100
 
 
 async def test_webhooks_that_do_not_verify_or_match_are_refused(deps: BillingDeps) -> None:
@@ -193,7 +193,7 @@ async def test_webhooks_that_do_not_verify_or_match_are_refused(deps: BillingDep
     unknown = _webhook("pur_nope")
     with pytest.raises(BadWebhook):
         await handlers.handle_payment_webhook(deps, unknown, domain.sign(unknown, SECRET))
-    assert (await deps.ledger.credit_status("acc_1"))[0] == 0
+    assert (await deps.ledger.balance("acc_1")).balance == 0
 
 
 async def test_a_cancelled_checkout_credits_nothing(deps: BillingDeps) -> None:
@@ -206,4 +206,4 @@ async def test_a_cancelled_checkout_credits_nothing(deps: BillingDeps) -> None:
     assert await handlers.handle_payment_webhook(deps, paid, domain.sign(paid, SECRET)) == (
         "replayed"
     )
-    assert (await deps.ledger.credit_status("acc_1"))[0] == 0
+    assert (await deps.ledger.balance("acc_1")).balance == 0

@@ -19,8 +19,13 @@ PurchaseStatus = Literal["pending", "paid", "cancelled"]
 
 
 def is_chargeable(verdict: LeadVerdictV1) -> bool:
-    """A lead costs one unit on its final verdict; retries and non-final verdicts cost nothing."""
-    return verdict.final
+    """A lead costs one unit on its final verdict, if an attempt reached the network.
+
+    A final `indeterminate` after real attempts is chargeable (the network was asked
+    and did not tell); a lead whose every attempt met a trunk fault (our side) comes
+    final with `chargeable=False` and is free. Non-final verdicts cost nothing.
+    """
+    return verdict.final and verdict.chargeable
 
 
 def deduction_id(batch_id: str) -> str:
@@ -51,21 +56,6 @@ def verify_signature(body: bytes, signature: str | None, secret: str) -> bool:
     if not signature:
         return False
     return hmac.compare_digest(sign(body, secret), signature.strip().lower())
-
-
-def credit_state(balance: int) -> CreditState:
-    """An account with no credit left (zero or below) is exhausted."""
-    return "exhausted" if balance <= 0 else "restored"
-
-
-def credit_event_due(balance: int, published: CreditState) -> CreditState | None:
-    """The credit event to publish so that consumers learn the current state, if any.
-
-    `published` is the last state announced; a new account starts as `restored`
-    (nothing to resume), so the first event an account ever sees is `exhausted`.
-    """
-    state = credit_state(balance)
-    return None if state == published else state
 
 
 class PaymentWebhook(BaseModel):

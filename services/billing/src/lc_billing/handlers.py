@@ -1,7 +1,8 @@
-"""What billing does with each verdict and each request."""
+"""What billing does with each verdict and each request: reserve, settle, release, credit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -10,37 +11,50 @@ import structlog
 from pydantic import ValidationError
 
 from lc_billing import domain
+from lc_billing.adapters.ledger import Balance
 from lc_billing.adapters.payments import CheckoutSession, ProviderError
-from lc_billing.domain import CreditState, PaymentWebhook
+from lc_billing.adapters.reservations import ChargeOutcome, ForeignLead, LeadRef, ReserveResult
+from lc_billing.domain import PaymentWebhook
 from lc_billing.metrics import (
     BALANCE_EXHAUSTED,
-    CREDIT_RESTORED,
     DUPLICATE_VERDICTS,
     PURCHASES,
+    RESERVATIONS,
+    RESERVATIONS_RELEASED,
     UNITS_CREDITED,
     UNITS_DEDUCTED,
+    UNRESERVED_VERDICTS,
     WEBHOOK_SIGNATURE_FAILURES,
     WEBHOOKS,
 )
 from lc_common.clock import Clock
 from lc_common.errors import PoisonEvent
-from lc_common.events import CreditEventV1, LeadVerdictV1
+from lc_common.events import LeadVerdictV1
 from lc_common.store import Document
 
 log = structlog.get_logger(__name__)
 
 
 class Ledger(Protocol):
-    async def charge(self, verdict: LeadVerdictV1, now: datetime) -> bool: ...
     async def create_purchase(self, purchase: Document) -> None: ...
     async def attach_checkout(self, purchase_id: str, session_id: str, url: str) -> None: ...
     async def purchase(self, purchase_id: str) -> Document | None: ...
     async def complete_purchase(self, purchase: Document, now: datetime) -> bool: ...
     async def cancel_purchase(self, purchase_id: str, now: datetime) -> bool: ...
     async def grant(self, row: Document) -> None: ...
-    async def credit_status(self, account_id: str) -> tuple[int, CreditState]: ...
-    async def mark_published(self, account_id: str, old: CreditState, new: CreditState) -> bool: ...
+    async def balance(self, account_id: str) -> Balance: ...
     async def transactions(self, account_id: str, limit: int = 500) -> list[Document]: ...
+
+
+class Reservations(Protocol):
+    async def reserve(
+        self, account_id: str, leads: Sequence[tuple[str, str]], now: datetime
+    ) -> ReserveResult: ...
+    async def release(
+        self, now: datetime, *, lead_ids: Sequence[str] = (), batch_id: str | None = None
+    ) -> int: ...
+    async def charge(self, lead: LeadRef, source: str, now: datetime) -> ChargeOutcome: ...
+    async def free(self, lead: LeadRef, now: datetime) -> bool: ...
 
 
 class Provider(Protocol):
@@ -49,8 +63,8 @@ class Provider(Protocol):
     ) -> CheckoutSession: ...
 
 
-class CreditEvents(Protocol):
-    async def publish(self, event: CreditEventV1) -> None: ...
+class Relay(Protocol):
+    def wake(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -64,8 +78,9 @@ class BillingDeps:
     """Everything the handlers need, built by `bootstrap`."""
 
     ledger: Ledger
+    reservations: Reservations
     provider: Provider
-    credit_events: CreditEvents
+    relay: Relay
     clock: Clock
     pricing: Pricing
     webhook_secret: str
@@ -80,39 +95,83 @@ class BadWebhook(Exception):
 
 
 async def handle_verdict(event: LeadVerdictV1, deps: BillingDeps) -> None:
-    """Deduct one unit for a lead's final verdict, exactly once, then announce exhaustion."""
+    """Settle a lead's reservation on its final verdict; non-final verdicts change nothing.
+
+    Chargeable: the reservation becomes the charge, keyed by lead id, so a redelivered
+    verdict (or one the reconciler already settled) charges nothing more. Not
+    chargeable (every attempt met a trunk fault): the unit is released, no charge.
+    """
     if event.attempt < 1:
         raise PoisonEvent(f"verdict for attempt {event.attempt}")
-    if not domain.is_chargeable(event):
+    if not event.final:
         return
-    if await deps.ledger.charge(event, deps.clock.now()):
-        UNITS_DEDUCTED.inc()
-    else:
-        DUPLICATE_VERDICTS.inc()
-        log.info("verdict_already_charged")
-    # Also for a duplicate: a crash after the charge but before the event is healed here.
-    await sync_credit_state(deps, event.account_id)
-
-
-async def sync_credit_state(deps: BillingDeps, account_id: str) -> None:
-    """Publish `exhausted` / `restored` until the announced state matches the balance.
-
-    The event is published before the state is recorded, so a crash in between
-    announces it again (at-least-once; ingest's pause and resume are idempotent).
-    Re-reading after each record makes concurrent callers (the verdict consumer and
-    a webhook) converge on the last balance.
-    """
-    while True:
-        balance, published = await deps.ledger.credit_status(account_id)
-        due = domain.credit_event_due(balance, published)
-        if due is None:
+    lead = LeadRef(event.lead_id, event.account_id, event.batch_id)
+    now = deps.clock.now()
+    try:
+        if not domain.is_chargeable(event):
+            if await deps.reservations.free(lead, now):
+                RESERVATIONS_RELEASED.labels("not_chargeable").inc()
+            log.info("verdict_not_chargeable")
             return
-        await deps.credit_events.publish(
-            CreditEventV1(account_id=account_id, kind=due, balance=balance)
-        )
-        if await deps.ledger.mark_published(account_id, published, due):
-            (BALANCE_EXHAUSTED if due == "exhausted" else CREDIT_RESTORED).inc()
-            log.info("credit_event_published", account_id=account_id, kind=due, balance=balance)
+        outcome = await deps.reservations.charge(lead, f"verdict:{event.event_id}", now)
+    except ForeignLead as exc:
+        raise PoisonEvent(str(exc)) from exc
+    record_charge(outcome)
+
+
+def record_charge(outcome: ChargeOutcome) -> None:
+    """Count and log what a charge did (by the verdict consumer or the reconciler)."""
+    if outcome == "duplicate":
+        DUPLICATE_VERDICTS.inc()
+        log.info("lead_already_charged")
+        return
+    if outcome == "written_off":
+        UNRESERVED_VERDICTS.labels("written_off").inc()
+        log.warning("unreserved_verdict_written_off")
+        return
+    UNITS_DEDUCTED.inc()
+    if outcome == "charged_unreserved":
+        UNRESERVED_VERDICTS.labels("charged").inc()
+        log.warning("unreserved_verdict_charged")
+
+
+async def reserve(
+    deps: BillingDeps, account_id: str, leads: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """Hold a unit per `(lead_id, batch_id)` while credit allows; the answer of the route."""
+    result = await deps.reservations.reserve(account_id, leads, deps.clock.now())
+    plan = result.plan
+    for outcome, count in (
+        ("granted", len(plan.granted)),
+        ("held", len(plan.held)),
+        ("refused", len(plan.refused)),
+        ("settled", len(plan.settled)),
+    ):
+        if count:
+            RESERVATIONS.labels(outcome).inc(count)
+    if result.exhausted:
+        BALANCE_EXHAUSTED.inc()
+        log.info("credit_exhausted", account_id=account_id, refused=len(plan.refused))
+        deps.relay.wake()
+    return {
+        "reserved": plan.reserved,
+        "refused": plan.refused,
+        "settled": plan.settled,
+        "available": result.available,
+    }
+
+
+async def release(
+    deps: BillingDeps, *, lead_ids: Sequence[str] = (), batch_id: str | None = None
+) -> int:
+    """Release open reservations of these leads or of the batch; how many were open."""
+    released = await deps.reservations.release(
+        deps.clock.now(), lead_ids=lead_ids, batch_id=batch_id
+    )
+    if released:
+        RESERVATIONS_RELEASED.labels("given_up").inc(released)
+    log.info("reservations_released", batch_id=batch_id, leads=len(lead_ids), released=released)
+    return released
 
 
 async def create_purchase(
@@ -186,7 +245,7 @@ async def handle_payment_webhook(deps: BillingDeps, body: bytes, signature: str 
             PURCHASES.labels(outcome).inc()
         WEBHOOKS.labels(outcome).inc()
         log.info("payment_webhook_applied", outcome=outcome)
-        await sync_credit_state(deps, purchase["account_id"])
+        deps.relay.wake()
     return outcome
 
 
@@ -220,5 +279,5 @@ async def grant(deps: BillingDeps, account_id: str, units: int, description: str
     await deps.ledger.grant(row)
     UNITS_CREDITED.labels("grant").inc(units)
     log.info("grant_recorded", account_id=account_id, units=units)
-    await sync_credit_state(deps, account_id)
+    deps.relay.wake()
     return row

@@ -1,4 +1,5 @@
-"""Billing: the credit ledger. Deducts a unit per lead on its final verdict, sells credit."""
+"""Billing: the credit ledger. Reserves a unit per lead before it is dialled, settles it on
+the lead's final verdict, announces exhausted/restored credit, sells credit."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from lc_common.service import serve
 
 
 def create_app(settings: BillingSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The billing app; its lifespan connects the peers and starts the verdict consumer."""
+    """The billing app; its lifespan connects the peers, starts the verdict consumer,
+    the outbox relay and the reconciler."""
     settings = settings or BillingSettings()
     app = create_consuming_app(
         title="Lead Cleanser billing",
         settings=settings,
         open_runtime=lambda: bootstrap(settings, clock),
+        on_start=lambda runtime, workers: runtime.start_workers(workers),
     )
     install_error_handlers(app)
     app.include_router(internal)

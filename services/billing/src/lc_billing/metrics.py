@@ -6,7 +6,7 @@ from prometheus_client import Counter, Histogram
 
 UNITS_DEDUCTED = Counter(
     "lc_billing_units_deducted_total",
-    "Cleansing Units deducted for leads with a final verdict.",
+    "Cleansing Units charged for leads with a chargeable final verdict.",
 )
 DUPLICATE_VERDICTS = Counter(
     "lc_billing_duplicate_final_verdicts_total",
@@ -24,11 +24,35 @@ PURCHASES = Counter(
 )
 BALANCE_EXHAUSTED = Counter(
     "lc_billing_balance_exhausted_total",
-    "Times an account's credit ran out and an `exhausted` event was published.",
+    "Times a reservation was refused for lack of credit and `exhausted` was queued.",
 )
 CREDIT_RESTORED = Counter(
     "lc_billing_credit_restored_total",
-    "Times an exhausted account got credit again and a `restored` event was published.",
+    "Times credit was bought or granted to an exhausted account (`restored` queued).",
+)
+RESERVATIONS = Counter(
+    "lc_billing_reservations_total",
+    "Leads in reservation requests, by outcome (granted, held, refused, settled).",
+    ["outcome"],
+)
+RESERVATIONS_RELEASED = Counter(
+    "lc_billing_reservations_released_total",
+    "Open reservations released, by reason (batch given up, verdict not chargeable).",
+    ["reason"],
+)
+UNRESERVED_VERDICTS = Counter(
+    "lc_billing_unreserved_verdicts_total",
+    "Chargeable final verdicts of leads with no reservation, by outcome (charged, written_off).",
+    ["outcome"],
+)
+RECONCILED = Counter(
+    "lc_billing_reconciled_total",
+    "Old open reservations checked against ingest, by outcome (charged, released, left).",
+    ["outcome"],
+)
+WEBHOOKS_TOO_LARGE = Counter(
+    "lc_billing_webhooks_too_large_total",
+    "Payment webhook requests refused because their body exceeded the size cap.",
 )
 WEBHOOK_SIGNATURE_FAILURES = Counter(
     "lc_billing_webhook_signature_failures_total",

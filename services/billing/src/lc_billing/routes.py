@@ -1,4 +1,5 @@
-"""Billing's HTTP surface: the internal API (for the gateway) and the provider's webhook."""
+"""Billing's HTTP surface: the internal API (gateway: credit; scheduler: reservations) and
+the payment provider's webhook."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import hmac
 from datetime import datetime
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lc_billing import handlers
@@ -17,7 +19,12 @@ from lc_billing.adapters.payments import ProviderError
 from lc_billing.config import BillingSettings
 from lc_billing.domain import UNIT
 from lc_billing.handlers import BadWebhook, BillingDeps, InvalidSignature
+from lc_billing.metrics import WEBHOOKS_TOO_LARGE
+from lc_common.events.types import Identifier
 from lc_common.store import Document
+
+# The webhook endpoint is public: a body larger than any real notification is refused unread.
+MAX_WEBHOOK_BYTES = 64 * 1024
 
 
 class ApiError(Exception):
@@ -72,6 +79,29 @@ Deps = Annotated[BillingDeps, Depends(_deps)]
 Account = Annotated[str, Depends(_account)]
 
 
+class LeadToReserve(BaseModel):
+    lead_id: Identifier
+    batch_id: Identifier
+
+
+class ReservationRequest(BaseModel):
+    account_id: Identifier
+    leads: list[LeadToReserve] = Field(min_length=1, max_length=1000)
+
+
+class ReleaseRequest(BaseModel):
+    """Either the leads, or a whole batch."""
+
+    lead_ids: list[Identifier] | None = Field(None, min_length=1, max_length=1000)
+    batch_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ReleaseRequest:
+        if (self.lead_ids is None) == (self.batch_id is None):
+            raise ValueError("give either lead_ids or batch_id")
+        return self
+
+
 class PurchaseRequest(BaseModel):
     units: int = Field(gt=0, le=10_000_000)
     return_url: str = Field(min_length=1, max_length=2000)
@@ -105,8 +135,31 @@ webhooks = APIRouter()
 
 @internal.get("/balance")
 async def balance(deps: Deps, account_id: Account) -> dict[str, Any]:
-    units, _ = await deps.ledger.credit_status(account_id)
-    return {"account_id": account_id, "balance": units, "unit": UNIT}
+    """What the account owns (`balance` = credited - charged), holds for leads in flight
+    (`reserved`) and can still reserve (`available`)."""
+    held = await deps.ledger.balance(account_id)
+    return {
+        "account_id": account_id,
+        "balance": held.balance,
+        "reserved": held.reserved,
+        "available": held.available,
+        "unit": UNIT,
+    }
+
+
+@internal.post("/reservations")
+async def reserve(body: ReservationRequest, deps: Deps) -> dict[str, Any]:
+    """Hold a unit per lead before it is dialled (idempotent per lead; see handlers.reserve)."""
+    leads = [(lead.lead_id, lead.batch_id) for lead in body.leads]
+    with structlog.contextvars.bound_contextvars(account_id=body.account_id):
+        return await handlers.reserve(deps, body.account_id, leads)
+
+
+@internal.post("/reservations/release")
+async def release(body: ReleaseRequest, deps: Deps) -> dict[str, int]:
+    """Release open reservations of leads or of a batch that failed or was deleted."""
+    released = await handlers.release(deps, lead_ids=body.lead_ids or (), batch_id=body.batch_id)
+    return {"released": released}
 
 
 @internal.get("/transactions")
@@ -138,7 +191,7 @@ async def payment_webhook(
     deps: Deps,
     signature: Annotated[str | None, Header(alias="X-Payment-Signature")] = None,
 ) -> dict[str, str]:
-    body = await request.body()
+    body = await _capped_body(request, MAX_WEBHOOK_BYTES)
     try:
         outcome = await handlers.handle_payment_webhook(deps, body, signature)
     except InvalidSignature as exc:
@@ -146,3 +199,18 @@ async def payment_webhook(
     except BadWebhook as exc:
         raise ApiError(400, "bad_webhook", str(exc)) from exc
     return {"outcome": outcome}
+
+
+async def _capped_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 once it exceeds `limit` bytes (announced or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        WEBHOOKS_TOO_LARGE.inc()
+        raise ApiError(413, "too_large", f"the body exceeds {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            WEBHOOKS_TOO_LARGE.inc()
+            raise ApiError(413, "too_large", f"the body exceeds {limit} bytes")
+    return bytes(body)
