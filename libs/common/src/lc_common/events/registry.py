@@ -52,7 +52,7 @@ BILLING_EVENTS = Topic(
     "billing.events",
     CreditEventV1,
     "billing",
-    ("ingest", "scheduler"),
+    ("ingest", "scheduler", "notifier"),
     partitions=1,
     key="account_id",
 )
