@@ -1,13 +1,22 @@
 """A poison event on each input topic: parked on `<topic>.dlq`, counted, logged; the next
-good event is still handled."""
+good event is still handled.
+
+The event contracts refuse impossible events (a number that is no number, attempt
+0, no batch id) at decode, so both the garbage and the impossible event are
+parked as `undecodable`; no handler of the scheduler sees them.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+import structlog.testing
+from prometheus_client import REGISTRY
 from scheduler_helpers import final_verdict, lead, publisher, running
-from tests.support import poison_is_parked_and_the_next_event_handled
+from tests.support import UNDECODABLE, read_dead_letters, until
 
 from lc_common.events import (
     BATCH_EVENTS,
@@ -19,6 +28,8 @@ from lc_common.events import (
     ProbeRetryV1,
     Topic,
 )
+from lc_common.kafka import Publisher
+from lc_common.settings import ServiceSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 
@@ -82,7 +93,34 @@ async def test_every_input_topic_parks_poison_and_goes_on(scheduler_settings: An
             (BATCH_EVENTS, pause, lambda: schedule.batches["bat_ok"].paused),
         ]
         for topic, good, handled in steps:
-            await poison_is_parked_and_the_next_event_handled(
-                settings, pub, topic, impossible=IMPOSSIBLE[topic.name], good=good, handled=handled
+            await parked_at_decode_and_the_next_event_handled(
+                settings, pub, topic, IMPOSSIBLE[topic.name], good, handled
             )
         assert app.state.workers.alive
+
+
+async def parked_at_decode_and_the_next_event_handled(
+    settings: ServiceSettings,
+    pub: Publisher,
+    topic: Topic,
+    impossible: dict[str, Any],
+    good: Any,
+    handled: Callable[[], bool],
+) -> None:
+    """Garbage and an impossible event parked as undecodable, counted, logged; then `good`."""
+    name = topic.name
+    labels = {"topic": name, "reason": "undecodable"}
+    before = REGISTRY.get_sample_value("lc_events_dead_lettered_total", labels) or 0.0
+    raw = json.dumps(impossible).encode()
+    with structlog.testing.capture_logs() as logs:
+        await pub.producer.send_and_wait(settings.topic(name), UNDECODABLE, key=b"garbage")
+        await pub.producer.send_and_wait(settings.topic(name), raw, key=b"impossible")
+        await pub.publish(topic, good, key=getattr(good, topic.key))
+        parked = await read_dead_letters(settings, topic, 2, 90)
+        await until(handled, 90, f"the good event after the poison on {name}")
+    assert sorted(r.value for r in parked) == sorted([UNDECODABLE, raw])
+    assert {dict(r.headers)["lc-dlq-reason"] for r in parked} == {b"undecodable"}
+    after = REGISTRY.get_sample_value("lc_events_dead_lettered_total", labels) or 0.0
+    assert after - before == 2
+    logged = [e for e in logs if e.get("event") == "event_dead_lettered" and e["dlq"] == topic.dlq]
+    assert [e["reason"] for e in logged] == ["undecodable", "undecodable"]
