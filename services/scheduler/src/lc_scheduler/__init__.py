@@ -4,21 +4,25 @@ Run: `lc-scheduler` (`lc_scheduler.main:run`), HTTP on `LC_HTTP_PORT` (8002):
 `/healthz`, `/readyz`, `/metrics`, `POST|GET /internal/v1/redrive`.
 
 How it works
-- Consumes `leads.accepted`, `probe.retries`, `lead.verdicts`, `batch.events`
-  (groups `scheduler.*`, one runner each, dead letters to `<topic>.dlq`);
+- Consumes `leads.accepted`, `probe.retries`, `lead.verdicts`, `batch.events`,
+  `billing.events` (groups `scheduler.*`, one runner each, dead letters to `<topic>.dlq`);
   publishes `ProbeRequestV1` to `probe.requests.<trunk>`, and after each round
   `LeadsDispatchedV1` per batch to `leads.dispatched` (ingest shows `testing`). Accepted leads are
   read in bulks (`lc_common.bulk_consumer`, up to `LC_INTAKE_BULK_MAX` per
   fetch, two bulks in flight) and stored with one write per bulk, so a small
   batch queued in the topic behind a 200,000-lead one is reached in about a
   minute and a half rather than five (`bench/scheduler_fairness.py`).
-  Impossible events (a number that is not E.164, attempt 0, no batch id) are
-  dead-lettered like undecodable ones.
+  Impossible events (a number that is not E.164, attempt 0, no batch id) fail
+  their contract at decode and are dead-lettered as undecodable.
 - MongoDB (database `<LC_MONGODB_DATABASE>_scheduler`) is the record:
   `dispatch_entries` (`_id` = lead id; state queued/outstanding/final, attempt,
-  due_at, trunk, probe_id, zones; indexes (batch_id, state, due_at) and
-  (state, due_at)) and `batches` (`_id` = batch id; pause flags, active; index
-  (active)). Every write is by `_id`, in bulk.
+  due_at, trunk, probe_id, sent, zones, fence; indexes (batch_id, state, due_at) and
+  (state, due_at)) and `batches` (`_id` = batch id; pause flags, active, failed,
+  release_pending, fence; index (active)). Every write is by `_id`, in bulk, and
+  fenced: it matches only documents whose `fence` is at most the leader's lease
+  epoch and stamps it; a new leader first stamps every open entry and batch with
+  its epoch, so a stale leader's write matches nothing and raises
+  `LeadershipLost` (the process exits and restarts as a standby).
 - `schedule.Schedule` is the working copy of the open entries, loaded at startup:
   per-batch heaps by due time and outstanding probes per trunk, so a round never
   scans the store. One process owns it: replicas elect a leader through a lease
@@ -33,9 +37,27 @@ How it works
   (`domain.routing`); leads outside their calling window move to its next
   opening (`domain.windows`). Sweeps re-dispatch outstanding probes unanswered
   after `LC_PROBE_TIMEOUT_SECONDS` (new probe id, same attempt).
+- Credit (`credit`): before a picked lead is stored as outstanding, billing
+  reserves a unit for it (`POST {LC_BILLING_URL}/internal/v1/reservations`, one
+  request per account per round, outside the schedule's lock). Only reserved
+  leads are dispatched; settled ones are closed without a call; refused ones go
+  back to their queue and block the account until `billing.events` says
+  `restored` (or a re-check every `LC_CREDIT_RECHECK_SECONDS` is granted). If
+  billing does not answer, nothing of that account is dispatched that round.
+  A `failed` or `deleted` batch drops its entries and its reservations are
+  released (`POST .../reservations/release`, asked until billing answers).
+  Metrics `lc_scheduler_reservations_total{outcome}`, `lc_scheduler_blocked_accounts`.
+- Outbox (`relay`): an outstanding entry is stored with `sent` false; the relay
+  (after each round, at startup, in each sweep) publishes its `ProbeRequestV1`
+  (with the leader's `epoch` and `expires_at` = dispatched_at +
+  `LC_PROBE_TIMEOUT_SECONDS` - `LC_MAX_CALL_SECONDS` - `LC_PROBE_EXPIRY_SKEW_SECONDS`,
+  checked positive at startup) and marks it sent. billing and ingest are
+  called over one pooled HTTP client.
 - `redrive.Redriver` pages through ingest's open leads (startup and on demand):
-  inserts unknown ones, re-opens ones final here for longer than
-  `LC_REDRIVE_FINAL_GRACE_SECONDS` (ingest never saw the verdict).
+  inserts unknown ones that ingest holds non-final, re-opens ones final here for
+  longer than `LC_REDRIVE_FINAL_GRACE_SECONDS` (ingest never saw the verdict). A
+  retry for a lead with no entry here is skipped, never adopted
+  (`lc_scheduler_unknown_lead_retries_total`).
 - `retention.Retention` keeps the retention clock (from `batch.events`): 42 days
   (`LC_RETENTION_DAYS`) after a batch finished, failed or was paused it asks ingest
   to delete it (`DELETE /internal/v1/batches/{id}`) and drops its entries.
