@@ -20,7 +20,7 @@ them this writes:
 
 Topic and group names carry `LC_TOPIC_PREFIX` from `config.yaml`, as the services
 prefix them (`ServiceSettings.topic`). Consumer groups are the ones each service's
-bootstrap names (`GROUPS` below); a test checks them against the code.
+bootstrap names (`GROUPS` below).
 """
 
 from __future__ import annotations
@@ -49,18 +49,16 @@ REPLICAS = 3
 PROBE_REQUESTS_RETENTION_MS = 7 * 24 * 3600 * 1000
 
 # The consumer groups each service joins (its bootstrap's ConsumerSpec groups; the
-# classifier's is its Faust app id). A prober joins `prober.<trunk>`.
-GROUPS: dict[str, tuple[str, ...]] = {
-    "ingest": ("ingest",),
-    "scheduler": (
-        "scheduler.leads-accepted",
-        "scheduler.probe-retries",
-        "scheduler.lead-verdicts",
-        "scheduler.batch-events",
-    ),
-    "classifier": ("classifier",),
-    "billing": ("billing",),
-    "notifier": ("notifier.final", "notifier.activity"),
+# classifier's is its Faust app id), as (name, pattern): a service with one group
+# per input topic (`scheduler.leads-accepted`, `notifier.final`, ...) gets the
+# groups under `<service>.`, so a new input needs no new ACL. A prober joins
+# `prober.<trunk>`.
+GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ingest": (("ingest", "literal"),),
+    "scheduler": (("scheduler.", "prefix"),),
+    "classifier": (("classifier", "literal"),),
+    "billing": (("billing", "literal"),),
+    "notifier": (("notifier.", "prefix"),),
 }
 # Faust keeps the classifier's table changelog and its leader topic under
 # `<app id>-`; it creates them itself (if missing) and reads them back on recovery.
@@ -144,7 +142,7 @@ def users(prefix: str, trunks: list[Trunk]) -> list[dict[str, Any]]:
     out = []
     for service, groups in GROUPS.items():
         acls = topic_acls(service, topics, prefix)
-        acls += [_acl("group", prefix + group, ["Read"]) for group in groups]
+        acls += [_acl("group", prefix + group, ["Read"], pattern) for group, pattern in groups]
         if service == "classifier":
             acls.append(
                 _acl(

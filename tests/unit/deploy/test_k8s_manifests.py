@@ -72,7 +72,7 @@ def app_container(deploy: dict[str, Any]) -> dict[str, Any]:
 
 def env_names(settings: type[ServiceSettings]) -> set[str]:
     """The environment variables a settings class reads."""
-    names = set()
+    names: set[str] = set()
     for name, field in settings.model_fields.items():
         alias = field.validation_alias
         choices = getattr(alias, "choices", None)
