@@ -4,16 +4,15 @@ runtimes, poison requests parked, and a failing trunk backing off and recovering
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from prober_support import TopicReader, running_prober, write_trunks
+from prober_support import TopicReader, lead_ids, publish, request, running_prober, write_trunks
 from prometheus_client import REGISTRY
 from tests.support import until
 
 from lc_carrier_sim import CarrierSimulator, SimTimers
-from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1, ProbeSignallingV1
+from lc_common.events import PROBE_SIGNALLING
 from lc_common.kafka import Publisher
 from lc_prober.config import ProberSettings
 
@@ -23,35 +22,10 @@ SIM_TIMERS = SimTimers(t1=0.05, t2=0.4)
 RING = {"rules": [{"behaviour": "ring", "delay_ms": [0, 20]}]}
 
 
-def request(i: int) -> ProbeRequestV1:
-    return ProbeRequestV1(
-        account_id="acc",
-        batch_id="bat",
-        lead_id=f"bat:{i:05d}",
-        probe_id=f"prb_{uuid.uuid4().hex[:8]}",
-        e164=f"+6140000{i:04d}",
-        attempt=1,
-        trunk="sim",
-    )
-
-
 def settings_for(trunks: Path, **overrides: object) -> ProberSettings:
     return ProberSettings(
         trunks_file=trunks, sip_bind_host="127.0.0.1", early_media_seconds=1.0, **overrides
     )
-
-
-async def publish(settings: ProberSettings, requests: list[ProbeRequestV1]) -> None:
-    publisher = Publisher(settings)
-    await publisher.start()
-    try:
-        await publisher.publish_many("probe.requests.sim", [(r.lead_id, r) for r in requests])
-    finally:
-        await publisher.stop()
-
-
-def lead_ids(reader: TopicReader) -> set[str]:
-    return {ProbeSignallingV1.model_validate_json(r.value).lead_id for r in reader.records}
 
 
 async def test_two_runtimes_sharing_a_trunk_never_exceed_its_channels(

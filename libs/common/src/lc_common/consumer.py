@@ -20,6 +20,13 @@ the `PartitionLimits` whenever the runner looks (so it may change: 0 stops a lan
 A partition at its bound is paused in the consumer rather than holding a slot, so
 a full or stopped lane never starves the others; a handler learns which lane it
 serves from `current_partition()`.
+
+With `commit_before_handle` (lanes only) delivery is at most once: the runner
+commits a lane's events before it starts them (one commit for all the events it
+is about to start, not one per event) and never retries a handler. An event
+whose commit fails because its partition moved to another consumer (the group
+rebalanced while this one was stopped) is dropped, not handled: it is the new
+owner's. The prober uses this so that a request is dialled by one prober at most.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 from tenacity import (
@@ -100,10 +108,30 @@ class ConsumerSpec(Generic[E]):
     max_backoff_seconds: float = 10.0
     lanes: PartitionLimits | None = None
     """Per-partition bounds within `concurrency`; None: only `concurrency` bounds."""
+    commit_before_handle: bool = False
+    """At most once (needs `lanes`): commit events before starting them, never retry a
+    handler, drop events whose commit fails because their partition moved."""
 
     def decode(self, value: bytes | None) -> E:
         """The event in a raw message, as the runner decodes it (ValidationError if it is not)."""
         return cast(E, self.topic.model.model_validate_json(value or b""))
+
+
+def dead_letter_headers(
+    reason: str, detail: str, topic: str, partition: int, offset: int, group: str
+) -> list[tuple[str, bytes]]:
+    """The headers of a message parked on a dead-letter topic: why, and where it came from.
+
+    `topic` is the source topic's name as the broker knows it (with any prefix).
+    """
+    return [
+        ("lc-dlq-reason", reason.encode()),
+        ("lc-dlq-detail", detail[:2000].encode()),
+        ("lc-source-topic", topic.encode()),
+        ("lc-source-partition", str(partition).encode()),
+        ("lc-source-offset", str(offset).encode()),
+        ("lc-consumer-group", group.encode()),
+    ]
 
 
 @dataclass
@@ -137,6 +165,8 @@ class ConsumerRunner(Generic[E]):
     """Runs one `ConsumerSpec` until cancelled; raises if a handler keeps failing."""
 
     def __init__(self, settings: ServiceSettings, spec: ConsumerSpec[E], publisher: Publisher):
+        if spec.commit_before_handle and spec.lanes is None:
+            raise ValueError("commit_before_handle needs lanes")
         self._settings = settings
         self._spec = spec
         self._publisher = publisher
@@ -148,6 +178,8 @@ class ConsumerRunner(Generic[E]):
         self._pending: dict[TopicPartition, deque[ConsumerRecord[Any, Any]]] = {}
         self._running: dict[TopicPartition, int] = {}
         self._holding = False
+        self._wake = asyncio.Event()
+        self._assignments = 0
         self.assigned = False
 
     @property
@@ -173,8 +205,15 @@ class ConsumerRunner(Generic[E]):
         try:
             if self._spec.lanes is None:
                 await self._loop(consumer)
-            else:
+            elif not self._spec.commit_before_handle:
                 await self._loop_lanes(consumer)
+            else:
+                starter = asyncio.create_task(self._start_committed(consumer))
+                try:
+                    await self._loop_lanes(consumer)
+                finally:
+                    starter.cancel()
+                    await asyncio.gather(starter, return_exceptions=True)
         finally:
             self._holding = True
             await self._drain()
@@ -252,15 +291,81 @@ class ConsumerRunner(Generic[E]):
         pending = self._pending.get(tp)
         if not pending or self._holding or self._fatal is not None:
             return
+        if self._spec.commit_before_handle:
+            self._wake.set()  # `_start_committed` commits, then starts
+            return
         limit = self._limit(tp)
         while pending and self._running[tp] < limit and len(self._tasks) < self._spec.concurrency:
-            record = pending.popleft()
             self._running[tp] += 1
-            self._tracker.start(tp, record.offset)
-            task = asyncio.create_task(self._handle(tp, record))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            task.add_done_callback(functools.partial(self._lane_done, tp))
+            self._start_task(tp, pending.popleft())
+
+    def _claim(self) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
+        """Take the waiting events that lanes and runner have room for, counted as running."""
+        claimed: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
+        room = self._spec.concurrency - len(self._tasks)
+        for tp, pending in self._pending.items():
+            limit = self._limit(tp)
+            while pending and room > 0 and self._running[tp] < limit:
+                claimed.setdefault(tp, []).append(pending.popleft())
+                self._running[tp] += 1
+                room -= 1
+        return claimed
+
+    async def _start_committed(self, consumer: AIOKafkaConsumer) -> None:
+        """At most once: commit the events about to start (one commit per round), then start them.
+
+        Events claimed while a commit is under way wait for the next round, so the
+        commits follow the fetches, not the events.
+        """
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._holding or self._fatal is not None:
+                continue
+            assignments = self._assignments
+            claimed = self._claim()
+            if not claimed:
+                continue
+            offsets = {tp: records[-1].offset + 1 for tp, records in claimed.items()}
+            try:
+                await consumer.commit(
+                    {tp: OffsetAndMetadata(off, "") for tp, off in offsets.items()}
+                )
+            except (CommitFailedError, IllegalStateError) as exc:
+                self._drop(claimed, repr(exc))
+                continue
+            if assignments != self._assignments:
+                self._drop(claimed, "partitions reassigned during the commit")
+                continue
+            self._committed.update(offsets)
+            for tp, records in claimed.items():
+                for record in records:
+                    self._start_task(tp, record)
+
+    def _drop(
+        self, claimed: dict[TopicPartition, list[ConsumerRecord[Any, Any]]], error: str
+    ) -> None:
+        """Forget claimed events whose commit failed: their partition is another consumer's."""
+        count = 0
+        for tp, records in claimed.items():
+            count += len(records)
+            if tp in self._running:
+                self._running[tp] -= len(records)
+        EVENTS_CONSUMED.labels(self._spec.topic.name, self._spec.group, "not_committed").inc(count)
+        log.warning(
+            "events_dropped_uncommitted",
+            topic=self.topic_name,
+            events=count,
+            partitions=sorted(tp.partition for tp in claimed),
+            error=error,
+        )
+
+    def _start_task(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> None:
+        self._tracker.start(tp, record.offset)
+        task = asyncio.create_task(self._handle(tp, record))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(functools.partial(self._lane_done, tp))
 
     def _lane_done(self, tp: TopicPartition, _task: asyncio.Task[None]) -> None:
         if tp in self._running:
@@ -275,6 +380,7 @@ class ConsumerRunner(Generic[E]):
         for tp in assigned:
             self._pending.setdefault(tp, deque())
             self._running.setdefault(tp, 0)
+        self._assignments += 1
         self._holding = False
         if self._spec.lanes is not None:
             self._spec.lanes.assigned(frozenset(tp.partition for tp in self._pending))
@@ -312,9 +418,10 @@ class ConsumerRunner(Generic[E]):
             return
         ids = {k: getattr(event, k) for k in _BOUND_IDS if hasattr(event, k)}
         structlog.contextvars.bind_contextvars(event_id=str(event.event_id), **ids)
+        attempts = 1 if self._spec.commit_before_handle else self._spec.max_attempts
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._spec.max_attempts),
+                stop=stop_after_attempt(attempts),
                 wait=wait_exponential(multiplier=0.2, max=self._spec.max_backoff_seconds),
                 retry=retry_if_not_exception_type(PoisonEvent),
                 before_sleep=self._log_retry,
@@ -341,14 +448,9 @@ class ConsumerRunner(Generic[E]):
         self, record: ConsumerRecord[Any, Any], reason: str, detail: str
     ) -> None:
         topic = self._spec.topic
-        headers = [
-            ("lc-dlq-reason", reason.encode()),
-            ("lc-dlq-detail", detail[:2000].encode()),
-            ("lc-source-topic", record.topic.encode()),
-            ("lc-source-partition", str(record.partition).encode()),
-            ("lc-source-offset", str(record.offset).encode()),
-            ("lc-consumer-group", self._spec.group.encode()),
-        ]
+        headers = dead_letter_headers(
+            reason, detail, record.topic, record.partition, record.offset, self._spec.group
+        )
         await self._publisher.producer.send_and_wait(
             self._settings.topic(topic.dlq), record.value, key=record.key, headers=headers
         )
@@ -360,6 +462,8 @@ class ConsumerRunner(Generic[E]):
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        if self._spec.commit_before_handle:
+            return  # committed before they started; committing the tracker's would go back
         offsets = {
             tp: off
             for tp, off in self._tracker.committable().items()
@@ -382,6 +486,7 @@ class ConsumerRunner(Generic[E]):
         except Exception as exc:  # the group moved on; the next owner redelivers
             log.warning("commit_on_revoke_failed", error=repr(exc))
         self._tracker.forget(revoked)
+        self._assignments += 1
         for tp in revoked:
             self._committed.pop(tp, None)
             self._pending.pop(tp, None)

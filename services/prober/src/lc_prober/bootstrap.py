@@ -33,6 +33,13 @@ class ProberRuntime:
     trunks: list[Trunk]
     runners: list[ConsumerRunner[ProbeRequestV1]]
     lanes: dict[str, TrunkLanes]
+    probers: dict[str, TrunkProber]
+
+    def stop_calls(self) -> None:
+        """Take no more requests, start no more calls, CANCEL (or BYE) those in flight."""
+        for name, prober in self.probers.items():
+            self.lanes[name].stop()
+            prober.stop()
 
     def status(self) -> dict[str, dict[str, Any]]:
         """Per trunk: health, back-off left and the lanes served here."""
@@ -111,19 +118,28 @@ async def trunk_lanes(trunk: Trunk, topic: Topic, settings: ProberSettings) -> T
 
 
 @asynccontextmanager
-async def build_runtime(settings: ProberSettings, workers: Workers) -> AsyncIterator[ProberRuntime]:
-    """Start a SIP client and a lane-limited consumer per trunk; close them all on exit."""
+async def build_runtime(
+    settings: ProberSettings, workers: Workers, *, publisher: Publisher | None = None
+) -> AsyncIterator[ProberRuntime]:
+    """Start a SIP client and a lane-limited consumer per trunk; close them all on exit.
+
+    Requests are committed before they are dialled (at most one call per request).
+    On exit (SIGTERM) no call starts any more, the calls in flight are cancelled and
+    their signalling published, then the consumers and clients close. `publisher`
+    replaces the real one (tests inject faults); it is started and stopped here.
+    """
     trunks = [t for t in load_trunks(settings.trunks_file) if settings.trunk in ("", t.name)]
     if not trunks:
         raise ValueError(f"trunk {settings.trunk!r} is not in {settings.trunks_file}")
     topics = {t.name: probe_requests(t) for t in trunks}
     await ensure_topics(settings, [PROBE_SIGNALLING, *topics.values()])
     async with AsyncExitStack() as stack:
-        publisher = Publisher(settings)
+        publisher = publisher or Publisher(settings)
         await publisher.start()
         stack.push_async_callback(publisher.stop)
         runners: list[ConsumerRunner[ProbeRequestV1]] = []
         all_lanes: dict[str, TrunkLanes] = {}
+        probers: dict[str, TrunkProber] = {}
         for trunk in trunks:
             lanes = await trunk_lanes(trunk, topics[trunk.name], settings)
             client = SipTrunkClient(client_config(trunk, settings))
@@ -136,12 +152,16 @@ async def build_runtime(settings: ProberSettings, workers: Workers) -> AsyncIter
                 prober.handle,
                 concurrency=trunk.channels,
                 lanes=lanes,
+                commit_before_handle=True,
             )
             runner = ConsumerRunner(settings, spec, publisher)
             runners.append(runner)
             all_lanes[trunk.name] = lanes
+            probers[trunk.name] = prober
             workers.start(f"prober:{trunk.name}", runner.run())
+        runtime = ProberRuntime(trunks, runners, all_lanes, probers)
         try:
-            yield ProberRuntime(trunks, runners, all_lanes)
+            yield runtime
         finally:
+            runtime.stop_calls()
             await workers.stop()

@@ -1,4 +1,20 @@
-"""Places one test call per probe request, within its lane's channels and CPS."""
+"""Places one test call per probe request, within its lane's channels and CPS.
+
+Each attempt is one call (docs/invariants.md I2). The consumer runner commits a
+request before this handler starts (`ConsumerSpec.commit_before_handle`) and never
+retries it, so:
+
+- the call is placed at most once per probe id: a request whose probe id this
+  process already started is not dialled again (`StartedProbes`);
+- only publishing the signalling is retried (bounded, with back-off); if it still
+  fails the handler raises and the process stops. That call's signalling is lost;
+  the scheduler's sweep re-dispatches the lead after its probe timeout;
+- a request whose `expires_at` has passed when its call would start is dropped
+  (logged, counted): by then the scheduler has dispatched the lead again, or will;
+- a request that would put an unsafe value on the wire (`UnsafeSipValue`) is poison:
+  the runner parks it on the dead-letter topic;
+- once `stop()` is called no call starts, and the calls in flight are cancelled.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +23,11 @@ import time
 from functools import cache
 
 import structlog
+from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential
 
+from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import current_partition
+from lc_common.errors import PoisonEvent
 from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1
 from lc_common.kafka import Publisher
 from lc_common.trunks import Trunk
@@ -16,16 +35,26 @@ from lc_prober.health import trunk_fault
 from lc_prober.lanes import TrunkLanes
 from lc_prober.metrics import (
     CALLS,
+    CALLS_HUNG_UP,
     CALLS_IN_FLIGHT,
     CALLS_STARTED,
     PROBE_SECONDS,
+    PUBLISH_RETRIES,
+    REQUESTS_EXPIRED,
+    REQUESTS_NOT_DIALLED,
     RESPONSES,
     TRUNK_FAULTS,
 )
+from lc_prober.once import StartedProbes
 from lc_prober.signalling import signalling_event
 from lc_prober.sip.client import SipTrunkClient
+from lc_prober.sip.result import CallResult
+from lc_sip.safety import UnsafeSipValue, require_e164
 
 log = structlog.get_logger(__name__)
+
+PUBLISH_ATTEMPTS = 8
+"""Tries to publish one call's signalling (about 15 s of back-off in all) before giving up."""
 
 
 class TrunkProber:
@@ -33,38 +62,94 @@ class TrunkProber:
     partition's events in flight); here each call waits for its lane's start window."""
 
     def __init__(
-        self, trunk: Trunk, client: SipTrunkClient, publisher: Publisher, lanes: TrunkLanes
+        self,
+        trunk: Trunk,
+        client: SipTrunkClient,
+        publisher: Publisher,
+        lanes: TrunkLanes,
+        *,
+        clock: Clock | None = None,
+        publish_attempts: int = PUBLISH_ATTEMPTS,
+        publish_backoff_max: float = 5.0,
     ) -> None:
         self._trunk = trunk
         self._client = client
         self._publisher = publisher
         self._lanes = lanes
+        self._clock = clock or SystemClock()
+        self._publish_attempts = publish_attempts
+        self._publish_backoff_max = publish_backoff_max
+        self.started = StartedProbes()
+        self.stopping = False
         # Label lookups take a lock and hash the labels; a call would do eight of them.
         name = trunk.name
         self._started = CALLS_STARTED.labels(name)
         self._in_flight = CALLS_IN_FLIGHT.labels(name)
         self._seconds = PROBE_SECONDS.labels(name)
+        self._expired = REQUESTS_EXPIRED.labels(name)
+        self._publish_retries = PUBLISH_RETRIES.labels(name)
         self._calls = cache(lambda ended_by: CALLS.labels(name, ended_by))
         self._responses = cache(lambda code: RESPONSES.labels(name, str(code)))
 
+    def stop(self) -> None:
+        """Start no more calls and end those in flight (CANCEL, or BYE if answered).
+
+        The calls in flight still return and their signalling is published as usual.
+        """
+        self.stopping = True
+        hung_up = self._client.hang_up_all()
+        CALLS_HUNG_UP.labels(self._trunk.name).inc(hung_up)
+        log.info("prober_stopping", trunk=self._trunk.name, calls_hung_up=hung_up)
+
     async def handle(self, request: ProbeRequestV1) -> None:
-        """Dial the request's number once and publish the signalling."""
-        trunk = self._trunk.name
+        """Dial the request's number at most once and publish the signalling."""
+        try:
+            require_e164(request.e164)
+        except UnsafeSipValue as exc:
+            raise PoisonEvent(str(exc)) from exc
+        if self._skip(request):
+            return
         await self._lanes.lane(current_partition()).starts.acquire()
         # The trunk may have started backing off while this call waited for its start.
         if (wait := self._lanes.health.retry_in) > 0:
             await asyncio.sleep(wait)
+        if self._skip(request):
+            return
+        self.started.add(request.probe_id)
+        call = await self._dial(request)
+        await self._publish(request, call)
+
+    def _skip(self, request: ProbeRequestV1) -> bool:
+        """Whether the request must not be dialled now (logged and counted if so)."""
+        reason = None
+        if request.probe_id in self.started:
+            reason = "already_started"
+        elif self.stopping:
+            reason = "stopping"
+        elif request.expires_at is not None and request.expires_at <= self._clock.now():
+            self._expired.inc()
+            log.warning("probe_request_expired", expires_at=request.expires_at.isoformat())
+            return True
+        if reason is None:
+            return False
+        REQUESTS_NOT_DIALLED.labels(self._trunk.name, reason).inc()
+        log.warning("probe_request_not_dialled", reason=reason)
+        return True
+
+    async def _dial(self, request: ProbeRequestV1) -> CallResult:
         self._started.inc()
         self._in_flight.inc()
         started = time.perf_counter()
         try:
             call = await self._client.call(request.e164)
+        except UnsafeSipValue as exc:
+            raise PoisonEvent(str(exc)) from exc
         finally:
             self._in_flight.dec()
             self._seconds.observe(time.perf_counter() - started)
         fault = trunk_fault(call)
         if fault is not None:
-            TRUNK_FAULTS.labels(trunk, fault).inc()
+            TRUNK_FAULTS.labels(self._trunk.name, fault).inc()
         self._lanes.health.record(fault)
         self._calls(call.ended_by).inc()
         for response in call.responses:
@@ -76,6 +161,25 @@ class TrunkProber:
             ended_by=call.ended_by,
             duration_ms=call.duration_ms,
         )
-        await self._publisher.publish(
-            PROBE_SIGNALLING, signalling_event(request, call), key=request.lead_id
+        return call
+
+    async def _publish(self, request: ProbeRequestV1, call: CallResult) -> None:
+        """Publish the call's signalling, retrying only this; raise if it keeps failing."""
+        event = signalling_event(request, call)
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self._publish_attempts),
+            wait=wait_exponential(multiplier=0.2, max=self._publish_backoff_max),
+            before_sleep=self._log_publish_retry,
+            reraise=True,
+        ):
+            with attempt:
+                await self._publisher.publish(PROBE_SIGNALLING, event, key=request.lead_id)
+
+    def _log_publish_retry(self, state: RetryCallState) -> None:
+        self._publish_retries.inc()
+        outcome = state.outcome
+        log.warning(
+            "signalling_publish_retry",
+            attempt=state.attempt_number,
+            error=repr(outcome.exception()) if outcome is not None else None,
         )

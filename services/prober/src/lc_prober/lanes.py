@@ -36,6 +36,7 @@ class TrunkLanes:
         self.health = health
         self._lanes = {share.lane: Lane(share) for share in shares}
         self._owned: frozenset[int] = frozenset()
+        self._stopped = False
 
     @property
     def owned(self) -> frozenset[int]:
@@ -46,10 +47,15 @@ class TrunkLanes:
         """The lane of a partition."""
         return self._lanes[partition]
 
+    def stop(self) -> None:
+        """Take no more requests on any lane (the prober is stopping)."""
+        self._stopped = True
+
     def limit(self, partition: int) -> int:
-        """Channels the lane may use now: none while backing off, one per lane on trial."""
+        """Channels the lane may use now: none while backing off or stopping, one per lane
+        on trial."""
         lane = self._lanes.get(partition)
-        if lane is None:
+        if lane is None or self._stopped:
             return 0
         state = self.health.state
         if state == "backing_off":

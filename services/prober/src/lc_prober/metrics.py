@@ -39,3 +39,23 @@ TRUNK_FAULTS = Counter(
 TRUNK_BACKOFFS = Counter(
     "lc_probe_trunk_backoffs_total", "Times the trunk started backing off.", ["trunk"]
 )
+REQUESTS_EXPIRED = Counter(
+    "lc_probe_requests_expired_total",
+    "Probe requests dropped undialled because their expires_at had passed.",
+    ["trunk"],
+)
+REQUESTS_NOT_DIALLED = Counter(
+    "lc_probe_requests_not_dialled_total",
+    "Probe requests dropped undialled for another reason (already_started, stopping).",
+    ["trunk", "reason"],
+)
+PUBLISH_RETRIES = Counter(
+    "lc_probe_publish_retries_total",
+    "Failed publications of a call's signalling that were tried again (the call never is).",
+    ["trunk"],
+)
+CALLS_HUNG_UP = Counter(
+    "lc_probe_calls_hung_up_total",
+    "Calls in flight told to end (CANCEL or BYE) because the prober was stopping.",
+    ["trunk"],
+)

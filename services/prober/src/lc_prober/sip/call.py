@@ -56,6 +56,15 @@ class _SitHeard:
 _SIT_HEARD = _SitHeard()
 
 
+class _HangUp:
+    """Mailbox marker: end the call now (the prober is stopping)."""
+
+
+_HANG_UP = _HangUp()
+HUNG_UP = "hung up: prober stopping"
+"""The `error` of a call ended early by :meth:`OutgoingCall.hang_up`."""
+
+
 @dataclass(slots=True)
 class _Outcome:
     ended_by: EndedBy
@@ -82,12 +91,18 @@ class OutgoingCall:
         self._early_started: float | None = None
         self._early_ended: float | None = None
         self._cancel_task: asyncio.Task[SipResponse | None] | None = None
+        self._hung_up = False
 
     # -- plumbing -------------------------------------------------------------------------
 
     def deliver(self, event: object) -> None:
         """Hand a response (or a transport failure) to the call."""
         self._mailbox.put(event)
+
+    def hang_up(self) -> None:
+        """End the call as soon as SIP allows: CANCEL now, or at its first provisional
+        response if none came yet (RFC 3261 9.1); an answered call is hung up anyway."""
+        self._mailbox.put(_HANG_UP)
 
     def _register(self, key: TxKey) -> None:
         self._keys.add(key)
@@ -238,6 +253,10 @@ class OutgoingCall:
             if event is TIMED_OUT:
                 continue
             now = self._loop.time()
+            if event is _HANG_UP:
+                self._hung_up = True
+                cancel_at = now
+                continue
             if event is _SIT_HEARD:
                 if policy.cancel_on_sit and self._early_started is not None:
                     cancel_at = min(cancel_at, now)
@@ -292,7 +311,8 @@ class OutgoingCall:
                 timer_b = now + self.cfg.timers.timer_b
                 continue
             ended: EndedBy = "cancelled" if cancelled and resp.code == 487 else "final"
-            return _Outcome(ended, final_code=resp.code)
+            error = HUNG_UP if ended == "cancelled" and self._hung_up else None
+            return _Outcome(ended, final_code=resp.code, error=error)
 
     def _linger(self, key: TxKey, ack: bytes, seconds: float) -> None:
         self._unregister(key)

@@ -108,6 +108,16 @@ class SipTrunkClient:
             await transport.close()
         self._lingering.clear()
 
+    def hang_up_all(self) -> int:
+        """CANCEL (or BYE, if answered) every call in flight; each still returns its result.
+
+        Returns how many calls were told to end. Calls placed afterwards are not affected.
+        """
+        calls = list(self._calls)
+        for call in calls:
+            call.hang_up()
+        return len(calls)
+
     async def call(self, number: str, *, policy: CallPolicy | None = None) -> CallResult:
         """Place one test call to an E.164 number and return what the network said.
 
