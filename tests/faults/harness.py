@@ -200,10 +200,13 @@ class FaultRun:
         await asyncio.sleep(settle)
         stats = await carrier_command(self.stack, "stats")
         calls: dict[str, int] = stats["calls"]
-        accepted_events = self.tap.of("leads.accepted")
+        accepted_events = self.tap.of("leads.accepted", "lead_id", "e164")
         number_of = {e["lead_id"]: e["e164"] for e in accepted_events}
         dispatches = Counter(
-            e["lead_id"] for e in {p["probe_id"]: p for p in self.tap.of(TRUNK_TOPIC)}.values()
+            e["lead_id"]
+            for e in {
+                p["probe_id"]: p for p in self.tap.of(TRUNK_TOPIC, "probe_id", "lead_id")
+            }.values()
         )
         verdicts = [
             checker.Verdict(
@@ -214,7 +217,7 @@ class FaultRun:
                 v["attempt"],
                 v.get("chargeable", False),
             )
-            for v in self.tap.of("lead.verdicts")
+            for v in self.tap.of("lead.verdicts", "lead_id", "status", "final", "attempt")
         ]
         attempts: Counter[str] = Counter()
         final_leads = 0

@@ -60,8 +60,9 @@ class Tap:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
 
-    def of(self, topic: str) -> list[dict[str, Any]]:
-        return list(self.events.get(topic, {}).values())
+    def of(self, topic: str, *needed: str) -> list[dict[str, Any]]:
+        """The events seen on a topic that carry every `needed` field (poison does not)."""
+        return [e for e in self.events.get(topic, {}).values() if all(k in e for k in needed)]
 
     async def stop(self) -> None:
         if self._task is not None:
