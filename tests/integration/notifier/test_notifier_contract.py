@@ -17,7 +17,7 @@ from tests.integration.notifier.support import gateway_app, ingest_app
 from tests.support import serving
 
 from lc_common.clock import ManualClock
-from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS
+from lc_common.events import BATCH_EVENTS, BILLING_EVENTS, LEAD_VERDICTS
 from lc_common.events.contract import examples
 from lc_localstack.mailbox import running_mailbox
 from lc_localstack.peers import free_port
@@ -64,14 +64,19 @@ async def test_every_example_of_every_input_topic_is_handled(
         runtime = await bootstrap(settings, clock)
         try:
             specs = {spec.topic.name: spec for spec in runtime.consumers}
-            assert set(specs) == {BATCH_EVENTS.name, LEAD_VERDICTS.name}
-            for topic in (BATCH_EVENTS, LEAD_VERDICTS):
+            assert set(specs) == {BATCH_EVENTS.name, LEAD_VERDICTS.name, BILLING_EVENTS.name}
+            for topic in (BATCH_EVENTS, LEAD_VERDICTS, BILLING_EVENTS):
                 spec = specs[topic.name]
                 for example in examples(topic):
                     await spec.handler(spec.decode(example.value))
-            # One `finished` example: one final email, to the account.
-            [mail] = mailbox.messages()
-            assert mail["To"] == "ops@example.test"
+            # One `finished` example: one final email; one `exhausted` example: one
+            # "out of credit" email; both to the account.
+            mails = mailbox.messages()
+            assert sorted(m["X-LC-Notification"].split(":")[0] for m in mails) == [
+                "credit",
+                "final",
+            ]
+            assert {m["To"] for m in mails} == {"ops@example.test"}
             # Final verdicts made the day's summary due for the account.
             pending = await runtime.deps.activity.pending(date(2026, 3, 10))
             assert [a for a, _ in pending] == [account_id]

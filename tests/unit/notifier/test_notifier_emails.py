@@ -80,3 +80,14 @@ def test_the_message_has_text_and_html_and_a_message_id_from_the_key() -> None:
     assert message["Message-ID"] == "<final.bat_1@lc.test>"
     assert message["To"] == "ops@acme.test"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_out_of_credit_email_is_keyed_by_the_event_and_links_to_billing() -> None:
+    email = Renderer("https://app.example/").out_of_credit(ACCOUNT, "6e7f8a9b")
+    assert email.key == "credit:6e7f8a9b"
+    assert email.to == "ops@acme.test"
+    assert "paused" in email.subject
+    for part in (email.text, email.html):
+        assert "https://app.example/billing" in part
+        assert "paused" in part
+    assert "Acme &lt;Calls&gt;" in email.html  # the name is escaped in HTML

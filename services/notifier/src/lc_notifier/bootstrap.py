@@ -11,7 +11,15 @@ from pymongo import AsyncMongoClient
 
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import ConsumerSpec
-from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS, BatchEventV1, LeadVerdictV1, Topic
+from lc_common.events import (
+    BATCH_EVENTS,
+    BILLING_EVENTS,
+    LEAD_VERDICTS,
+    BatchEventV1,
+    CreditEventV1,
+    LeadVerdictV1,
+    Topic,
+)
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.store import Document, connect_mongo, database
 from lc_notifier.adapters.peers import Peers
@@ -19,9 +27,14 @@ from lc_notifier.adapters.smtp import SmtpMailer
 from lc_notifier.adapters.store import ActivityLog, NotificationLog
 from lc_notifier.config import NotifierSettings
 from lc_notifier.emails import Renderer
-from lc_notifier.handlers import NotifierDeps, handle_batch_event, handle_verdict
+from lc_notifier.handlers import (
+    NotifierDeps,
+    handle_batch_event,
+    handle_credit_event,
+    handle_verdict,
+)
 
-TOPICS: tuple[Topic, ...] = (BATCH_EVENTS, LEAD_VERDICTS)
+TOPICS: tuple[Topic, ...] = (BATCH_EVENTS, LEAD_VERDICTS, BILLING_EVENTS)
 
 
 @dataclass
@@ -87,6 +100,11 @@ async def bootstrap(settings: NotifierSettings, clock: Clock | None = None) -> N
             topic=LEAD_VERDICTS,
             group="notifier.activity",
             handler=partial(handle_verdict, deps=deps),
+        ),
+        ConsumerSpec[CreditEventV1](
+            topic=BILLING_EVENTS,
+            group="notifier.credit",
+            handler=partial(handle_credit_event, deps=deps),
         ),
     ]
     return NotifierRuntime(deps, mongo, publisher, peers, consumers)

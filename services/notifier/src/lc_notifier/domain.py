@@ -7,25 +7,30 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-NotificationKind = Literal["final", "daily"]
+NotificationKind = Literal["final", "daily", "credit"]
 NotificationState = Literal["claimed", "sent", "skipped", "failed"]
 ClaimAction = Literal["claim", "retake", "done", "busy", "given_up", "later"]
 
 
 @dataclass(frozen=True)
 class Notification:
-    """One email that must go out exactly once: a batch's final email or an account's day."""
+    """One email that must go out exactly once: a batch's final email, an account's day,
+    or the account's "out of credit" email for one `exhausted` credit event."""
 
     kind: NotificationKind
     account_id: str
     batch_id: str | None = None
     day: date | None = None
+    event_id: str | None = None
 
     @property
     def key(self) -> str:
-        """The deterministic id in the notification log: `final:<batch>`, `daily:<acc>:<day>`."""
+        """The deterministic id in the notification log: `final:<batch>`, `daily:<acc>:<day>`,
+        `credit:<event id>` (one email per exhaustion; a replayed event finds it sent)."""
         if self.kind == "final":
             return f"final:{self.batch_id}"
+        if self.kind == "credit":
+            return f"credit:{self.event_id}"
         assert self.day is not None
         return f"daily:{self.account_id}:{self.day.isoformat()}"
 
@@ -36,6 +41,10 @@ class Notification:
     @classmethod
     def daily(cls, account_id: str, day: date) -> Notification:
         return cls("daily", account_id, day=day)
+
+    @classmethod
+    def out_of_credit(cls, account_id: str, event_id: str) -> Notification:
+        return cls("credit", account_id, event_id=event_id)
 
 
 def processed_day(moment: datetime) -> date:
@@ -115,6 +124,11 @@ def download_url(public_url: str, batch_id: str, day: date | None = None) -> str
     """The client's download link of a batch, or of the leads processed on one day."""
     url = f"{public_url.rstrip('/')}/api/v1/batches/{batch_id}/download"
     return f"{url}?processed_on={day.isoformat()}" if day else url
+
+
+def billing_url(public_url: str) -> str:
+    """The control panel's billing page, where a client buys credit."""
+    return f"{public_url.rstrip('/')}/billing"
 
 
 def message_id(key: str, sender_domain: str) -> str:

@@ -1,4 +1,5 @@
-"""The two emails, rendered from Jinja2 templates (text and HTML parts) in `templates/`."""
+"""The emails (final, daily, out of credit), rendered from Jinja2 templates (text and
+HTML parts) in `templates/`."""
 
 from __future__ import annotations
 
@@ -96,6 +97,14 @@ class Renderer:
         }
         text, html = self._render("daily", context)
         subject = f"Leads processed on {day.isoformat()}"
+        return Email(note.key, account.email, subject, text, html)
+
+    def out_of_credit(self, account: Account, event_id: str) -> Email:
+        """The one email of an exhaustion: batches are paused until credit is bought."""
+        note = domain.Notification.out_of_credit(account.id, event_id)
+        context = {"account": account, "billing_url": domain.billing_url(self._public_url)}
+        text, html = self._render("out_of_credit", context)
+        subject = "Out of credit: your batches are paused"
         return Email(note.key, account.email, subject, text, html)
 
 

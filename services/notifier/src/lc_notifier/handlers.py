@@ -1,4 +1,5 @@
-"""What the notifier does: final emails on `batch.events`, daily summaries on a timer.
+"""What the notifier does: final emails on `batch.events`, "out of credit" emails on
+`billing.events`, daily summaries on a timer.
 
 Every email goes through `deliver`, which checks the notification log, reads what
 the email needs from the peers, claims the key, sends and records the outcome.
@@ -16,7 +17,7 @@ import structlog
 
 from lc_common.clock import Clock
 from lc_common.errors import PoisonEvent
-from lc_common.events import BatchEventV1, LeadVerdictV1
+from lc_common.events import BatchEventV1, CreditEventV1, LeadVerdictV1
 from lc_notifier import domain
 from lc_notifier.adapters.peers import PeerError, PeerNotFound
 from lc_notifier.adapters.store import ActivityLog, NotificationLog
@@ -69,6 +70,17 @@ async def handle_batch_event(event: BatchEventV1, deps: NotifierDeps) -> None:
         raise PoisonEvent(f"no final email possible: {exc}") from exc
 
 
+async def handle_credit_event(event: CreditEventV1, deps: NotifierDeps) -> None:
+    """An `exhausted` account gets one "out of credit" email per exhaustion (keyed by the
+    event id, so a replay sends nothing); `restored` needs no email."""
+    if event.kind != "exhausted":
+        return
+    try:
+        await deliver(Notification.out_of_credit(event.account_id, str(event.event_id)), deps)
+    except PeerNotFound as exc:
+        raise PoisonEvent(f"no out-of-credit email possible: {exc}") from exc
+
+
 async def handle_verdict(event: LeadVerdictV1, deps: NotifierDeps) -> None:
     """Remember that the account had leads processed that day: its summary may be due."""
     if event.attempt < 1:
@@ -119,6 +131,9 @@ async def _compose(note: Notification, deps: NotifierDeps) -> Email | None:
         assert note.batch_id is not None
         batch = await deps.peers.batch(note.account_id, note.batch_id)
         return deps.renderer.final(account, batch)
+    if note.kind == "credit":
+        assert note.event_id is not None
+        return deps.renderer.out_of_credit(account, note.event_id)
     assert note.day is not None
     batches = [b for b in await deps.peers.daily(note.account_id, note.day) if b.get("processed")]
     return deps.renderer.daily(account, note.day, batches) if batches else None

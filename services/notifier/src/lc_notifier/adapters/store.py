@@ -39,6 +39,7 @@ def _notification(doc: Document) -> Notification:
         account_id=doc["account_id"],
         batch_id=doc.get("batch_id"),
         day=date.fromisoformat(day) if day else None,
+        event_id=doc.get("event_id"),
     )
 
 
@@ -71,6 +72,7 @@ class NotificationLog:
                             "account_id": note.account_id,
                             "batch_id": note.batch_id,
                             "day": note.day.isoformat() if note.day else None,
+                            "event_id": note.event_id,
                             "state": "claimed",
                             "attempts": 1,
                             "claimed_at": now,
