@@ -233,7 +233,9 @@ class FaultRun:
                 if row.get("cleanse_status") in checker.FINAL_STATUSES:
                     final_leads += 1
                 if row.get("cleanse_e164") and row.get("cleanse_status") != "rejected":
-                    attempts[row["cleanse_e164"]] += int(row.get("cleanse_attempts") or 0)
+                    # Keyed as the carrier keys calls: "+<digits>", whatever the cell shows.
+                    number = "+" + "".join(c for c in row["cleanse_e164"] if c.isdigit())
+                    attempts[number] += int(row.get("cleanse_attempts") or 0)
             announced = [lead for lead in number_of if lead.startswith(f"{batch_id}:")]
             if batch.get("accepted") is not None and len(announced) != batch["accepted"]:
                 report.add(
