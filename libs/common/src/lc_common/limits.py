@@ -109,11 +109,12 @@ async def _refuse(send: Send, cap: Cap) -> None:
         {
             "type": "http.response.start",
             "status": 413,
-            # The rest of the body is never read: tell the client not to reuse the connection.
+            # No `Connection: close`: closing with the client's bytes unread resets the
+            # connection, and the client may lose this answer. The server discards the
+            # rest of the body unread.
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
             ],
         }
     )

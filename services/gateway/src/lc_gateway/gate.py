@@ -46,8 +46,7 @@ class ApiAuthGate:
         try:
             account = await authenticate_api(request, get_gateway(request))
         except GatewayError as exc:
-            headers = {**exc.headers, "Connection": "close"}
-            response = error_response(exc.status, exc.code, exc.message, headers)
+            response = error_response(exc.status, exc.code, exc.message, exc.headers)
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})[AUTHENTICATED] = account
