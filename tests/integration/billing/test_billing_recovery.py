@@ -95,7 +95,7 @@ async def test_the_reconciler_settles_what_lost_verdicts_left_open(
         due, ingest = runtime.reservations, runtime.ingest
         assert await reconcile_once(deps, due, ingest) == {}  # nothing old enough yet
 
-        clock.advance(timedelta(seconds=settings.reconcile_after_seconds + 1))
+        clock.advance(timedelta(seconds=settings.billing_reconcile_after_seconds + 1))
         outcomes = await reconcile_once(deps, due, ingest)
         assert outcomes == {"charged": 1, "released": 2, "left": 1}
         assert await deps.ledger.balance(account) == Balance(balance=4, reserved=1, available=3)
@@ -103,7 +103,7 @@ async def test_the_reconciler_settles_what_lost_verdicts_left_open(
         # The lost verdict turns up after all: nothing is charged twice.
         await handlers.handle_verdict(verdict(account, batch, 1), deps)
         assert await reconcile_once(deps, due, ingest) == {}  # the retrying lead waits
-        clock.advance(timedelta(seconds=settings.reconcile_after_seconds + 1))
+        clock.advance(timedelta(seconds=settings.billing_reconcile_after_seconds + 1))
         assert await reconcile_once(deps, due, ingest) == {"left": 1}
         assert await deps.ledger.balance(account) == Balance(balance=4, reserved=1, available=3)
 

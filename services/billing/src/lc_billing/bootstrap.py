@@ -51,7 +51,7 @@ class BillingRuntime:
                 self.deps,
                 self.reservations,
                 self.ingest,
-                self.settings.reconcile_interval_seconds,
+                self.settings.billing_reconcile_interval_seconds,
             ),
         )
 
@@ -84,7 +84,9 @@ async def bootstrap(settings: BillingSettings, clock: Clock | None = None) -> Bi
         timeout=settings.provider_timeout_seconds,
     )
     ingest = IngestClient(settings.ingest_url, settings.internal_token.get_secret_value())
-    reservations = MongoReservations(store, timedelta(seconds=settings.reconcile_after_seconds))
+    reservations = MongoReservations(
+        store, timedelta(seconds=settings.billing_reconcile_after_seconds)
+    )
     relay = OutboxRelay(
         store.accounts, publisher, BILLING_EVENTS, scan_interval=settings.outbox_scan_seconds
     )

@@ -25,8 +25,9 @@ class BillingSettings(ServiceSettings):
     provider_timeout_seconds: float = Field(10.0, gt=0)
     # Where ingest answers the reconciler's question about leads' states.
     ingest_url: str = "http://127.0.0.1:8001"
-    # Open reservations older than this are checked against ingest (a verdict may be lost).
-    reconcile_after_seconds: float = Field(900.0, gt=0)
-    reconcile_interval_seconds: float = Field(60.0, gt=0)
+    # Open reservations older than this are checked against ingest (a verdict may be lost);
+    # `LC_BILLING_RECONCILE_AFTER_SECONDS`, `LC_BILLING_RECONCILE_INTERVAL_SECONDS`.
+    billing_reconcile_after_seconds: float = Field(900.0, gt=0)
+    billing_reconcile_interval_seconds: float = Field(60.0, gt=0)
     # The outbox relay also scans this often (it is woken at once after a write).
     outbox_scan_seconds: float = Field(5.0, gt=0)
