@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from lc_gateway.auth import GatewayDep
+from lc_gateway.errors import NotFound
 from lc_gateway.panel.common import PanelAccount, checked_form, flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -32,8 +33,8 @@ async def revoke_key(
     key_id: str, request: Request, account: PanelAccount, gateway: GatewayDep
 ) -> Response:
     await checked_form(request)
-    if await gateway.accounts.revoke_api_key(account.id, key_id):
-        flash(request, "ok", "The key is revoked; calls made with it are refused from now on.")
-    else:
-        flash(request, "error", "No such active key.")
+    if not await gateway.accounts.revoke_api_key(account.id, key_id):
+        # Another account's key looks exactly like a missing one.
+        raise NotFound("There is no such active key in this account.")
+    flash(request, "ok", "The key is revoked; calls made with it are refused from now on.")
     return redirect("/keys")
