@@ -102,15 +102,19 @@ async def poison_is_parked_and_the_next_event_handled(
     good: Event,
     handled: Callable[[], bool | Awaitable[bool]],
     within: float = 90.0,
+    impossible_reason: str = "poison",
 ) -> None:
     """Send garbage, a well-formed but impossible event and a good one to a running consumer.
 
     Both bad ones must be parked on `<topic>.dlq` with their reasons, counted
     (`lc_events_dead_lettered_total`) and logged (`event_dead_lettered`); the good
     one must then be handled (`handled()` holds). The service runs in this process.
+    `impossible_reason` is `undecodable` where the event's contract already refuses
+    the impossible event, before any handler sees it.
     """
     name = topic.name
-    before = {r: _metric(DEAD_LETTERED, topic=name, reason=r) for r in ("undecodable", "poison")}
+    expected = sorted(["undecodable", impossible_reason])
+    before = {r: _metric(DEAD_LETTERED, topic=name, reason=r) for r in set(expected)}
     with structlog.testing.capture_logs() as logs:
         full = settings.topic(name)
         await publisher.producer.send_and_wait(full, UNDECODABLE, key=b"garbage")
@@ -120,9 +124,14 @@ async def poison_is_parked_and_the_next_event_handled(
         await publisher.publish(topic, good, key=getattr(good, topic.key))
         parked = await read_dead_letters(settings, topic, 2, within)
         await until(handled, within, f"the good event after the poison on {name}")
-    reasons = {dict(r.headers)["lc-dlq-reason"]: r.value for r in parked}
-    assert reasons == {b"undecodable": UNDECODABLE, b"poison": json.dumps(impossible).encode()}
+    reasons = sorted((dict(r.headers)["lc-dlq-reason"], r.value) for r in parked)
+    assert reasons == sorted(
+        [
+            (b"undecodable", UNDECODABLE),
+            (impossible_reason.encode(), json.dumps(impossible).encode()),
+        ]
+    )
     for reason, count in before.items():
-        assert _metric(DEAD_LETTERED, topic=name, reason=reason) - count == 1, reason
+        assert _metric(DEAD_LETTERED, topic=name, reason=reason) - count == expected.count(reason)
     logged = [e for e in logs if e.get("event") == "event_dead_lettered" and e["dlq"] == topic.dlq]
-    assert sorted(e["reason"] for e in logged) == ["poison", "undecodable"]
+    assert sorted(e["reason"] for e in logged) == expected

@@ -83,8 +83,6 @@ async def handle_credit_event(event: CreditEventV1, deps: NotifierDeps) -> None:
 
 async def handle_verdict(event: LeadVerdictV1, deps: NotifierDeps) -> None:
     """Remember that the account had leads processed that day: its summary may be due."""
-    if event.attempt < 1:
-        raise PoisonEvent(f"verdict for attempt {event.attempt}")
     if event.final:
         day = domain.processed_day(event.occurred_at)
         await deps.activity.record(event.account_id, day, deps.clock.now())
