@@ -267,9 +267,10 @@ class FaultRun:
         wanted = {f"Batch finished: {name}": 1 for name in finished_names}
         daily = {s for s in subjects if s.startswith("Leads processed on ")}
         wanted.update({s: 1 for s in daily})
+        # A daily summary is due only after the account's local day has ended, which no
+        # run of a few minutes reaches: here each one sent must be sent once; that it is
+        # sent when due is the notifier's tests' job (they drive its clock).
         report.add("I9 mails", checker.check_mails(subjects, wanted))
-        if final_leads and not daily:
-            report.add("I9 mails", ["no daily summary sent"])
         if dead_letters:
             from tests.faults.faults import count_records
 
