@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from lc_common.clock import Clock, SystemClock
+from lc_gateway.metrics import SESSIONS_ENDED
 
 API_KEY_PREFIX = "lc_live_"
 DEFAULT_TIME_ZONE = "Australia/Sydney"
@@ -281,14 +282,14 @@ class AccountService:
         if not password:
             raise ValueError("a password is required")
         await self._repo.set_password_hash(user.id, await self._hash(password))
-        await self._end_sessions(user.id)
+        await self._end_sessions(user.id, "password_changed")
         return user
 
     async def remove_user(self, email: str) -> User:
         """Remove a user (the account stays) and end every session the user had."""
         user = await self._user(email)
         await self._repo.delete_user(user.id)
-        await self._end_sessions(user.id)
+        await self._end_sessions(user.id, "user_removed")
         return user
 
     async def user(self, email: str) -> User | None:
@@ -301,9 +302,10 @@ class AccountService:
             raise LookupError(f"no user with login {normalise_login(email)}")
         return user
 
-    async def _end_sessions(self, user_id: str) -> None:
+    async def _end_sessions(self, user_id: str, reason: str) -> None:
         if self._sessions is not None:
-            await self._sessions.end_user_sessions(user_id)
+            ended = await self._sessions.end_user_sessions(user_id)
+            SESSIONS_ENDED.labels(reason).inc(ended)
 
     async def get_account(self, account_id: str) -> Account | None:
         """The account with this id, or None."""
