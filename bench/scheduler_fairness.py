@@ -4,8 +4,10 @@
         [--channels 1000] [--cps 400] [--call-seconds 3.0] [--budget 1500]
 
 What is real: the broker (Tansu, or KAFKA_BOOTSTRAP_SERVERS), the store
-(nx-27017, or MONGODB_URI) and the scheduler, run as the `lc-scheduler` process
-on one trunk of `--channels` channels.
+(nx-27017, or MONGODB_URI), the scheduler, run as the `lc-scheduler` process
+on one trunk of `--channels` channels, and billing (`lc-billing`), from which
+the scheduler reserves a unit of credit for every lead before it dispatches it
+(each account is granted enough credit for its batch).
 
 What is stood in:
 - ingest: this script publishes the `leads.accepted` events itself, as ingest's
@@ -61,6 +63,7 @@ from lc_localstack.peers import Peer, free_port, start_broker, start_store
 BIN = Path(sys.executable).parent
 TRUNK = "bench"
 LARGE, SMALL = "bat_large", "bat_small"
+INTERNAL_TOKEN = "bench-internal-token"
 
 
 # The stand-in for prober + classifier (a process of its own).
@@ -99,6 +102,7 @@ async def stand_in(
                 attempt=probe.attempt,
                 status="connected",
                 final=True,
+                chargeable=True,
                 detail="SIP 180 Ringing (stand-in)",
                 confidence=90,
                 evidence=Evidence(trunk=probe.trunk, codes=[100, 180], tested_at=datetime.now(UTC)),
@@ -195,6 +199,32 @@ async def wait_leader(url: str, proc: subprocess.Popen[bytes], within: float = 1
     raise RuntimeError("lc-scheduler did not take the lease")
 
 
+async def grant_credit(
+    url: str, proc: subprocess.Popen[bytes], units: dict[str, int], within: float = 120
+) -> None:
+    """Once billing is ready, grant each account its units."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("lc-billing exited; see its log")
+            try:
+                if (await client.get(f"{url}/readyz")).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("lc-billing did not become ready")
+            await asyncio.sleep(0.5)
+        for account_id, amount in units.items():
+            answer = await client.post(
+                f"{url}/internal/v1/grants",
+                json={"units": amount, "description": "bench credit"},
+                headers={"X-LC-Internal-Token": INTERNAL_TOKEN, "X-LC-Account-Id": account_id},
+            )
+            answer.raise_for_status()
+
+
 def read_status(path: Path) -> dict[str, dict[str, float]]:
     try:
         data: dict[str, dict[str, float]] = json.loads(path.read_text())
@@ -225,7 +255,7 @@ async def bench(args: argparse.Namespace) -> None:
     trunks.write_text(
         f"- {{name: {TRUNK}, host: 127.0.0.1, channels: {args.channels}, cps: {args.cps}}}\n"
     )
-    port = free_port()
+    port, billing_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LC_")}
     env.update(
         KAFKA_BOOTSTRAP_SERVERS=bootstrap,
@@ -237,9 +267,18 @@ async def bench(args: argparse.Namespace) -> None:
         LC_REDRIVE_ON_STARTUP="false",
         LC_CALLING_WINDOWS_ENFORCED="false",
         LC_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        LC_INTERNAL_TOKEN=INTERNAL_TOKEN,
+        LC_BILLING_URL=f"http://127.0.0.1:{billing_port}",
     )
     status = work / "stand-in.json"
-    logs = [open(work / name, "wb") for name in ("scheduler.log", "stand-in.log")]  # noqa: SIM115
+    names = ("scheduler.log", "stand-in.log", "billing.log")
+    logs = [open(work / name, "wb") for name in names]  # noqa: SIM115
+    billing = subprocess.Popen(
+        [str(BIN / "lc-billing")],
+        env={**env, "LC_HTTP_PORT": str(billing_port)},
+        stdout=logs[2],
+        stderr=logs[2],
+    )
     scheduler = subprocess.Popen(
         [str(BIN / "lc-scheduler")], env=env, stdout=logs[0], stderr=logs[0]
     )
@@ -260,6 +299,11 @@ async def bench(args: argparse.Namespace) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
+        await grant_credit(
+            f"http://127.0.0.1:{billing_port}",
+            billing,
+            {"acc_large": args.large, "acc_small": args.small},
+        )
         await wait_leader(url, scheduler)
         large = leads(LARGE, "acc_large", args.large, 0)
         small = leads(SMALL, "acc_small", args.small, args.large)
@@ -317,7 +361,7 @@ async def bench(args: argparse.Namespace) -> None:
                 f"minute); EXTRAPOLATED finish at {eta:.0f} s"
             )
     finally:
-        for proc in (standin, scheduler):
+        for proc in (standin, scheduler, billing):
             proc.terminate()
             try:
                 proc.wait(timeout=30)
