@@ -22,7 +22,7 @@ def tones(
     return event.model_copy(update={"early_media": heard})
 
 
-async def test_indeterminate_to_the_end_is_final_exactly_once(
+async def test_indeterminate_to_the_end_is_decided_final_exactly_once(
     classifier: ClassifierProcess, kafka_bootstrap: str, isolation: dict[str, str]
 ) -> None:
     lead = "bat_it:000000480"
@@ -38,6 +38,7 @@ async def test_indeterminate_to_the_end_is_final_exactly_once(
         await send(topics, call(lead, "p6", 100, 180, attempt=6))  # after the final verdict
         await until_metric(classifier, "lc_classifier_ignored_total", 1, reason="after_final")
         await until_metric(classifier, "lc_classifier_ignored_total", 1, reason="duplicate")
+        await topics.wait_for(lambda t: len(verdicts(t, lead)) == 6, what="the final again")
 
     seen = verdicts(topics, lead)
     assert [(v.attempt, v.status, v.final) for v in seen] == [
@@ -46,9 +47,14 @@ async def test_indeterminate_to_the_end_is_final_exactly_once(
         (3, "indeterminate", False),
         (4, "indeterminate", False),
         (5, "indeterminate", True),
+        (6, "indeterminate", True),  # the final verdict again, for the late call p6
     ]
-    assert seen[-1].detail.endswith("(after 5 attempts)")
-    assert seen[-1].next_attempt_at is None
+    decided, again = seen[4], seen[5]
+    assert decided.detail.endswith("(after 5 attempts)")
+    assert decided.next_attempt_at is None
+    assert decided.chargeable  # the calls reached the network
+    assert (again.probe_id, again.detail, again.chargeable) == ("p6", decided.detail, True)
+    assert await classifier.metric("lc_classifier_final_reemitted_total") == 1
     assert [(r.attempt, r.reason) for r in retries(topics, lead)] == [
         (2, "indeterminate"),
         (3, "indeterminate"),
@@ -99,7 +105,9 @@ async def test_a_poison_event_is_parked_logged_counted_and_the_stream_goes_on(
     [dead] = topics.of("probe.signalling.dlq")
     assert (dead.key, dead.value) == (b"bat_it:000000600", poison)
     assert dead.headers["lc-dlq-reason"] == b"undecodable"
-    assert dead.headers["lc-source-topic"] == b"probe.signalling"
+    # The consumer runner's headers: the source topic as the broker names it.
+    source = isolation["LC_TOPIC_PREFIX"] + "probe.signalling"
+    assert dead.headers["lc-source-topic"] == source.encode()
     assert int(dead.headers["lc-source-offset"]) >= 0
     assert len(verdicts(topics, before.lead_id)) == len(verdicts(topics, after.lead_id)) == 1
     assert await classifier.metric("lc_classifier_dead_lettered_total", reason="undecodable") == 1

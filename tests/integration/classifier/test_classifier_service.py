@@ -27,7 +27,7 @@ def call(
         responses.append(SipResponseV1(code=487, reason="Request Terminated", at_ms=900))
     return ProbeSignallingV1(
         account_id="acc_1",
-        batch_id="bat_it",
+        batch_id=lead_id.split(":")[0],
         lead_id=lead_id,
         probe_id=probe_id,
         e164="+61255501234",
@@ -67,17 +67,20 @@ async def until_metric(
         await asyncio.sleep(0.1)
 
 
+RINGS, UNCLEAR, NOT_FOUND, AUTH = (f"bat_it:00000010{i}" for i in range(1, 5))
+
+
 async def test_signalling_becomes_verdicts_retries_and_dead_letters(
     classifier: ClassifierProcess, kafka_bootstrap: str, isolation: dict[str, str]
 ) -> None:
-    ringing = call("L-ring", "p-ring", 100, 180)
+    ringing = call(RINGS, "p-ring", 100, 180)
     async with Topics(kafka_bootstrap, isolation["LC_TOPIC_PREFIX"]) as topics:
         await send(
             topics,
             ringing,
-            call("L-480", "p-480", 100, 480),
-            call("L-404", "p-404", 100, 404, trunk="alpha"),
-            call("L-auth", "p-auth", 407, ended_by="auth_failed", trunk="alpha"),
+            call(UNCLEAR, "p-480", 100, 480),
+            call(NOT_FOUND, "p-404", 100, 404, trunk="alpha"),
+            call(AUTH, "p-auth", 407, ended_by="auth_failed", trunk="alpha"),
             ringing,  # redelivered: changes nothing
         )
         await topics.publish(b"\x00 not a signalling event", key=b"junk")
@@ -92,24 +95,24 @@ async def test_signalling_becomes_verdicts_retries_and_dead_letters(
         )
         await until_metric(classifier, "lc_classifier_ignored_total", 1, reason="duplicate")
 
-        [connected] = verdicts(topics, "L-ring")
+        [connected] = verdicts(topics, RINGS)
         assert (connected.status, connected.final, connected.attempt) == ("connected", True, 1)
         assert connected.detail == "180 Ringing"
         assert connected.evidence.codes == [100, 180, 487]
 
-        [unclear] = verdicts(topics, "L-480")
+        [unclear] = verdicts(topics, UNCLEAR)
         assert (unclear.status, unclear.final) == ("indeterminate", False)
-        [again] = retries(topics, "L-480")
+        [again] = retries(topics, UNCLEAR)
         assert (again.reason, again.attempt) == ("indeterminate", 2)
         assert unclear.next_attempt_at == again.not_before
 
-        [doubtful] = verdicts(topics, "L-404")
+        [doubtful] = verdicts(topics, NOT_FOUND)
         assert (doubtful.status, doubtful.final) == ("disconnected", False)
-        [confirm] = retries(topics, "L-404")
+        [confirm] = retries(topics, NOT_FOUND)
         assert (confirm.reason, confirm.attempt, confirm.avoid_trunk) == ("confirm", 2, "alpha")
 
-        assert verdicts(topics, "L-auth") == []
-        [fault] = retries(topics, "L-auth")
+        assert verdicts(topics, AUTH) == []
+        [fault] = retries(topics, AUTH)
         assert (fault.reason, fault.attempt, fault.avoid_trunk) == ("trunk_fault", 1, "alpha")
 
         [dead] = topics.of("probe.signalling.dlq")
@@ -118,7 +121,7 @@ async def test_signalling_becomes_verdicts_retries_and_dead_letters(
 
         # Every output is keyed by its lead.
         for message in topics.of("lead.verdicts") + topics.of("probe.retries"):
-            assert message.key in {b"L-ring", b"L-480", b"L-404", b"L-auth"}
+            assert message.key in {lead.encode() for lead in (RINGS, UNCLEAR, NOT_FOUND, AUTH)}
 
     metric = classifier.metric
     assert await metric("lc_classifier_dead_lettered_total", reason="undecodable") == 1
@@ -142,16 +145,19 @@ async def test_480_480_then_ringing_is_connected_on_the_third_attempt(
             assert retries(topics, lead)[-1].attempt == attempt + 1
         await send(topics, call(lead, "p3", 100, 180, attempt=3))
         await topics.wait_for(lambda t: any(v.final for v in verdicts(t, lead)))
-        # Anything later for this lead is ignored.
+        # Anything later for this lead changes nothing: it is answered with the final verdict.
         await send(topics, call(lead, "p4", 100, 404, attempt=4))
         await until_metric(classifier, "lc_classifier_ignored_total", 1, reason="after_final")
+        await topics.wait_for(lambda t: len(verdicts(t, lead)) == 4)
 
     seen = verdicts(topics, lead)
-    assert [(v.attempt, v.status, v.final) for v in seen] == [
-        (1, "indeterminate", False),
-        (2, "indeterminate", False),
-        (3, "connected", True),
+    assert [(v.attempt, v.status, v.final, v.chargeable) for v in seen] == [
+        (1, "indeterminate", False, False),
+        (2, "indeterminate", False, False),
+        (3, "connected", True, True),
+        (4, "connected", True, True),
     ]
+    assert seen[3].probe_id == "p4" and seen[3].detail == seen[2].detail
 
 
 async def test_the_attempt_history_survives_a_restart(

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from classifier_factories import T0, media, signalling
 
-from lc_classifier.domain import Decision, LeadHistory, RetryPolicy, decide
+from lc_classifier.domain import Decision, RetryPolicy, decide
+from lc_classifier.history import LeadHistory
 from lc_classifier.rules import RuleSet
 from lc_common.clock import ManualClock
 from lc_common.events import ProbeSignallingV1
@@ -163,14 +164,17 @@ def test_the_same_attempt_again_under_another_probe_id_is_stale(
     assert it.call(signalling(180, attempt=1)).ignored == "stale_attempt"
 
 
-def test_signalling_after_the_final_verdict_is_ignored(
+def test_signalling_after_the_final_verdict_changes_nothing_but_repeats_it(
     rules: RuleSet, policy: RetryPolicy, clock: ManualClock
 ) -> None:
     it = lead(rules, policy, clock)
     it.call(signalling(180))
+    before = it.history
     late = it.call(signalling(404, attempt=2))
     assert late.ignored == "after_final"
-    assert late.verdict is None and late.retry is None
+    assert late.retry is None and late.history == before
+    assert late.verdict is not None
+    assert (late.verdict.status, late.verdict.final) == ("connected", True)
 
 
 def test_a_redelivered_event_gets_the_same_event_ids(

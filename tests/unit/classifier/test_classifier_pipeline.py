@@ -13,6 +13,7 @@ from lc_classifier.handlers import SignallingHandler
 from lc_classifier.pipeline import SignallingPipeline
 from lc_classifier.rules import RuleSet
 from lc_common.clock import ManualClock
+from lc_common.consumer import dead_letter_headers
 from lc_common.events import PROBE_SIGNALLING, LeadVerdictV1, ProbeRetryV1
 from lc_common.events.contract import Example, examples
 
@@ -61,6 +62,30 @@ def test_a_duplicate_publishes_nothing(pipeline: SignallingPipeline) -> None:
     assert _count("lc_classifier_ignored_total", reason="duplicate") == before + 1
 
 
+def test_a_call_after_the_final_verdict_publishes_it_again_and_stores_nothing(
+    pipeline: SignallingPipeline, table: dict[str, Any]
+) -> None:
+    first = signalling(180)
+    key = first.lead_id.encode()
+    pipeline.process(key, first.to_bytes()).commit()
+    stored = dict(table)
+    before = _count("lc_classifier_final_reemitted_total")
+    late = signalling(404, attempt=2)
+    processed = pipeline.process(key, late.to_bytes())
+    processed.commit()
+    [message] = processed.messages
+    again = LeadVerdictV1.model_validate_json(message.value or b"")
+    assert (message.topic, message.key) == ("lead.verdicts", key)
+    assert (again.status, again.final, again.probe_id, again.chargeable) == (
+        "connected",
+        True,
+        late.probe_id,
+        True,
+    )
+    assert table == stored
+    assert _count("lc_classifier_final_reemitted_total") == before + 1
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -85,6 +110,19 @@ def test_an_undecodable_event_is_dead_lettered(
     assert _count("lc_classifier_dead_lettered_total", reason="undecodable") == before + 1
     processed.commit()
     assert table == {}
+
+
+def test_dead_letter_headers_are_the_consumer_runners(
+    rules: RuleSet, policy: RetryPolicy, clock: ManualClock
+) -> None:
+    handler = SignallingHandler(rules, policy, clock, {})
+    pipeline = SignallingPipeline(handler, group="cls", source_topic="t1.probe.signalling")
+    [dead] = pipeline.process(b"k", b"junk", partition=3, offset=7).messages
+    reason, detail = dict(dead.headers)["lc-dlq-reason"], dict(dead.headers)["lc-dlq-detail"]
+    assert reason == b"undecodable"
+    assert dead.headers == dead_letter_headers(
+        "undecodable", detail.decode(), "t1.probe.signalling", 3, 7, "cls"
+    )
 
 
 def test_a_handler_failure_is_dead_lettered_not_raised(

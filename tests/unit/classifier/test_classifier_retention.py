@@ -8,7 +8,8 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from classifier_factories import T0, signalling
 
-from lc_classifier.domain import LeadHistory, RetryPolicy, decide
+from lc_classifier.domain import RetryPolicy, decide
+from lc_classifier.history import LeadHistory
 from lc_classifier.pruning import default_partition
 from lc_classifier.retention import Expired, expired
 from lc_classifier.rules import RuleSet

@@ -121,7 +121,12 @@ def build_app(
     sinks[HISTORY_CHANGELOG] = table.changelog_topic.get_topic_name()
     published[HISTORY_CHANGELOG] = EVENTS_PUBLISHED.labels(HISTORY_CHANGELOG)
     handler = SignallingHandler(rules, retry_policy(settings), clock or SystemClock(), {})
-    pipeline = SignallingPipeline(handler, group=app_id, changelog=HISTORY_CHANGELOG)
+    pipeline = SignallingPipeline(
+        handler,
+        group=app_id,
+        changelog=HISTORY_CHANGELOG,
+        source_topic=settings.topic(PROBE_SIGNALLING.name),
+    )
 
     @app.agent(source, name="classify")
     async def classify(stream: faust.StreamT[bytes]) -> None:

@@ -7,8 +7,14 @@ verdict for the attempt (final or not) and/or a retry request.
 Decisions that the rules alone cannot make:
 
 - **duplicates and stale events** change nothing: a probe id already in the
-  history, an attempt number already decided, or anything after the final
-  verdict is ignored;
+  history or an attempt number already decided is ignored;
+- **after the final verdict** a new call changes nothing either, but the final
+  verdict is published again (same status, detail and charge, this call's probe
+  id and attempt): a scheduler that lost it closes the lead instead of sweeping
+  and re-dialling it forever (docs/invariants.md I1);
+- **chargeable**: a final verdict is chargeable when at least one of the lead's
+  calls reached the network, that is neither a trunk fault nor a call the trunk
+  never answered at all; a lead that only ever met those is final and free (I4);
 - **trunk faults** are not attempts: the same attempt is re-dialled on another
   trunk with a growing back-off; a lead that only meets trunk faults until the
   retry horizon is final `indeterminate`;
@@ -32,8 +38,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from lc_classifier.history import AttemptRecord, LeadHistory
 from lc_classifier.rules import Facts, Rule, RuleSet, Status, facts_of, render_detail
 from lc_common.events import (
     Evidence,
@@ -61,83 +68,6 @@ class Observation:
     confidence: int
     needs_confirm: bool
     facts: Facts
-
-
-class AttemptRecord(BaseModel):
-    """One call of a lead, as kept in the history table."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    probe_id: str
-    attempt: int
-    trunk: str
-    outcome: Status
-    rule_id: str
-    detail: str
-    confidence: int
-    needs_confirm: bool = False
-    codes: list[int]
-    q850_cause: int | None = None
-    early_media: str | None = None
-    sit_kind: str | None = None
-    tested_at: datetime
-
-    def evidence(self) -> Evidence:
-        """The evidence a verdict resting on this call carries."""
-        return Evidence(
-            trunk=self.trunk,
-            codes=self.codes,
-            q850_cause=self.q850_cause,
-            early_media=self.early_media,
-            sit_kind=self.sit_kind,
-            tested_at=self.tested_at,
-        )
-
-
-class LeadHistory(BaseModel):
-    """Everything the classifier knows of one lead (the table's value, keyed by lead id)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    lead_id: str
-    attempts: list[AttemptRecord] = []
-    final_status: LeadStatus | None = None
-    # Where and when it was last written: what pruning needs (absent in older entries).
-    batch_id: str | None = None
-    partition: int | None = None
-    updated_at: datetime | None = None
-
-    @property
-    def touched_at(self) -> datetime | None:
-        """When the history last changed: its own stamp, else its latest call."""
-        if self.updated_at is not None:
-            return self.updated_at
-        return max((r.tested_at for r in self.attempts), default=None)
-
-    @property
-    def first_at(self) -> datetime | None:
-        """When the lead was first dialled."""
-        return min((r.tested_at for r in self.attempts), default=None)
-
-    def seen(self, probe_id: str) -> bool:
-        return any(r.probe_id == probe_id for r in self.attempts)
-
-    def decided_attempts(self) -> set[int]:
-        return {r.attempt for r in self.attempts if r.outcome != "trunk_fault"}
-
-    def pending_confirmation(self) -> AttemptRecord | None:
-        """The disconnected attempt still waiting for its confirmation, if any."""
-        for record in reversed(self.attempts):
-            if record.outcome == "trunk_fault":
-                continue
-            if record.outcome == "disconnected" and record.needs_confirm:
-                return record
-            if record.outcome != "indeterminate":
-                return None
-        return None
-
-    def trunk_faults(self, attempt: int) -> int:
-        return sum(1 for r in self.attempts if r.attempt == attempt and r.outcome == "trunk_fault")
 
 
 class RetryPolicy(SharedRetryPolicy):
@@ -240,7 +170,9 @@ def decide(
     if history.seen(signalling.probe_id):
         return Decision(history=history, ignored="duplicate")
     if history.final_status is not None:
-        return Decision(history=history, ignored="after_final")
+        return Decision(
+            history=history, verdict=final_again(history, signalling, now), ignored="after_final"
+        )
     decided = history.decided_attempts()
     if signalling.attempt in decided or signalling.attempt < max(decided, default=0):
         return Decision(history=history, ignored="stale_attempt")
@@ -299,6 +231,48 @@ def decide(
     return builder.retry("indeterminate", "indeterminate", due)
 
 
+def final_again(
+    history: LeadHistory, signalling: ProbeSignallingV1, now: datetime
+) -> LeadVerdictV1:
+    """The lead's final verdict once more, answering a call made after it.
+
+    Same status, detail, confidence, evidence and charge; this call's probe id and
+    attempt, and an event id derived from that probe id (a redelivery repeats it).
+    """
+    assert history.final_status is not None
+    basis = _final_basis(history)
+    detail = history.final_detail or (basis.detail if basis else history.final_status)
+    confidence = history.final_confidence
+    if confidence is None:
+        confidence = basis.confidence if basis else 0
+    evidence = history.final_evidence or (basis.evidence() if basis else None)
+    if evidence is None:  # a history with no call at all: nothing better to show
+        evidence = Evidence(trunk=signalling.trunk, codes=[], tested_at=signalling.started_at)
+    return LeadVerdictV1(
+        event_id=uuid.uuid5(_EVENT_NS, f"verdict:{signalling.probe_id}"),
+        occurred_at=now,
+        account_id=signalling.account_id,
+        batch_id=signalling.batch_id,
+        lead_id=signalling.lead_id,
+        probe_id=signalling.probe_id,
+        attempt=signalling.attempt,
+        status=history.final_status,
+        final=True,
+        detail=detail,
+        confidence=max(0, min(99, confidence)),
+        evidence=evidence,
+        chargeable=history.chargeable,
+    )
+
+
+def _final_basis(history: LeadHistory) -> AttemptRecord | None:
+    """The call an older history's final verdict most likely rested on: its last decided one."""
+    decided = [r for r in history.attempts if r.outcome != "trunk_fault"]
+    if decided:
+        return decided[-1]
+    return history.attempts[-1] if history.attempts else None
+
+
 def _confirm_due(
     policy: RetryPolicy,
     first_at: datetime,
@@ -351,6 +325,8 @@ class _Builder:
         next_attempt_at: datetime | None = None,
     ) -> LeadVerdictV1:
         sig = self.sig
+        # Meaningful on a final verdict only (see LeadVerdictV1).
+        chargeable = final and self.history.chargeable
         return LeadVerdictV1(
             event_id=self._event_id("verdict"),
             occurred_at=self.now,
@@ -365,6 +341,7 @@ class _Builder:
             confidence=max(0, min(99, confidence)),
             evidence=(evidence_of or self.record).evidence(),
             next_attempt_at=next_attempt_at,
+            chargeable=chargeable,
         )
 
     def _retry(
@@ -397,6 +374,9 @@ class _Builder:
             lead_id=history.lead_id,
             attempts=history.attempts,
             final_status=status,
+            final_detail=verdict.detail,
+            final_confidence=verdict.confidence,
+            final_evidence=verdict.evidence,
             batch_id=history.batch_id,
             partition=history.partition,
             updated_at=history.updated_at,

@@ -8,7 +8,8 @@ from typing import Any
 import structlog
 
 from lc_classifier import metrics
-from lc_classifier.domain import Decision, LeadHistory, RetryPolicy, decide
+from lc_classifier.domain import Decision, RetryPolicy, decide
+from lc_classifier.history import LeadHistory
 from lc_classifier.rules import RuleSet
 from lc_common.clock import Clock
 from lc_common.events import ProbeSignallingV1
@@ -65,12 +66,16 @@ class SignallingHandler:
         )
         if decision.ignored is not None:
             _IGNORED[decision.ignored].inc()
+            reemitted = decision.verdict is not None
+            if reemitted:
+                metrics.FINAL_REEMITTED.inc()
             log.info(
                 "signalling_ignored",
                 reason=decision.ignored,
                 lead_id=event.lead_id,
                 probe_id=event.probe_id,
                 attempt=event.attempt,
+                final_reemitted=reemitted,
             )
         return decision
 

@@ -29,6 +29,11 @@ IGNORED = Counter(
     "Signalling events that changed nothing (duplicate, stale_attempt, after_final).",
     ["reason"],
 )
+FINAL_REEMITTED = Counter(
+    "lc_classifier_final_reemitted_total",
+    "Final verdicts published again for a call made after the lead was final (a scheduler "
+    "that lost the verdict closes the lead).",
+)
 REKEYED = Counter(
     "lc_classifier_rekeyed_total",
     "Signalling events that arrived not keyed by lead id and were re-published keyed by it.",

@@ -3,7 +3,8 @@
 Faust acknowledges an event whose handler raised and restarts the agent, so
 nothing here may raise: a message that does not parse, or that the handler
 cannot process, becomes one message for `probe.signalling.dlq` (the raw bytes,
-with the reason in headers), logged and counted, and the stream moves on.
+with the reason in the consumer runner's headers, `dead_letter_headers`), logged
+and counted, and the stream moves on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 
 from lc_classifier import metrics
 from lc_classifier.handlers import SignallingHandler
+from lc_common.consumer import dead_letter_headers
 from lc_common.events import LEAD_VERDICTS, PROBE_RETRIES, PROBE_SIGNALLING, ProbeSignallingV1
 from lc_common.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
 
@@ -59,10 +61,18 @@ class SignallingPipeline:
     buffer and futures.
     """
 
-    def __init__(self, handler: SignallingHandler, group: str, changelog: str | None = None):
+    def __init__(
+        self,
+        handler: SignallingHandler,
+        group: str,
+        changelog: str | None = None,
+        source_topic: str = PROBE_SIGNALLING.name,
+    ):
         self.handler = handler
         self.group = group
         self.changelog = changelog
+        # As the broker names it (with any prefix), like the consumer runner's headers.
+        self.source_topic = source_topic
         self._consumed = {
             outcome: EVENTS_CONSUMED.labels(PROBE_SIGNALLING.name, group, outcome)
             for outcome in ("ok", "rekeyed", "dead_lettered")
@@ -168,14 +178,9 @@ class SignallingPipeline:
             dlq=PROBE_SIGNALLING.dlq,
             **fields,
         )
-        headers = [
-            ("lc-dlq-reason", reason.encode()),
-            ("lc-dlq-detail", detail[:2000].encode()),
-            ("lc-source-topic", PROBE_SIGNALLING.name.encode()),
-            ("lc-source-partition", str(partition).encode()),
-            ("lc-source-offset", str(offset).encode()),
-            ("lc-consumer-group", self.group.encode()),
-        ]
+        headers = dead_letter_headers(
+            reason, detail, self.source_topic, partition, offset, self.group
+        )
         return Outgoing(PROBE_SIGNALLING.dlq, key, value, headers)
 
 
