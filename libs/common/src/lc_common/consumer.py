@@ -334,6 +334,10 @@ class ConsumerRunner(Generic[E]):
             except (CommitFailedError, IllegalStateError) as exc:
                 self._drop(claimed, repr(exc))
                 continue
+            except Exception as exc:  # not committed: redelivered once the process restarts
+                self._drop(claimed, repr(exc))
+                self._fatal = exc
+                return
             if assignments != self._assignments:
                 self._drop(claimed, "partitions reassigned during the commit")
                 continue
