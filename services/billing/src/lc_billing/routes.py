@@ -3,12 +3,14 @@ the payment provider's webhook."""
 
 from __future__ import annotations
 
+import base64
 import hmac
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
@@ -147,6 +149,17 @@ async def balance(deps: Deps, account_id: Account) -> dict[str, Any]:
     }
 
 
+@internal.get("/price")
+async def price(request: Request) -> dict[str, Any]:
+    """The price of one unit, shown beside Buy Credit before the client goes to pay."""
+    settings: BillingSettings = request.app.state.settings
+    return {
+        "unit": UNIT,
+        "unit_price_cents": settings.unit_price_cents,
+        "currency": settings.currency,
+    }
+
+
 @internal.post("/reservations")
 async def reserve(body: ReservationRequest, deps: Deps) -> dict[str, Any]:
     """Hold a unit per lead before it is dialled (idempotent per lead; see handlers.reserve)."""
@@ -162,10 +175,41 @@ async def release(body: ReleaseRequest, deps: Deps) -> dict[str, int]:
     return {"released": released}
 
 
+def encode_cursor(row: Document) -> str:
+    """The opaque cursor after `row`: its `(created_at, _id)`, URL-safe."""
+    created_at = row.get("created_at")
+    raw = json.dumps([created_at.isoformat() if created_at else None, row["_id"]])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The `(created_at, _id)` a cursor names; 422 `invalid_cursor` for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created_at), str(row_id)
+    except (ValueError, TypeError) as exc:
+        raise ApiError(422, "invalid_cursor", "the cursor is not one this API gave") from exc
+
+
 @internal.get("/transactions")
-async def transactions(deps: Deps, account_id: Account) -> dict[str, Any]:
-    rows = await deps.ledger.transactions(account_id)
-    return {"transactions": [transaction_json(r) for r in rows]}
+async def transactions(
+    deps: Deps,
+    account_id: Account,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> dict[str, Any]:
+    """A page of the account's transactions, newest first; `next_cursor` names the next page
+    (null on the last). Pages are stable under inserts: a cursor is the last row's
+    `(created_at, _id)`, and new rows are newer than it."""
+    after = decode_cursor(cursor) if cursor else None
+    rows = await deps.ledger.transactions(account_id, limit + 1, after)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {
+        "transactions": [transaction_json(r) for r in page],
+        "next_cursor": encode_cursor(page[-1]) if more else None,
+    }
 
 
 @internal.post("/purchases", status_code=201)

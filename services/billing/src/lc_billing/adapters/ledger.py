@@ -113,10 +113,23 @@ class MongoLedger:
         doc = await self._store.accounts.find_one({"_id": account_id})
         return str((doc or {}).get("published_state", "restored"))
 
-    async def transactions(self, account_id: str, limit: int = 500) -> list[Document]:
-        """The account's transactions, newest first."""
+    async def transactions(
+        self, account_id: str, limit: int = 500, after: tuple[datetime, str] | None = None
+    ) -> list[Document]:
+        """The account's transactions, newest first (by `created_at`, then `_id`).
+
+        `after` is the `(created_at, _id)` of the last row of the previous page: the
+        page starts just after it, so rows inserted meanwhile (newer) never shift it.
+        """
+        query: Document = {"account_id": account_id}
+        if after is not None:
+            created_at, row_id = after
+            query["$or"] = [
+                {"created_at": {"$lt": created_at}},
+                {"created_at": created_at, "_id": {"$lt": row_id}},
+            ]
         cursor = (
-            self._store.transactions.find({"account_id": account_id})
+            self._store.transactions.find(query)
             .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
         )
