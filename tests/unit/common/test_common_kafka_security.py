@@ -11,6 +11,7 @@ from pydantic import SecretStr, ValidationError
 from lc_common.kafka import kafka_client_options
 from lc_common.settings import ServiceSettings
 
+STRONG = "q7Vt2mXc9LpR4wZa8NbK3yHd6FgJ1sUe"
 CA = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -34,7 +35,7 @@ def test_ssl_verifies_the_broker_against_the_ca_file() -> None:
 def test_sasl_ssl_carries_scram_credentials_and_a_context() -> None:
     settings = ServiceSettings(
         environment="production",
-        internal_token=SecretStr("t"),
+        internal_token=SecretStr(STRONG),
         kafka_security_protocol="SASL_SSL",
         kafka_sasl_username="ingest",
         kafka_sasl_password=SecretStr("s3cret"),
@@ -73,7 +74,7 @@ def test_the_password_is_read_from_the_environment_and_never_shown(
 
 def test_production_refuses_plaintext() -> None:
     with pytest.raises(ValidationError, match="PLAINTEXT"):
-        ServiceSettings(environment="production", internal_token=SecretStr("t"))
+        ServiceSettings(environment="production", internal_token=SecretStr(STRONG))
 
 
 @pytest.mark.parametrize("missing", ["kafka_sasl_username", "kafka_sasl_password"])

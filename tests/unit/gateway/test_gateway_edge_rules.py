@@ -180,9 +180,9 @@ def test_default_region_is_two_letters() -> None:
 
 
 def test_production_refuses_weak_secrets() -> None:
-    strong = SecretStr("s" * 40)
+    strong = SecretStr("q7Vt2mXc9LpR4wZa8NbK3yHd6FgJ1sUe")
     GatewaySettings(environment="production", internal_token=strong, session_secret=strong)
-    for weak in ("short-secret", "dev-only-secret-change-me"):
+    for weak in ("short-secret", "dev-only-secret-change-me", "s" * 40):
         with pytest.raises(ValidationError):
             GatewaySettings(
                 environment="production", internal_token=SecretStr(weak), session_secret=strong

@@ -9,6 +9,10 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
+MIN_SECRET_LENGTH = 32
+"""A production secret is at least this long (a random token of 32 characters or more)."""
+MIN_SECRET_DISTINCT = 10
+"""...and has at least this many different characters: `"s" * 40` or `"ab" * 20` is no secret."""
 
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"]
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
@@ -57,14 +61,32 @@ class ServiceSettings(BaseSettings):
     """The CA that signed the broker's certificate; none: the system's trust store."""
 
     @model_validator(mode="after")
-    def _refuse_default_secrets_in_production(self) -> ServiceSettings:
-        if self.environment == "production":
-            for name, value in self:
-                if name == "internal_token" and not self.uses_internal_token:
-                    continue
-                if isinstance(value, SecretStr) and value.get_secret_value() == DEV_SECRET:
-                    raise ValueError(f"LC_{name.upper()} must be set outside development")
+    def _refuse_weak_secrets_in_production(self) -> ServiceSettings:
+        if self.environment != "production":
+            return self
+        for name in self.shared_secret_names():
+            if name == "internal_token" and not self.uses_internal_token:
+                continue
+            value: SecretStr = getattr(self, name)
+            problem = weak_secret_problem(value.get_secret_value())
+            if problem is not None:
+                raise ValueError(
+                    f"LC_{name.upper()} must be set outside development to a random secret "
+                    f"of at least {MIN_SECRET_LENGTH} characters ({problem})"
+                )
         return self
+
+    @classmethod
+    def shared_secret_names(cls) -> list[str]:
+        """The secrets this deployment makes up itself: every field whose development
+        default is `DEV_SECRET` (the internal token, the session secret, the webhook
+        secret...). Credentials given by a peer (SMTP, Kafka, the store's URI) are not."""
+        return [
+            name
+            for name, field in cls.model_fields.items()
+            if isinstance(field.default, SecretStr)
+            and field.default.get_secret_value() == DEV_SECRET
+        ]
 
     @model_validator(mode="after")
     def _check_kafka_security(self) -> ServiceSettings:
@@ -89,3 +111,19 @@ class ServiceSettings(BaseSettings):
     def topic(self, name: str) -> str:
         """The broker topic for a logical topic name, with this deployment's prefix."""
         return f"{self.topic_prefix}{name}"
+
+
+def weak_secret_problem(secret: str) -> str | None:
+    """Why `secret` is too weak for production, or None if it is strong enough.
+
+    Weak: the development value (or a secret containing it), shorter than
+    `MIN_SECRET_LENGTH`, or fewer than `MIN_SECRET_DISTINCT` different characters.
+    The answer never contains the secret.
+    """
+    if DEV_SECRET in secret:
+        return "it is the development value"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"it has {len(secret)} characters"
+    if len(set(secret)) < MIN_SECRET_DISTINCT:
+        return "it has too little variety"
+    return None
