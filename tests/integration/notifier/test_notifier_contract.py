@@ -46,7 +46,7 @@ async def test_every_example_of_every_input_topic_is_handled(
         "finished_at": "2026-03-02T07:04:00+00:00",
         **counters,
     }
-    ingest, _ = ingest_app({batch_id: batch}, {})
+    ingest, _ = ingest_app({batch_id: batch}, [])
     gateway_port, ingest_port = free_port(), free_port()
     async with (
         running_mailbox(tmp_path / "mail") as mailbox,

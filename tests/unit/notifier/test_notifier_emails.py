@@ -31,9 +31,10 @@ def test_final_email_has_counters_link_and_both_parts() -> None:
     assert email.key == "final:bat_1"
     assert email.to == "ops@acme.test"
     assert email.subject == "Batch finished: March leads"
-    link = "https://app.example/api/v1/batches/bat_1/download"
+    link = "https://app.example/batches/bat_1/download"
     for part in (email.text, email.html):
         assert link in part
+        assert "/api/" not in part  # an API link answers a browser with a JSON 401
         assert "PO-77" in part
     assert "Connected      6" in email.text
     assert "Rejected       2" in email.text
@@ -64,14 +65,17 @@ def test_daily_summary_lists_each_batch_with_a_link_for_that_day() -> None:
             "indeterminate": 0,
         },
     ]
-    email = Renderer("https://app.example").daily(ACCOUNT, date(2025, 3, 3), batches)
+    email = Renderer("https://app.example").daily(
+        ACCOUNT, date(2025, 3, 3), "Australia/Sydney", batches
+    )
     assert email.key == "daily:acc_1:2025-03-03"
     assert email.subject == "Leads processed on 2025-03-03"
-    assert "7 leads were processed on 2025-03-03 (UTC)." in email.text
+    assert "7 leads were processed on 2025-03-03 (Australia/Sydney time)." in email.text
     for batch_id in ("bat_1", "bat_2"):
-        link = f"https://app.example/api/v1/batches/{batch_id}/download?processed_on=2025-03-03"
+        link = f"https://app.example/batches/{batch_id}/download?processed_on=2025-03-03"
         assert link in email.text
-        assert link in email.html
+        assert f'href="{link}"' in email.html
+    assert "/api/" not in email.text + email.html
 
 
 def test_the_message_has_text_and_html_and_a_message_id_from_the_key() -> None:

@@ -33,6 +33,7 @@ from lc_notifier.handlers import (
     handle_credit_event,
     handle_verdict,
 )
+from lc_notifier.zones import AccountZones
 
 TOPICS: tuple[Topic, ...] = (BATCH_EVENTS, LEAD_VERDICTS, BILLING_EVENTS)
 
@@ -86,6 +87,7 @@ async def bootstrap(settings: NotifierSettings, clock: Clock | None = None) -> N
             timeout=settings.smtp_timeout_seconds,
         ),
         renderer=Renderer(settings.public_url),
+        zones=AccountZones(peers.account, settings.zone_cache_seconds),
         clock=clock or SystemClock(),
         sender=settings.mail_from,
         daily_hour=settings.daily_hour,

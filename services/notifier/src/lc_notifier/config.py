@@ -29,9 +29,12 @@ class NotifierSettings(ServiceSettings):
     smtp_timeout_seconds: float = Field(30.0, gt=0)
     mail_from: str = "Lead Cleanser <noreply@leadcleanser.local>"
 
-    # The daily summary goes out at this hour of the account's own time zone.
-    daily_hour: int = Field(19, ge=0, le=23)
+    # A local day's summary goes out at this hour of the account's own time zone on the
+    # next day (`LC_DAILY_HOUR`; 0: as soon as the day is over).
+    daily_hour: int = Field(7, ge=0, le=23)
     daily_check_interval_seconds: float = Field(60.0, gt=0)
     # A claim that never became `sent` within this time is taken over and retried.
+    # How long an account's time zone, read from the gateway, is trusted.
+    zone_cache_seconds: float = Field(300.0, gt=0)
     claim_stale_minutes: float = Field(15.0, gt=0)
     max_send_attempts: int = Field(5, ge=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 NotificationKind = Literal["final", "daily", "credit"]
@@ -25,7 +26,8 @@ class Notification:
 
     @property
     def key(self) -> str:
-        """The deterministic id in the notification log: `final:<batch>`, `daily:<acc>:<day>`,
+        """The deterministic id in the notification log: `final:<batch>`,
+        `daily:<acc>:<local date>` (the account's own date: one summary per local day),
         `credit:<event id>` (one email per exhaustion; a replayed event finds it sent)."""
         if self.kind == "final":
             return f"final:{self.batch_id}"
@@ -47,11 +49,6 @@ class Notification:
         return cls("credit", account_id, event_id=event_id)
 
 
-def processed_day(moment: datetime) -> date:
-    """The UTC date a final verdict counts for (ingest's `daily` and downloads use UTC dates)."""
-    return moment.astimezone(UTC).date()
-
-
 def zone(name: str | None) -> ZoneInfo:
     """The account's time zone; UTC when missing or unknown."""
     try:
@@ -60,24 +57,49 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def daily_due_at(day: date, tz: ZoneInfo, hour: int) -> datetime:
-    """When the summary of UTC day `day` goes out: the first `hour`:00 in the account's
-    zone once that UTC day is over.
+def local_day(moment: datetime, tz: ZoneInfo) -> date:
+    """The account's local date a final verdict counts for (its `processed_on` in `tz`)."""
+    return moment.astimezone(tz).date()
 
-    Waiting for the UTC day to end keeps the summary complete: its link downloads
-    every lead processed on that day. West of UTC (the Americas) this is the evening
-    of the same date; east of it (Australia) the evening after.
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant (UTC) of the local date `day` in `tz`.
+
+    Where midnight does not exist (a zone that springs forward at 00:00) the day
+    starts at the transition: `zoneinfo` reads the missing 00:00 with the offset
+    before it, which is that very instant.
     """
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-    local_end = end.astimezone(tz)
-    due = datetime.combine(local_end.date(), time(hour), tzinfo=tz)
-    if due < local_end:
-        due = datetime.combine(local_end.date() + timedelta(days=1), time(hour), tzinfo=tz)
-    return due.astimezone(UTC)
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local day as a half-open UTC interval [start, end): 24 hours, or 23 and 25 on
+    the days the clocks change."""
+    return day_start(day, tz), day_start(day + timedelta(days=1), tz)
+
+
+def daily_due_at(day: date, tz: ZoneInfo, hour: int) -> datetime:
+    """When the summary of the local date `day` goes out (UTC): `hour`:00 local on the
+    next date, which is never before the day ends.
+
+    Waiting for the local day to end keeps the summary complete: its link downloads
+    every lead processed on that day. An `hour`:00 that the clocks skip (spring
+    forward) is read with the offset before the change: the first moment after it.
+    """
+    _, end = day_bounds(day, tz)
+    due = datetime.combine(day + timedelta(days=1), time(hour), tzinfo=tz).astimezone(UTC)
+    return max(due, end)
 
 
 def is_daily_due(day: date, tz: ZoneInfo, hour: int, now: datetime) -> bool:
     return now >= daily_due_at(day, tz, hour)
+
+
+def last_possible_ended_day(now: datetime) -> date:
+    """No local day after this one has ended anywhere: the UTC date of `now` (the
+    easternmost zones, UTC+14, are at most one date ahead of UTC, and their previous
+    date is UTC's)."""
+    return now.astimezone(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -121,9 +143,12 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def download_url(public_url: str, batch_id: str, day: date | None = None) -> str:
-    """The client's download link of a batch, or of the leads processed on one day."""
-    url = f"{public_url.rstrip('/')}/api/v1/batches/{batch_id}/download"
-    return f"{url}?processed_on={day.isoformat()}" if day else url
+    """The control panel's download of a batch, or of the leads processed on one local
+    date of the account (C3): a person who is logged out goes through the login page
+    and lands back here, so the download starts. Never the API route, which answers
+    a browser without a key with a JSON 401."""
+    url = f"{public_url.rstrip('/')}/batches/{quote(batch_id, safe='')}/download"
+    return f"{url}?{urlencode({'processed_on': day.isoformat()})}" if day else url
 
 
 def billing_url(public_url: str) -> str:

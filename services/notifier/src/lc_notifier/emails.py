@@ -82,8 +82,11 @@ class Renderer:
         subject = f"Batch finished: {batch.get('name') or batch['id']}"
         return Email(note.key, account.email, subject, text, html)
 
-    def daily(self, account: Account, day: date, batches: list[dict[str, Any]]) -> Email:
-        """The summary of the leads processed on one (UTC) day, per batch, with their links."""
+    def daily(
+        self, account: Account, day: date, time_zone: str, batches: list[dict[str, Any]]
+    ) -> Email:
+        """The summary of the leads processed on one local date of the account (in
+        `time_zone`), per batch, each with the panel link to that day's leads."""
         note = domain.Notification.daily(account.id, day)
         rows = [
             {**b, "download_url": domain.download_url(self._public_url, b["batch_id"], day)}
@@ -92,6 +95,7 @@ class Renderer:
         context = {
             "account": account,
             "day": day.isoformat(),
+            "time_zone": time_zone,
             "batches": rows,
             "total": sum(int(b.get("processed", 0)) for b in batches),
         }

@@ -30,6 +30,7 @@ from lc_notifier.metrics import (
     PEER_FAILURES,
     SEND_FAILURES,
 )
+from lc_notifier.zones import AccountZones
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +40,7 @@ Outcome = Literal["sent", "skipped", "done", "busy", "failed", "given_up", "late
 class PeerReader(Protocol):
     async def account(self, account_id: str) -> Account: ...
     async def batch(self, account_id: str, batch_id: str) -> dict[str, Any]: ...
-    async def daily(self, account_id: str, day: date) -> list[dict[str, Any]]: ...
+    async def daily(self, account_id: str, day: date, tz: str) -> list[dict[str, Any]]: ...
 
 
 class Mailer(Protocol):
@@ -55,6 +56,7 @@ class NotifierDeps:
     peers: PeerReader
     mailer: Mailer
     renderer: Renderer
+    zones: AccountZones
     clock: Clock
     sender: str
     daily_hour: int
@@ -82,10 +84,23 @@ async def handle_credit_event(event: CreditEventV1, deps: NotifierDeps) -> None:
 
 
 async def handle_verdict(event: LeadVerdictV1, deps: NotifierDeps) -> None:
-    """Remember that the account had leads processed that day: its summary may be due."""
-    if event.final:
-        day = domain.processed_day(event.occurred_at)
-        await deps.activity.record(event.account_id, day, deps.clock.now())
+    """Remember that the account had leads processed on that local date (its own time
+    zone, from the gateway): that day's summary will be due once the day is over.
+
+    Idempotent (one activity row per account and local date). A gateway that cannot
+    answer raises `PeerError`, which the runner retries; an account the gateway does not
+    know can never get a summary, so its verdicts are counted and left.
+    """
+    if not event.final:
+        return
+    try:
+        tz = await deps.zones.zone(event.account_id)
+    except PeerNotFound as exc:
+        NOTIFICATIONS_SKIPPED.labels("daily", "unknown_account").inc()
+        log.warning("verdict_of_unknown_account", account_id=event.account_id, error=str(exc))
+        return
+    day = domain.local_day(event.occurred_at, tz)
+    await deps.activity.record(event.account_id, day, tz.key, deps.clock.now())
 
 
 async def deliver(note: Notification, deps: NotifierDeps) -> Outcome:
@@ -133,8 +148,10 @@ async def _compose(note: Notification, deps: NotifierDeps) -> Email | None:
         assert note.event_id is not None
         return deps.renderer.out_of_credit(account, note.event_id)
     assert note.day is not None
-    batches = [b for b in await deps.peers.daily(note.account_id, note.day) if b.get("processed")]
-    return deps.renderer.daily(account, note.day, batches) if batches else None
+    tz = deps.zones.remember(account).key
+    day_batches = await deps.peers.daily(note.account_id, note.day, tz)
+    batches = [b for b in day_batches if b.get("processed")]
+    return deps.renderer.daily(account, note.day, tz, batches) if batches else None
 
 
 async def run_daily(deps: NotifierDeps) -> None:
@@ -142,12 +159,10 @@ async def run_daily(deps: NotifierDeps) -> None:
     started = time.perf_counter()
     try:
         now = deps.clock.now()
-        zones: dict[str, str] = {}
-        for account_id, day in await deps.activity.pending(up_to=domain.processed_day(now)):
+        up_to = domain.last_possible_ended_day(now)
+        for account_id, day in await deps.activity.pending(up_to=up_to):
             try:
-                if account_id not in zones:
-                    zones[account_id] = (await deps.peers.account(account_id)).time_zone
-                tz = domain.zone(zones[account_id])
+                tz = await deps.zones.zone(account_id)
                 if not domain.is_daily_due(day, tz, deps.daily_hour, now):
                     continue
                 await deliver(Notification.daily(account_id, day), deps)

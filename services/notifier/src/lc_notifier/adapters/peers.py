@@ -64,9 +64,13 @@ class Peers:
         )
         return body
 
-    async def daily(self, account_id: str, day: date) -> list[dict[str, Any]]:
-        """The account's batches with leads processed on `day` (UTC), with their counts."""
+    async def daily(self, account_id: str, day: date, tz: str) -> list[dict[str, Any]]:
+        """The account's batches with leads processed on the local date `day` in the IANA
+        zone `tz`, with their counts (C2: ingest's `GET /internal/v1/daily?date=&tz=`)."""
         body = await self._get(
-            self._ingest, "/internal/v1/daily", account_id, {"date": day.isoformat()}
+            self._ingest,
+            "/internal/v1/daily",
+            account_id,
+            {"date": day.isoformat(), "tz": tz},
         )
         return list(body.get("batches", []))

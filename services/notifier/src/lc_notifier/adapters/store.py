@@ -1,10 +1,12 @@
 """The sent-notification log and the accounts active per day, in MongoDB.
 
-- `notifications`: `_id` = the notification key (`final:<batch>`, `daily:<acc>:<day>`),
+- `notifications`: `_id` = the notification key (`final:<batch>`,
+  `daily:<acc>:<local date>`, `credit:<event id>`),
   `state` claimed → sent | skipped | failed; claimed before sending so a key is sent
   once even across restarts, redelivery and several notifier replicas.
-- `active_days`: `_id` = `<day>:<account>`, one per account that had a final verdict on
-  that UTC day; `pending` until its daily summary was dealt with.
+- `active_days`: `_id` = `<local date>:<account>`, one per account that had a final
+  verdict on that date of its own time zone (kept in `time_zone`); `pending` until its
+  daily summary was dealt with.
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ class NotificationLog:
 
 
 class ActivityLog:
-    """Accounts that had final verdicts on a day: whose daily summary may be due."""
+    """Accounts that had final verdicts on a local date: whose daily summary may be due."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._docs = db["active_days"]
@@ -155,8 +157,9 @@ class ActivityLog:
     async def ensure_indexes(self) -> None:
         await self._docs.create_index([("state", 1), ("day", 1)])
 
-    async def record(self, account_id: str, day: date, now: datetime) -> None:
-        """Idempotent: the first final verdict of the day creates the row, the rest find it."""
+    async def record(self, account_id: str, day: date, time_zone: str, now: datetime) -> None:
+        """Idempotent: the first final verdict of the account's local date `day` (in
+        `time_zone`) creates the row, the rest find it; a row already done stays done."""
         with suppress(DuplicateKeyError):  # a racing upsert created it: what we wanted
             await self._docs.update_one(
                 {"_id": f"{day.isoformat()}:{account_id}"},
@@ -164,6 +167,7 @@ class ActivityLog:
                     "$setOnInsert": {
                         "account_id": account_id,
                         "day": day.isoformat(),
+                        "time_zone": time_zone,
                         "state": "pending",
                         "first_seen": now,
                     }
@@ -172,7 +176,8 @@ class ActivityLog:
             )
 
     async def pending(self, up_to: date) -> list[tuple[str, date]]:
-        """(account, day) pairs whose summary was not dealt with yet, days up to `up_to`."""
+        """(account, local date) pairs whose summary was not dealt with yet, dates up to
+        `up_to`, oldest first."""
         cursor = self._docs.find({"state": "pending", "day": {"$lte": up_to.isoformat()}}).sort(
             "day", 1
         )
