@@ -101,6 +101,33 @@ def new_batch(
     }
 
 
+def dry_run(cells: list[str]) -> dict[str, Any]:
+    """C1's dry run, by a stand-in's rule: digits only, 8 to 12 of them, once."""
+    seen: set[str] = set()
+    reasons: dict[str, list[str]] = {}
+    duplicates = 0
+    for cell in cells:
+        digits = cell.replace(" ", "").lstrip("+")
+        if not digits.isdigit() or not 8 <= len(digits) <= 12:
+            reasons.setdefault("not a phone number", []).append(cell)
+        elif digits in seen:
+            duplicates += 1
+            reasons.setdefault("duplicate", []).append(cell)
+        else:
+            seen.add(digits)
+    rejected = sum(len(v) for v in reasons.values())
+    return {
+        "rows": len(cells),
+        "accepted": len(cells) - rejected,
+        "rejected": rejected,
+        "duplicates": duplicates,
+        "rejected_by_reason": [
+            {"reason": reason, "count": len(examples), "examples": examples[:3]}
+            for reason, examples in sorted(reasons.items(), key=lambda item: -len(item[1]))
+        ],
+    }
+
+
 def _caller(request: Request) -> str | None:
     if request.headers.get("x-lc-internal-token") != TOKEN:
         return None
@@ -137,18 +164,29 @@ def ingest_app(state: IngestState) -> FastAPI:
 
     @app.post("/internal/v1/imports/preview")
     async def preview(request: Request) -> Any:
-        _, content = await _take_upload(request, state)
-        rows = list(csv.reader(io.StringIO(content.decode("utf-8", "replace"))))
-        header = rows[0] if rows else []
+        """Contract C1: overrides of the format; with `phone_column`, a dry run."""
+        record, content = await _take_upload(request, state)
+        fields = record.fields
+        delimiter = fields.get("delimiter") or ","
+        has_header = fields.get("has_header", "true") != "false"
+        text = content.decode(fields.get("encoding") or "utf-8", "replace")
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        header = rows[0] if rows and has_header else []
+        data = rows[1:] if has_header else rows
         phone = next((i for i, name in enumerate(header) if "phone" in name.lower()), None)
-        return {
-            "encoding": "utf-8",
-            "delimiter": ",",
-            "has_header": True,
+        answer: dict[str, Any] = {
+            "encoding": fields.get("encoding") or "utf-8",
+            "delimiter": delimiter,
+            "has_header": has_header,
             "header": header,
-            "rows": rows[1:6],
+            "rows": data[:5],
             "suggested_phone_column": header[phone] if phone is not None else None,
         }
+        column = fields.get("phone_column")
+        if column:
+            at = int(column) if column.isdigit() else header.index(column)
+            answer["dry_run"] = dry_run([row[at] if at < len(row) else "" for row in data])
+        return answer
 
     @app.post("/internal/v1/batches", status_code=201)
     async def create(request: Request) -> Any:
@@ -226,6 +264,7 @@ class BillingState:
     balances: dict[str, int] = field(default_factory=dict)
     transactions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     purchases: list[dict[str, Any]] = field(default_factory=list)
+    transaction_limits: list[int] = field(default_factory=list)
 
 
 def billing_app(state: BillingState) -> FastAPI:
@@ -246,7 +285,19 @@ def billing_app(state: BillingState) -> FastAPI:
 
     @app.get("/internal/v1/transactions")
     async def transactions(request: Request) -> Any:
-        return {"transactions": state.transactions.get(_caller(request) or "", [])}
+        """Contract C4: pages of `limit`, `next_cursor` the last row's id (rows newest first)."""
+        rows = state.transactions.get(_caller(request) or "", [])
+        limit = int(request.query_params.get("limit", "100"))
+        state.transaction_limits.append(limit)
+        cursor = request.query_params.get("cursor")
+        start = next(i for i, r in enumerate(rows) if r["id"] == cursor) + 1 if cursor else 0
+        page = rows[start : start + limit]
+        more = start + limit < len(rows)
+        return {"transactions": page, "next_cursor": page[-1]["id"] if more else None}
+
+    @app.get("/internal/v1/price")
+    async def price() -> Any:
+        return {"unit": "CU", "unit_price_cents": 5, "currency": "AUD"}
 
     @app.post("/internal/v1/purchases", status_code=201)
     async def purchase(request: Request) -> Any:

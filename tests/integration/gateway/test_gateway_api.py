@@ -275,7 +275,7 @@ async def test_billing_is_passed_through(stack: Stack, client: httpx.AsyncClient
     balance = await client.get("/api/v1/billing/balance", headers=bearer(owner.api_key))
     assert balance.json() == {"account_id": owner.account.id, "balance": 250, "unit": "CU"}
     listed = await client.get("/api/v1/billing/transactions", headers=bearer(owner.api_key))
-    assert listed.json() == {"transactions": [transaction]}
+    assert listed.json() == {"transactions": [transaction], "next_cursor": None}
 
     bought = await client.post(
         "/api/v1/billing/purchases", json={"units": 500}, headers=bearer(owner.api_key)

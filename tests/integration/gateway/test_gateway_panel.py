@@ -17,7 +17,6 @@ COLUMNS = [
     "Client",
     "Name",
     "Reference",
-    "Batch Id",
     "Submitted",
     "Imported",
     "Accepted",
@@ -28,6 +27,7 @@ COLUMNS = [
     "Processed",
     "Remaining",
     "Finished",
+    "Batch Id",
     "Status",
     "Paused",
     "Download",
@@ -53,7 +53,7 @@ async def test_login_logout_and_the_batches_table(stack: Stack, client: httpx.As
     await log_in(client, owner.login.upper())
     batches = await client.get("/batches")
     assert batches.status_code == 200
-    headers = re.findall(r'<th scope="col">([^<]+)</th>', batches.text)
+    headers = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', batches.text)
     assert headers == COLUMNS
     assert batch_id in batches.text
     assert "April leads" in batches.text
@@ -105,11 +105,18 @@ async def test_pause_unpause_and_download_from_the_panel(
     assert paused.status_code == 303
     assert stack.ingest.batches[batch_id]["paused"] is True
     page = (await client.get("/batches")).text
-    assert "Unpause" in page
-    assert "paused." in page
+    assert re.search(r'name="paused" value="true" checked', page)
+    assert "pausing." in page
 
-    await client.post(f"/batches/{batch_id}/pause", data={"paused": "false", "csrf_token": token})
+    # An unticked checkbox sends no field: that unpauses.
+    await client.post(f"/batches/{batch_id}/pause", data={"csrf_token": token})
     assert stack.ingest.batches[batch_id]["paused"] is False
+    fetched = await client.post(
+        f"/batches/{batch_id}/pause",
+        data={"paused": "true", "csrf_token": token},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert fetched.json()["status"] == "paused"
 
     download = await client.get(f"/batches/{batch_id}/download")
     assert download.status_code == 200
@@ -142,7 +149,7 @@ async def test_import_with_preview_streams_the_form_to_ingest(
         headers={"Content-Type": content_type, "X-CSRF-Token": token, "X-Requested-With": "fetch"},
     )
     assert preview.status_code == 200
-    assert 'data-suggested="phone"' in preview.text
+    assert 'id="step-format"' in preview.text
     assert "Lead 0" in preview.text
 
     # The token is the form's first field, never in the URL.

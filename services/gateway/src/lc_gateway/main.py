@@ -8,9 +8,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import structlog
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.middleware import Middleware
 from starlette.types import Scope
 
-from lc_common.limits import BodyLimitMiddleware, Cap
+from lc_common.limits import Cap
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_gateway import panel
@@ -49,6 +50,17 @@ def create_app(settings: GatewaySettings, *, wiring: OpenGateway = open_gateway)
     async def store_answers() -> None:
         await app.state.gateway.ping_store()
 
+    def body_limit(scope: Scope) -> Cap:
+        if scope.get("method") == "POST" and scope["path"] in UPLOAD_PATHS:
+            return Cap(settings.max_upload_bytes, BodyTooLarge.code)
+        return Cap(settings.max_body_bytes)
+
+    def sessions_of(scope: Scope) -> Sessions:
+        sessions: Sessions = scope["app"].state.gateway.sessions
+        return sessions
+
+    # A request meets, in order: observability, the body cap (the factory's layer,
+    # wrapping `middleware`), the session, the API's gate.
     app = create_service_app(
         title="Lead Cleanser API",
         version="1",
@@ -64,26 +76,17 @@ def create_app(settings: GatewaySettings, *, wiring: OpenGateway = open_gateway)
         # the control panel works on networks that reach nothing outside.
         app_factory=FastAPIOffline,
         static_url=f"{API_PREFIX}/docs/static",
+        body_limit=body_limit,
+        middleware=[
+            Middleware(SessionMiddleware, sessions_of=sessions_of, secure=settings.secure_cookies),
+            Middleware(ApiAuthGate, prefix=f"{API_PREFIX}/", public=PUBLIC_API_PATHS),
+        ],
     )
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(internal.router)
     panel.install(app)
 
-    def body_limit(scope: Scope) -> Cap:
-        if scope.get("method") == "POST" and scope["path"] in UPLOAD_PATHS:
-            return Cap(settings.max_upload_bytes, BodyTooLarge.code)
-        return Cap(settings.max_body_bytes)
-
-    def sessions_of(scope: Scope) -> Sessions:
-        sessions: Sessions = scope["app"].state.gateway.sessions
-        return sessions
-
-    # Each middleware added wraps the ones before: the last one added runs first.
-    # A request meets, in order: observability, the body cap, the session, the API's gate.
-    app.add_middleware(ApiAuthGate, prefix=f"{API_PREFIX}/", public=PUBLIC_API_PATHS)
-    app.add_middleware(SessionMiddleware, sessions_of=sessions_of, secure=settings.secure_cookies)
-    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(ObservabilityMiddleware)
     return app
 

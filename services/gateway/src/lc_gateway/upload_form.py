@@ -27,9 +27,15 @@ FIELD_LIMITS = {
     "reference": 200,
     "phone_column": 200,
     "default_region": 2,
+    "encoding": 40,
+    "delimiter": 2,
+    "has_header": 5,
     "csrf_token": 128,
 }
 _REGION = re.compile(r"^[A-Za-z]{2}$")
+_ENCODING = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+# The delimiters ingest can be told to use (contract C1): the characters themselves.
+DELIMITERS = frozenset({",", ";", "\t", "|"})
 # Text parts ahead of the file may not take more than this before the file starts.
 READ_AHEAD_LIMIT = 64 * 1024
 
@@ -111,9 +117,10 @@ class UploadForm:
 
     @property
     def fields(self) -> dict[str, str]:
-        """The text fields received so far (CSRF token excluded), stripped."""
+        """The text fields received so far (CSRF token excluded), stripped but the delimiter
+        (a tab is a delimiter, not blank space)."""
         return {
-            name: target.text.strip()
+            name: target.text if name == "delimiter" else target.text.strip()
             for name, target in self._fields.items()
             if name != "csrf_token" and target.data
         }
@@ -125,10 +132,8 @@ class UploadForm:
         return target.text if target.data else None
 
     def check_complete(self) -> None:
-        """After the last byte: the checks that need whole fields (default_region's shape)."""
-        region = self.fields.get("default_region", "")
-        if region and not _REGION.match(region):
-            raise FieldInvalid("The field 'default_region' must be a two-letter country code.")
+        """After the last byte: the checks that need whole fields (their shapes)."""
+        check_fields(self.fields)
 
     def request_hash(self) -> str:
         """SHA-256 of what the request asks for: its text fields and its file's hash."""
@@ -136,6 +141,21 @@ class UploadForm:
             {"fields": self.fields, "file_sha256": self._file.sha256.hexdigest()}, sort_keys=True
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_fields(fields: dict[str, str]) -> None:
+    """Raise `FieldInvalid` for a field ingest would refuse: region, encoding, delimiter, header."""
+    region = fields.get("default_region", "")
+    if region and not _REGION.match(region):
+        raise FieldInvalid("The field 'default_region' must be a two-letter country code.")
+    encoding = fields.get("encoding", "")
+    if encoding and not _ENCODING.match(encoding):
+        raise FieldInvalid("The field 'encoding' must be a codec name such as utf-8 or cp1252.")
+    delimiter = fields.get("delimiter", "")
+    if delimiter and delimiter not in DELIMITERS:
+        raise FieldInvalid("The field 'delimiter' must be one of , ; | or a tab.")
+    if fields.get("has_header", "") not in ("", "true", "false"):
+        raise FieldInvalid("The field 'has_header' must be true or false.")
 
 
 async def read_ahead(chunks: AsyncIterator[bytes], form: UploadForm) -> list[bytes]:

@@ -20,11 +20,23 @@ class BillingClient:
         )
         return result
 
-    async def transactions(self, account_id: str) -> list[dict[str, Any]]:
-        """Every transaction of the account, newest first."""
-        result = await self._upstream.call("GET", "/internal/v1/transactions", account_id)
+    async def transactions(
+        self, account_id: str, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the account's transactions, newest first, and the next page's cursor
+        (None on the last page). Contract C4."""
+        params = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        result = await self._upstream.call(
+            "GET", "/internal/v1/transactions", account_id, params=params
+        )
         transactions: list[dict[str, Any]] = result.get("transactions", [])
-        return transactions
+        next_cursor = result.get("next_cursor")
+        return transactions, str(next_cursor) if next_cursor else None
+
+    async def price(self, account_id: str) -> dict[str, Any]:
+        """`{"unit": "CU", "unit_price_cents", "currency"}`: the price of one unit."""
+        result: dict[str, Any] = await self._upstream.call("GET", "/internal/v1/price", account_id)
+        return result
 
     async def purchase(self, account_id: str, units: int, return_url: str) -> dict[str, Any]:
         """Start a purchase: `{"purchase_id", "status", "checkout_url"}`."""

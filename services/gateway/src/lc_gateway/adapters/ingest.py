@@ -22,7 +22,10 @@ class IngestClient:
     async def preview(
         self, account_id: str, body: AsyncIterable[bytes], content_type: str
     ) -> dict[str, Any]:
-        """Forward a multipart body (`file`) as-is; ingest's preview of the CSV."""
+        """Forward a multipart body (`file`, overrides, `phone_column`) as-is; ingest's preview.
+
+        With `phone_column` the answer has a `dry_run` over the whole file (contract C1).
+        """
         result: dict[str, Any] = await self._upstream.call(
             "POST",
             "/internal/v1/imports/preview",
@@ -68,10 +71,15 @@ class IngestClient:
         return result
 
     async def open_download(
-        self, account_id: str, batch_id: str, processed_on: str | None
+        self, account_id: str, batch_id: str, processed_on: str | None, tz: str | None = None
     ) -> httpx.Response:
-        """The download response with its CSV body still to be streamed; `aclose()` it."""
-        params = {"processed_on": processed_on} if processed_on else None
+        """The download response with its CSV body still to be streamed; `aclose()` it.
+
+        `processed_on` is a local date in the IANA zone `tz` (ingest's default: UTC).
+        """
+        params = {"processed_on": processed_on} if processed_on else {}
+        if processed_on and tz:
+            params["tz"] = tz
         return await self._upstream.open_stream(
-            "GET", f"/internal/v1/batches/{batch_id}/download", account_id, params=params
+            "GET", f"/internal/v1/batches/{batch_id}/download", account_id, params=params or None
         )

@@ -16,6 +16,7 @@ from lc_gateway.api.idempotent import OPENAPI_HEADER, idempotency_key, upload_on
 from lc_gateway.api.schemas import ERRORS, Batch, BatchList, BatchPatch, Preview, multipart_body
 from lc_gateway.auth import ApiAccount, GatewayDep
 from lc_gateway.bootstrap import Gateway
+from lc_gateway.dry_run import with_cost
 from lc_gateway.errors import NotFound
 from lc_gateway.streams import relay
 from lc_gateway.uploads import Upload, open_upload
@@ -25,10 +26,21 @@ log = structlog.get_logger(__name__)
 router = APIRouter(responses=ERRORS)
 
 _BATCH_ID = re.compile(r"^bat_[A-Za-z0-9]{1,64}$")
+_FORMAT_FIELDS = {
+    "encoding": "Override the detected encoding (a codec name, e.g. utf-8, cp1252)",
+    "delimiter": "Override the detected delimiter: one of , ; | or a tab",
+    "has_header": "Override header detection: true or false",
+}
 _BATCH_FIELDS = {
     "name": "A name for the batch",
     "reference": "The client's own reference",
     "phone_column": "Header name or 0-based index of the phone column (empty: suggested)",
+    "default_region": "Country of numbers without a country code (default AU)",
+    **_FORMAT_FIELDS,
+}
+_PREVIEW_FIELDS = {
+    **_FORMAT_FIELDS,
+    "phone_column": "With it, the answer has a dry run over the whole file, with its cost",
     "default_region": "Country of numbers without a country code (default AU)",
 }
 
@@ -48,15 +60,15 @@ def with_client(batch: dict[str, Any], account: Account) -> dict[str, Any]:
 @router.post(
     "/imports/preview",
     tags=["imports"],
-    summary="Preview a CSV before importing it",
+    summary="Preview a CSV before importing it; with `phone_column`, a dry run and its cost",
     response_model=Preview,
-    openapi_extra=multipart_body({}),
+    openapi_extra=multipart_body(_PREVIEW_FIELDS),
     responses={413: {"description": "The file is larger than the upload limit"}},
 )
 async def preview_import(request: Request, account: ApiAccount, gateway: GatewayDep) -> Any:
     upload = await open_upload(request, gateway.settings.max_upload_bytes)
     preview = await gateway.ingest.preview(account.id, upload.body, upload.content_type)
-    return JSONResponse(preview)
+    return JSONResponse(await with_cost(gateway.billing, account.id, preview))
 
 
 @router.post(
@@ -127,12 +139,19 @@ async def download_batch(
 
 
 async def stream_download(
-    gateway: Gateway, account: Account, batch_id: str, processed_on: date | None
+    gateway: Gateway,
+    account: Account,
+    batch_id: str,
+    processed_on: date | None,
+    tz: str | None = None,
 ) -> StreamingResponse:
-    """Relay ingest's CSV to the client chunk by chunk; shared with the control panel."""
+    """Relay ingest's CSV to the client chunk by chunk; shared with the control panel.
+
+    `processed_on` is a date in the zone `tz` (UTC when None, as the API has it).
+    """
     batch_id = checked_batch_id(batch_id)
     upstream = await gateway.ingest.open_download(
-        account.id, batch_id, processed_on.isoformat() if processed_on else None
+        account.id, batch_id, processed_on.isoformat() if processed_on else None, tz
     )
     suffix = f"-{processed_on.isoformat()}" if processed_on else ""
     disposition = upstream.headers.get("content-disposition") or (

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from lc_gateway.api.idempotent import OPENAPI_HEADER, idempotency_key, once
@@ -23,10 +23,18 @@ async def balance(account: ApiAccount, gateway: GatewayDep) -> Any:
 
 
 @router.get(
-    "/transactions", summary="Every transaction, newest first", response_model=TransactionList
+    "/transactions",
+    summary="Transactions, newest first, a page at a time (follow `next_cursor`)",
+    response_model=TransactionList,
 )
-async def transactions(account: ApiAccount, gateway: GatewayDep) -> Any:
-    return JSONResponse({"transactions": await gateway.billing.transactions(account.id)})
+async def transactions(
+    account: ApiAccount,
+    gateway: GatewayDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Any:
+    rows, next_cursor = await gateway.billing.transactions(account.id, limit, cursor)
+    return JSONResponse({"transactions": rows, "next_cursor": next_cursor})
 
 
 @router.post(

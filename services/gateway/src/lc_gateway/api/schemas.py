@@ -49,6 +49,28 @@ class BatchList(BaseModel):
     batches: list[Batch]
 
 
+class RejectReason(BaseModel):
+    reason: str
+    count: int
+    examples: list[str] = Field(description="Up to 3 of the rejected cells")
+
+
+class Cost(BaseModel):
+    units: int = Field(description="Cleansing Units the accepted rows would use")
+    balance: int = Field(description="Units available now (credit not held for leads in flight)")
+    short_by: int = Field(description="Units to buy before every accepted row can be tested")
+
+
+class DryRun(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    rows: int
+    accepted: int
+    rejected: int
+    duplicates: int
+    rejected_by_reason: list[RejectReason]
+    cost: Cost | None = None
+
+
 class Preview(BaseModel):
     model_config = ConfigDict(extra="allow")
     encoding: str
@@ -57,6 +79,9 @@ class Preview(BaseModel):
     header: list[str]
     rows: list[list[str]]
     suggested_phone_column: Any
+    dry_run: DryRun | None = Field(
+        None, description="With `phone_column`: what the import would do, over the whole file"
+    )
 
 
 class Balance(BaseModel):
@@ -79,6 +104,7 @@ class Transaction(BaseModel):
 
 class TransactionList(BaseModel):
     transactions: list[Transaction]
+    next_cursor: str | None = Field(None, description="The next page's cursor; null on the last")
 
 
 class PurchaseRequest(BaseModel):

@@ -1,28 +1,86 @@
-"""The Billing tab: balance, transactions, Buy Credit and the return from the payment page."""
+"""The Billing tab: balance, every transaction a page at a time (and as CSV), Buy Credit with
+its price, and the return from the payment page."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
+from lc_gateway.accounts import Account
 from lc_gateway.api.billing import RETURN_PATH
 from lc_gateway.auth import GatewayDep
-from lc_gateway.panel.common import PanelAccount, checked_form, flash, redirect, render
+from lc_gateway.bootstrap import Gateway
+from lc_gateway.panel.common import PanelAccount, checked_form, flash, local_time, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 MAX_UNITS = 10_000_000
+PAGE_SIZE = 50
+EXPORT_PAGE = 500
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_COLUMNS = ("created_at", "kind", "description", "batch_id", "status", "units", "id")
 
 
 @router.get("/billing")
 async def billing_page(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
-    balance, transactions = await asyncio.gather(
-        gateway.billing.balance(account.id), gateway.billing.transactions(account.id)
+    cursor = request.query_params.get("cursor") or None
+    balance, (transactions, next_cursor), price = await asyncio.gather(
+        gateway.billing.balance(account.id),
+        gateway.billing.transactions(account.id, PAGE_SIZE, cursor),
+        gateway.billing.price(account.id),
     )
-    context = {"balance": balance, "transactions": transactions}
+    context = {
+        "balance": balance,
+        "transactions": transactions,
+        "next_cursor": next_cursor,
+        "first_page": cursor is None,
+        "price": price,
+    }
     return render(request, "billing.html", context, account=account)
+
+
+def _csv_line(values: list[Any]) -> bytes:
+    out = io.StringIO()
+    # Text a spreadsheet would run as a formula is quoted; numbers are left alone.
+    csv.writer(out).writerow(
+        [f"'{v}" if isinstance(v, str) and v[:1] in FORMULA_STARTS else v for v in values]
+    )
+    return out.getvalue().encode()
+
+
+async def export_rows(gateway: Gateway, account: Account) -> AsyncIterator[bytes]:
+    """Every transaction as CSV lines, header first, fetched from billing a page at a time."""
+    yield _csv_line(list(EXPORT_COLUMNS))
+    cursor: str | None = None
+    while True:
+        rows, cursor = await gateway.billing.transactions(account.id, EXPORT_PAGE, cursor)
+        for row in rows:
+            values = [row.get(column) for column in EXPORT_COLUMNS]
+            values[0] = local_time(row.get("created_at"), account.time_zone)
+            if row.get("kind") == "deduction":
+                values[5] = -int(row.get("units") or 0)
+            yield _csv_line(["" if v is None else v for v in values])
+        if cursor is None:
+            return
+
+
+@router.get("/billing/transactions.csv")
+async def export(account: PanelAccount, gateway: GatewayDep) -> Response:
+    """Every transaction (all pages), streamed as CSV; times in the account's time zone."""
+    return StreamingResponse(
+        export_rows(gateway, account),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="transactions.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/billing/buy")

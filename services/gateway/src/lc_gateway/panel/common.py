@@ -49,7 +49,8 @@ async def panel_account(request: Request) -> Account:
     """The logged-in user's account; otherwise `LoginRequired`."""
     account = await session_account(request, get_gateway(request))
     if account is None:
-        raise LoginRequired(request.url.path)
+        query = request.url.query
+        raise LoginRequired(request.url.path + (f"?{query}" if query else ""))
     return account
 
 
@@ -57,10 +58,17 @@ PanelAccount = Annotated[Account, Depends(panel_account)]
 
 
 def safe_next(value: str | None) -> str:
-    """A local path to go to after login; anything else (other hosts) becomes /batches."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
-        return value
-    return "/batches"
+    """A local path to go to after login (an email's link); anything else becomes /batches.
+
+    Local means starting with one `/`: not `//` or `/\\` (another host to a browser), and
+    no backslash, space or control character anywhere (browsers drop tabs and newlines
+    from a URL, so a tab between two slashes would make another host).
+    """
+    if not value or len(value) > 2000 or not value.startswith("/"):
+        return "/batches"
+    if value.startswith("//") or any(c == "\\" or c.isspace() or ord(c) < 32 for c in value):
+        return "/batches"
+    return value
 
 
 async def checked_form(request: Request) -> dict[str, str]:
