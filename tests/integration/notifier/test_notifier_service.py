@@ -17,6 +17,7 @@ from tests.integration.notifier.support import (
     daily_runs,
     gateway_app,
     ingest_app,
+    sample,
 )
 from tests.support import serving, until
 
@@ -348,3 +349,31 @@ async def test_a_failed_send_is_recorded_and_retried(stack: Stack) -> None:
         await runtime.close()
     [mail] = stack.mailbox.messages()
     assert mail["X-LC-Notification"] == "final:bat_done"
+
+
+async def test_a_verdict_of_an_account_the_gateway_does_not_know_is_left_not_parked(
+    stack: Stack,
+) -> None:
+    settings = stack.settings
+    group = "notifier.activity"
+    ok = consumed(LEAD_VERDICTS.name, group)
+    parked = consumed(LEAD_VERDICTS.name, group, "dead_lettered")
+
+    def skipped() -> float:
+        name = "lc_notifier_notifications_skipped_total"
+        return sample(name, kind="daily", reason="unknown_account")
+
+    skipped_before = skipped()
+    verdicts = [_verdict("acc_gone", 1), _verdict("acc_busy", 2)]
+    async with serving(create_app(settings, stack.clock), settings.http_port):
+        for v in verdicts:
+            await stack.publisher.publish(LEAD_VERDICTS, v, key=v.lead_id)
+        await until(lambda: consumed(LEAD_VERDICTS.name, group) - ok >= len(verdicts))
+    assert consumed(LEAD_VERDICTS.name, group, "dead_lettered") == parked
+    assert skipped() - skipped_before == 1
+    runtime = await bootstrap(settings, stack.clock)
+    try:
+        pending = await runtime.deps.activity.pending(date(2025, 3, 10))
+    finally:
+        await runtime.close()
+    assert pending == [("acc_busy", DAY)]

@@ -16,8 +16,8 @@ SEND_FAILURES = Counter(
 )
 NOTIFICATIONS_SKIPPED = Counter(
     "lc_notifier_notifications_skipped_total",
-    "Notifications not sent, by kind and reason (already_sent, busy, later, given_up, empty, "
-    "unknown_account: final verdicts of an account the gateway does not know).",
+    "Notifications not sent, by kind and reason (already_sent, done, busy, later, given_up, "
+    "empty, unknown_account: final verdicts of an account the gateway does not know).",
     ["kind", "reason"],
 )
 PEER_FAILURES = Counter(
