@@ -1,7 +1,8 @@
 """Every row of DESIGN.md section 2's verdict table as signalling from the carrier simulator.
 
 The prober decides nothing; these tests show it observes each signal the classifier's
-rules read (code, Q.850 cause, early-media finding). Rows with their own tests elsewhere:
+rules read (code, Q.850 cause, early-media finding; a voice or music also carries its
+fingerprint, test_sip_early_media_verdicts judges it). Rows with their own tests elsewhere:
 Timer B / no final answer (test_no_response_ends_at_timer_b), 401 and 407 not satisfied
 (test_digest_auth, test_sip_uac_sipp), 503 Q.850 34 from a channel overrun
 (test_channel_limit_answers_503_with_cause_34).
@@ -56,6 +57,14 @@ ROWS: list[Row] = [
     ),
     ("SIT intercept", {"behaviour": "intercept"}, (100, 183, 487), None, "sit"),
     ("announcement", {"behaviour": "announcement"}, (100, 183, 487), None, "announcement"),
+    (
+        "unknown voice",
+        {"behaviour": "announcement", "announcement": "switched-off"},
+        (100, 183, 487),
+        None,
+        "announcement",
+    ),
+    ("caller tune", {"behaviour": "caller_tune"}, (100, 183, 487), None, "music"),
     # indeterminate
     ("408", reject(408), (100, 408), None, None),
     ("480", {"behaviour": "unavailable"}, (100, 480), None, None),

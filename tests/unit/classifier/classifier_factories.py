@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import random
+import struct
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,14 +23,42 @@ def response(code: int, cause: int | None = None, reason: str = "", **extra: Any
     )
 
 
-def media(finding: str, sit_kind: str | None = None) -> EarlyMediaV1:
+def media(
+    finding: str, sit_kind: str | None = None, fingerprint: str | None = None
+) -> EarlyMediaV1:
     return EarlyMediaV1(
         listened_ms=3000,
         packets=150,
         codec="PCMU",
         finding=finding,
         sit_kind=sit_kind,
+        fingerprint=fingerprint,
     )
+
+
+def recording(seed: int, length: int = 300) -> list[tuple[int, int]]:
+    """Landmarks of a made-up recording: (hash, column) pairs, as the prober makes them."""
+    rng = random.Random(seed)
+    return sorted(
+        ((rng.getrandbits(20), rng.randrange(600)) for _ in range(length)), key=lambda m: m[1]
+    )
+
+
+def wire(marks: list[tuple[int, int]]) -> str:
+    """The wire form of landmarks (see lc_prober.media.fingerprint)."""
+    values = [(h << 12) | (t & 0xFFF) for h, t in marks]
+    return base64.b64encode(struct.pack(f">{len(values)}I", *values)).decode()
+
+
+def heard(seed: int, start: int = 100, columns: int = 190) -> str:
+    """What a call hears of recording `seed`: a stretch of it, starting anywhere (shifted)."""
+    part = [(h, t - start) for h, t in recording(seed) if start <= t < start + columns]
+    return wire(part)
+
+
+NOT_CONNECTED = 1
+SWITCHED_OFF = 2
+NEVER_HEARD = 3
 
 
 def signalling(

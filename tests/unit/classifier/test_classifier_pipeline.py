@@ -190,3 +190,69 @@ def test_the_examples_cover_every_kind_of_outcome(
         ("retry", "confirm"),
         ("retry", "indeterminate"),
     } <= seen
+
+
+def test_a_batch_decides_each_lead_in_order_and_dead_letters_in_place(
+    pipeline: SignallingPipeline, table: dict[str, Any]
+) -> None:
+    lead = "bat_1:000000042"
+    first = signalling(404, lead_id=lead, attempt=1, trunk="alpha")
+    confirm = signalling(404, lead_id=lead, attempt=2, trunk="beta")
+    late = signalling(180, lead_id=lead, attempt=3)
+    other = signalling(486)
+    records = [
+        (lead.encode(), first.to_bytes(), 0, 1),
+        (b"junk", b"{not json", 0, 2),
+        (lead.encode(), confirm.to_bytes(), 0, 3),
+        (lead.encode(), first.to_bytes(), 0, 4),  # redelivered within the batch
+        (lead.encode(), late.to_bytes(), 0, 5),
+        (other.lead_id.encode(), other.to_bytes(), 1, 6),
+    ]
+    out: list[Any] = []
+    assert pipeline.process_batch(records, out) == len(records)
+    verdicts = [
+        LeadVerdictV1.model_validate_json(m.value) for m in out if m.topic == "lead.verdicts"
+    ]
+    mine = [v for v in verdicts if v.lead_id == lead]
+    # Held for confirmation, confirmed by the second call, re-emitted for the late one.
+    assert [(v.attempt, v.status, v.final) for v in mine] == [
+        (1, "disconnected", False),
+        (2, "disconnected", True),
+        (3, "disconnected", True),
+    ]
+    assert sum(v.final for v in verdicts) == 3
+    assert [m.topic for m in out].count(PROBE_SIGNALLING.dlq) == 1
+    assert out[2].topic == PROBE_SIGNALLING.dlq  # in place: after the first event's messages
+    assert lead in table and other.lead_id in table
+    assert mine[1].chargeable and mine[2].chargeable
+
+
+def test_a_handler_failure_in_a_batch_is_dead_lettered_and_the_batch_goes_on(
+    pipeline: SignallingPipeline, table: dict[str, Any]
+) -> None:
+    broken = signalling(480)
+    fine = signalling(486)
+
+    def handle(event: Any, partition: int | None = None) -> Any:
+        if event.lead_id == broken.lead_id and event.probe_id == broken.probe_id:
+            raise RuntimeError("boom")
+        return original(event, partition)
+
+    original = pipeline.handler.handle
+    pipeline.handler.handle = handle  # type: ignore[method-assign]
+    out: list[Any] = []
+    pipeline.process_batch(
+        [
+            (broken.lead_id.encode(), broken.to_bytes(), 0, 1),
+            (fine.lead_id.encode(), fine.to_bytes(), 0, 2),
+        ],
+        out,
+    )
+    assert out[0].topic == PROBE_SIGNALLING.dlq
+    headers = dict(out[0].headers)
+    assert headers == dict(
+        dead_letter_headers(
+            "poison", "RuntimeError('boom')", "probe.signalling", 0, 1, "t.classifier"
+        )
+    )
+    assert [m.topic for m in out[1:]] == ["lead.verdicts"]

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from classifier_factories import media, signalling
+from classifier_factories import (
+    NEVER_HEARD,
+    NOT_CONNECTED,
+    SWITCHED_OFF,
+    heard,
+    media,
+    recording,
+    signalling,
+    wire,
+)
 from pydantic import ValidationError
 
 from lc_classifier.domain import observe
@@ -24,6 +33,11 @@ CONNECTED = [
     ("Q.850 19 no answer", signalling(480, cause=19)),
     ("Q.850 20 subscriber absent", signalling(480, cause=20)),
     ("603 decline", signalling(603)),
+    ("183 with a caller tune", signalling(183, early=media("music", fingerprint=heard(9)))),
+    (
+        "183 with a recognised switched-off message",
+        signalling(183, early=media("announcement", fingerprint=heard(SWITCHED_OFF))),
+    ),
 ]
 DISCONNECTED = [
     ("404", signalling(404)),
@@ -35,7 +49,10 @@ DISCONNECTED = [
     ("Q.850 28 invalid format", signalling(484, cause=28)),
     ("SIT vacant code", signalling(183, early=media("sit", "vacant_code"))),
     ("SIT intercept", signalling(183, early=media("sit", "intercept"))),
-    ("not connected announcement", signalling(183, early=media("announcement"))),
+    (
+        "recognised not connected announcement",
+        signalling(183, early=media("announcement", fingerprint=heard(NOT_CONNECTED))),
+    ),
 ]
 INDETERMINATE = [
     ("408", signalling(408)),
@@ -50,6 +67,12 @@ INDETERMINATE = [
     ("SIT reorder", signalling(183, early=media("sit", "reorder"))),
     ("403", signalling(403)),
     ("Q.850 21", signalling(403, cause=21)),
+    ("voice, no fingerprint", signalling(183, early=media("announcement"))),
+    (
+        "voice never heard before",
+        signalling(183, early=media("announcement", fingerprint=heard(NEVER_HEARD))),
+    ),
+    ("voice, bad fingerprint", signalling(183, early=media("announcement", fingerprint="AAAA"))),
 ]
 TRUNK_FAULTS = [
     ("401 not satisfied", signalling(401, ended_by="auth_failed")),
@@ -152,7 +175,7 @@ def test_what_needs_confirming(rules: RuleSet) -> None:
     assert observe(signalling(404), rules).needs_confirm
     assert observe(signalling(484), rules).needs_confirm
     assert observe(signalling(183, early=media("sit", "intercept")), rules).needs_confirm
-    assert observe(signalling(183, early=media("announcement")), rules).needs_confirm
+    assert not observe(signalling(183, early=media("announcement")), rules).needs_confirm
     assert not observe(signalling(404, cause=1), rules).needs_confirm
     assert not observe(signalling(410), rules).needs_confirm
     assert not observe(signalling(604), rules).needs_confirm
@@ -211,3 +234,40 @@ def test_invalid_rules_files_are_refused(mutate: object) -> None:
     mutate(data)  # type: ignore[operator]
     with pytest.raises(ValidationError):
         RuleSet.model_validate(data)
+
+
+def test_a_voice_is_disconnected_only_when_recognised_and_the_detail_names_it(
+    rules: RuleSet,
+) -> None:
+    recognised = observe(
+        signalling(183, early=media("announcement", fingerprint=heard(NOT_CONNECTED, 250))), rules
+    )
+    assert recognised.status == "disconnected"
+    assert recognised.rule_id == "announcement-not-connected"
+    assert recognised.facts.announcement == "telco-not-connected"
+    assert recognised.detail == "recognised not connected announcement: telco-not-connected"
+    unknown = observe(
+        signalling(183, early=media("announcement", fingerprint=heard(NEVER_HEARD))), rules
+    )
+    assert unknown.status == "indeterminate"
+    assert unknown.rule_id == "voice-unrecognised"
+    assert unknown.facts.announcement is None
+
+
+def test_without_a_library_no_voice_is_ever_disconnected() -> None:
+    bare = load_rules()
+    sig = signalling(183, early=media("announcement", fingerprint=heard(NOT_CONNECTED)))
+    assert bare.announcements.recognise(heard(NOT_CONNECTED)) is None
+    assert observe(sig, bare).status == "indeterminate"
+
+
+def test_a_few_chance_coincidences_are_not_a_match(rules: RuleSet) -> None:
+    # A stranger's recording that happens to share a handful of hashes with a known one.
+    stranger = recording(NEVER_HEARD)[:150] + recording(NOT_CONNECTED)[:5]
+    assert rules.announcements.recognise(wire(stranger)) is None
+
+
+def test_a_sign_of_life_beats_an_unrecognised_voice(rules: RuleSet) -> None:
+    voice = media("announcement", fingerprint=heard(NEVER_HEARD))
+    assert observe(signalling(180, 183, early=voice), rules).status == "connected"
+    assert observe(signalling(183, 404, early=voice), rules).status == "disconnected"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 from sipmessage import Message, Response
 
+from lc_carrier_sim import audio
 from lc_carrier_sim.audio import SIT_CODES, encode, intercept_announcement, ringback
 from lc_carrier_sim.auth import DigestAuthenticator
 from lc_carrier_sim.rules import AuthConfig
 from lc_carrier_sim.sipmsg import build_response, parse_request
 from lc_prober.media import classify_audio, ulaw_decode
+from lc_prober.media.fingerprint import fingerprint
 from lc_prober.media.g711 import alaw_decode
 from lc_prober.sip.digest import answer_challenge
 from lc_sip.sdp import AudioDescription, audio_sdp, parse_audio
@@ -90,3 +95,11 @@ def test_ringback_clips_are_recognised(country: str) -> None:
     clip = np.tile(ringback(country), 2)[: 8000 * 4]
     finding = classify_audio(ulaw_decode(encode(clip, 0)))
     assert (finding.finding, finding.detail) == ("ringback", country)
+
+
+def test_the_shipped_library_entry_is_the_fingerprint_of_the_known_message() -> None:
+    entry = yaml.safe_load(
+        (Path(__file__).parents[3] / "sim/carrier/announcements/not-connected.yaml").read_text()
+    )
+    expected = fingerprint(np.tile(audio.announcement(audio.KNOWN_ANNOUNCEMENT), 2), limit=None)
+    assert entry["fingerprint"] == expected

@@ -10,6 +10,7 @@ changelog topic), and publishing to `lead.verdicts`, `probe.retries` and
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,11 +20,12 @@ from aiohttp.web import Response as AioResponse
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from lc_classifier.announcements import load_library
 from lc_classifier.broker_auth import broker_credentials
 from lc_classifier.config import ClassifierSettings
 from lc_classifier.domain import RetryPolicy
 from lc_classifier.handlers import SignallingHandler
-from lc_classifier.pipeline import SignallingPipeline
+from lc_classifier.pipeline import Outgoing, SignallingPipeline
 from lc_classifier.pruning import HistoryPruner
 from lc_classifier.rules import RuleSet, load_rules
 from lc_common.clock import Clock, SystemClock
@@ -67,6 +69,8 @@ def build_app(
 ) -> Classifier:
     """Build the Faust app of the classifier (not started)."""
     rules = rules or load_rules(settings.classifier_rules_file)
+    if len(rules.announcements) == 0:
+        rules = rules.with_announcements(load_library(settings.classifier_announcements_dir))
     app_id = settings.topic(settings.classifier_app_id)
     app = faust.App(
         app_id,
@@ -128,35 +132,46 @@ def build_app(
         source_topic=settings.topic(PROBE_SIGNALLING.name),
     )
 
+    batch_size = settings.classifier_batch_size
+    batch_within = settings.classifier_batch_within
+
     @app.agent(source, name="classify")
     async def classify(stream: faust.StreamT[bytes]) -> None:
         producer = app.producer
         # The table's store exists once the worker runs (made earlier, it would
         # belong to no running service and hang the worker's shutdown).
         handler.histories = table.data
-        async for event in stream.events():
-            message = event.message
-            processed = pipeline.process(
-                message.key, message.value, partition=message.partition, offset=message.offset
+        # A batch at a time: Faust acknowledges the batch once this body is done
+        # with it, so every message of the batch is handed to the producer first.
+        batches = cast(Any, stream).take_events(batch_size, within=batch_within)  # not on StreamT
+        async for events in batches:
+            out: list[Outgoing] = []
+            pipeline.process_batch(
+                (
+                    (m.key, m.value, m.partition, m.offset)
+                    for m in (event.message for event in events)
+                ),
+                out,
             )
+            send = producer.send
             try:
-                for out in processed.messages:
-                    await producer.send(
-                        sinks[out.topic],
-                        out.key,
-                        out.value,
-                        out.partition,
+                for message in out:
+                    await send(
+                        sinks[message.topic],
+                        message.key,
+                        message.value,
+                        message.partition,
                         None,
-                        out.headers or None,
+                        message.headers,
                     )
-                    published[out.topic].inc()
             except Exception as exc:
                 # The producer refused: stop the worker (its supervisor restarts it)
-                # rather than let Faust acknowledge an event whose verdict is lost.
+                # rather than let Faust acknowledge events whose verdicts are lost.
                 log.exception("publish_failed")
                 await app.crash(exc)
                 raise
-            processed.commit()
+            for topic, count in Counter(message.topic for message in out).items():
+                published[topic].inc(count)
 
     source_topic = settings.topic(PROBE_SIGNALLING.name)
 

@@ -27,6 +27,9 @@ class ClassifierSettings(ServiceSettings, RetrySettings):
     classifier_app_id: str = "classifier"
     classifier_data_dir: Path = Path(".local/classifier")
     classifier_rules_file: Path | None = None
+    # The operator's library of known announcements (lc_classifier.announcements);
+    # none: a voice in early media is never recognised, so never disconnected.
+    classifier_announcements_dir: Path | None = None
     # Delay before re-dialling after the n-th trunk fault of one attempt (the last repeats).
     classifier_trunk_fault_backoff: Durations = Field(
         default_factory=lambda: parse_durations("0s,0s,1m,5m,15m"), min_length=1
@@ -41,8 +44,12 @@ class ClassifierSettings(ServiceSettings, RetrySettings):
     # broker also waits about this long before the first assignment.
     classifier_session_timeout: float = Field(10.0, ge=6.0)
     classifier_stream_buffer: int = Field(4096, ge=1)
+    # Signalling is decided a batch at a time: at most this many events, waiting at
+    # most `within` seconds for a batch to fill (the latency it adds when idle).
+    classifier_batch_size: int = Field(500, ge=1)
+    classifier_batch_within: float = Field(0.02, gt=0.0, le=5.0)
 
-    @field_validator("classifier_confirm_delay", mode="before")
+    @field_validator("classifier_confirm_delay", "classifier_announcements_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

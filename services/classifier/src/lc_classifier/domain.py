@@ -148,6 +148,7 @@ def record_of(signalling: ProbeSignallingV1, observation: Observation) -> Attemp
         q850_cause=observation.facts.q850_cause,
         early_media=media.finding if media else None,
         sit_kind=observation.facts.sit_kind,
+        announcement=observation.facts.announcement,
         tested_at=signalling.started_at,
     )
 

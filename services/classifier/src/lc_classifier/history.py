@@ -31,6 +31,7 @@ class AttemptRecord(BaseModel):
     q850_cause: int | None = None
     early_media: str | None = None
     sit_kind: str | None = None
+    announcement: str | None = None
     tested_at: datetime
 
     def evidence(self) -> Evidence:
@@ -41,6 +42,7 @@ class AttemptRecord(BaseModel):
             q850_cause=self.q850_cause,
             early_media=self.early_media,
             sit_kind=self.sit_kind,
+            announcement=self.announcement,
             tested_at=self.tested_at,
         )
 

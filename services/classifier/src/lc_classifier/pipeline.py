@@ -5,20 +5,29 @@ nothing here may raise: a message that does not parse, or that the handler
 cannot process, becomes one message for `probe.signalling.dlq` (the raw bytes,
 with the reason in the consumer runner's headers, `dead_letter_headers`), logged
 and counted, and the stream moves on.
+
+The service feeds it a batch at a time (`process_batch`): every message of the
+batch in order into one list, each new history remembered as soon as it is
+decided (a later event of the same lead in the batch must see it). The batch is
+acknowledged only after all its messages are handed to the producer, and Faust
+flushes the producer before it commits offsets: a crash before that redelivers
+the whole batch, whose histories were in memory only (the table is recovered
+from its changelog), so each event is decided again, never lost as a duplicate.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 from pydantic import ValidationError
 
 from lc_classifier import metrics
+from lc_classifier.domain import Decision
 from lc_classifier.handlers import SignallingHandler
 from lc_common.consumer import dead_letter_headers
 from lc_common.events import LEAD_VERDICTS, PROBE_RETRIES, PROBE_SIGNALLING, ProbeSignallingV1
@@ -33,15 +42,20 @@ def _nothing() -> None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     """A message to publish: logical topic name, key, raw value, headers, maybe a partition."""
 
     topic: str
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    headers: list[tuple[str, bytes]] | None = None
     partition: int | None = None
+
+
+Record = tuple[bytes | None, bytes | None, int, int]
+"""A consumed message: key, value, partition, offset."""
+_Pending = tuple[ProbeSignallingV1, Decision, bytes]
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,48 @@ class SignallingPipeline:
         Call `commit()` on the result once its messages are handed to the producer.
         """
         started = time.perf_counter()
+        out: list[Outgoing] = []
+        pending = self._guarded(key, value, partition, offset, out)
+        _PROCESSING.observe(time.perf_counter() - started)
+        if pending is None:
+            return Processed(out)
+        handler = self.handler
+
+        def commit() -> None:
+            handler.remember(*pending)
+
+        return Processed(out, commit)
+
+    def process_batch(self, records: Iterable[Record], out: list[Outgoing]) -> int:
+        """Append to `out` everything to publish for a batch of consumed messages, in order.
+
+        Each new history is remembered at once (see the module's docstring); publish
+        `out` before the batch is acknowledged. Returns the number of messages read.
+        """
+        started = time.perf_counter()
+        remember = self.handler.remember
+        count = 0
+        for key, value, partition, offset in records:
+            count += 1
+            pending = self._guarded(key, value, partition, offset, out)
+            if pending is not None:
+                remember(*pending)
+        if count:
+            # One observation per batch, of the mean cost per event.
+            _PROCESSING.observe((time.perf_counter() - started) / count)
+        return count
+
+    def _guarded(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int,
+        offset: int,
+        out: list[Outgoing],
+    ) -> _Pending | None:
+        mark = len(out)
         try:
-            return self._process(key, value, partition, offset)
+            return self._process(key, value, partition, offset, out)
         except Exception as exc:  # the last line of defence: never crash the agent
             log.exception(
                 "classifier_internal_error",
@@ -100,20 +154,23 @@ class SignallingPipeline:
                 partition=partition,
                 offset=offset,
             )
-            return Processed(
-                [self._dead_letter(key, value, "poison", repr(exc), partition, offset)]
-            )
-        finally:
-            _PROCESSING.observe(time.perf_counter() - started)
+            del out[mark:]
+            out.append(self._dead_letter(key, value, "poison", repr(exc), partition, offset))
+            return None
 
     def _process(
-        self, key: bytes | None, value: bytes | None, partition: int, offset: int
-    ) -> Processed:
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int,
+        offset: int,
+        out: list[Outgoing],
+    ) -> _Pending | None:
         try:
             event = ProbeSignallingV1.model_validate_json(value or b"")
         except ValidationError as exc:
-            dead = self._dead_letter(key, value, "undecodable", str(exc), partition, offset)
-            return Processed([dead])
+            out.append(self._dead_letter(key, value, "undecodable", str(exc), partition, offset))
+            return None
         lead_key = event.lead_id.encode()
         if key != lead_key:
             # Tables are partitioned like the topic: a lead's events must share
@@ -125,33 +182,28 @@ class SignallingPipeline:
                 **context(event, partition, offset),
             )
             self._consumed["rekeyed"].inc()
-            return Processed([Outgoing(PROBE_SIGNALLING.name, lead_key, value)])
+            out.append(Outgoing(PROBE_SIGNALLING.name, lead_key, value))
+            return None
         try:
             decision = self.handler.handle(event, partition)
         except Exception as exc:
             log.exception("signalling_poison", **context(event, partition, offset))
-            dead = self._dead_letter(key, value, "poison", repr(exc), partition, offset, event)
-            return Processed([dead])
+            out.append(self._dead_letter(key, value, "poison", repr(exc), partition, offset, event))
+            return None
         self._consumed["ok"].inc()
-        out: list[Outgoing] = []
         if decision.verdict is not None:
             out.append(Outgoing(LEAD_VERDICTS.name, lead_key, decision.verdict.to_bytes()))
             _observe_age(event.occurred_at, self.handler.clock.now())
         if decision.retry is not None:
             out.append(Outgoing(PROBE_RETRIES.name, lead_key, decision.retry.to_bytes()))
         if decision.ignored is not None:
-            return Processed(out)
+            return None
         stored = self.handler.encode(decision)
         if self.changelog is not None:
             out.append(
                 Outgoing(self.changelog, table_key(event.lead_id), stored, partition=partition)
             )
-        handler = self.handler
-
-        def commit() -> None:
-            handler.remember(event, decision, stored)
-
-        return Processed(out, commit)
+        return event, decision, stored
 
     def _dead_letter(
         self,

@@ -17,11 +17,16 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from lc_classifier.announcements import AnnouncementLibrary
 from lc_common.events import EndedBy, ProbeSignallingV1
 
 Status = Literal["connected", "disconnected", "indeterminate", "trunk_fault"]
-Basis = Literal["trunk", "answer", "cause", "tones", "code", "provisional", "fallback"]
-Finding = Literal["none", "silence", "ringback", "sit", "announcement"]
+Basis = Literal[
+    "trunk", "answer", "cause", "tones", "announcement", "code", "provisional", "media", "fallback"
+]
+Finding = Literal["none", "silence", "ringback", "sit", "announcement", "music"]
+# What a voice or music in early media was recognised as (a library entry's status).
+Recognition = Literal["connected", "disconnected", "indeterminate", "unrecognised"]
 
 DEFAULT_RULES = "verdicts.v1.yaml"
 
@@ -67,6 +72,9 @@ class Facts(_Strict):
     q850_cause: int | None = None
     early_media: Finding | None = None
     sit_kind: str | None = None
+    announcement: str | None = None
+    """The id of the library announcement the early media matched, if any."""
+    recognised: Recognition = "unrecognised"
     provisional: frozenset[int] = frozenset()
     overrun: bool = False
     error: str | None = None
@@ -82,6 +90,7 @@ class When(_Strict):
     has_cause: bool | None = None
     early_media: frozenset[Finding] | None = None
     sit_kind: frozenset[str] | None = None
+    announcement: frozenset[Recognition] | None = None
     provisional: frozenset[int] | None = None
     overrun: bool | None = None
 
@@ -96,6 +105,7 @@ class When(_Strict):
             self.has_cause is None or (facts.q850_cause is not None) == self.has_cause,
             self.early_media is None or facts.early_media in self.early_media,
             self.sit_kind is None or normalise_sit(facts.sit_kind) in self.sit_kind,
+            self.announcement is None or facts.recognised in self.announcement,
             self.provisional is None or bool(self.provisional & facts.provisional),
             self.overrun is None or facts.overrun == self.overrun,
         )
@@ -127,6 +137,19 @@ class RuleSet(_Strict):
     rules: list[Rule] = Field(min_length=1)
     # Matches depend on a handful of signals with few distinct values: memoised.
     _memo: dict[tuple[object, ...], list[Rule]] = PrivateAttr(default_factory=dict)
+    _announcements: AnnouncementLibrary = PrivateAttr(default_factory=AnnouncementLibrary)
+
+    @property
+    def announcements(self) -> AnnouncementLibrary:
+        """The known announcements a voice in early media is recognised against."""
+        return self._announcements
+
+    def with_announcements(self, library: AnnouncementLibrary) -> RuleSet:
+        """These rules, recognising announcements with `library`."""
+        rules = self.model_copy()
+        rules._memo = {}
+        rules._announcements = library
+        return rules
 
     @model_validator(mode="after")
     def _complete_and_unique(self) -> RuleSet:
@@ -152,6 +175,7 @@ class RuleSet(_Strict):
             facts.q850_cause,
             facts.early_media,
             facts.sit_kind,
+            facts.recognised,
             facts.provisional,
             facts.overrun,
         )
@@ -199,6 +223,10 @@ def facts_of(signalling: ProbeSignallingV1, rules: RuleSet) -> Facts:
     media = signalling.early_media
     sit_kind = normalise_sit(media.sit_kind) if media else None
     sit_kind = rules.sit_aliases.get(sit_kind, sit_kind) if sit_kind else None
+    # Only a voice or music is looked up: a SIT or ringback says what it is already.
+    recognised = None
+    if media is not None and media.fingerprint and media.finding in ("announcement", "music"):
+        recognised = rules.announcements.recognise(media.fingerprint)
     text = " ".join(
         part.lower()
         for part in (
@@ -221,6 +249,8 @@ def facts_of(signalling: ProbeSignallingV1, rules: RuleSet) -> Facts:
         q850_cause=final.q850_cause if final else None,
         early_media=media.finding if media else None,
         sit_kind=sit_kind,
+        announcement=recognised.id if recognised else None,
+        recognised=recognised.status if recognised else "unrecognised",
         provisional=provisional,
         overrun=overrun,
         error=signalling.error,
@@ -228,7 +258,8 @@ def facts_of(signalling: ProbeSignallingV1, rules: RuleSet) -> Facts:
 
 
 def render_detail(rule: Rule, facts: Facts, rules: RuleSet) -> str:
-    """Fill a rule's detail template: {code} {reason} {cause} {cause_label} {sit_kind} {error}."""
+    """Fill a rule's detail template: {code} {reason} {cause} {cause_label} {sit_kind}
+    {announcement} {error}."""
     code = facts.final_code
     cause = facts.q850_cause
     values = {
@@ -237,6 +268,7 @@ def render_detail(rule: Rule, facts: Facts, rules: RuleSet) -> str:
         "cause": cause if cause is not None else "",
         "cause_label": rules.q850_labels.get(cause or -1, "cause"),
         "sit_kind": (facts.sit_kind or "unknown").replace("_", " "),
+        "announcement": facts.announcement or "unknown",
         "error": facts.error or "unknown",
     }
     return " ".join(rule.detail.format(**values).split())

@@ -60,6 +60,7 @@ def signalling_event(request: ProbeRequestV1, call: CallResult) -> ProbeSignalli
             finding=media.finding,
             sit_kind=media.sit_kind,
             confidence=media.confidence,
+            fingerprint=media.fingerprint,
         ),
         error=call.error,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -68,9 +70,33 @@ def intercept_announcement(kind: str) -> Samples:
     )
 
 
-def announcement() -> Samples:
-    """A spoken-like "this number is not connected" message with no tone before it."""
-    return np.concatenate([tone((), 200), speech_like(4000), tone((), 800)])
+KNOWN_ANNOUNCEMENT = "not-connected"
+"""The message `sim/carrier/announcements/` fingerprints (the demo classifier recognises it)."""
+
+
+def announcement(name: str = KNOWN_ANNOUNCEMENT) -> Samples:
+    """A spoken-like message with no tone before it; each name is a different recording.
+
+    `not-connected` is the one the shipped library knows; any other name (say
+    `switched-off`) is a voice the classifier has never heard.
+    """
+    seed = 7 if name == KNOWN_ANNOUNCEMENT else zlib.crc32(name.encode())
+    return np.concatenate([tone((), 200), speech_like(4000, seed=seed), tone((), 800)])
+
+
+# A caller tune: an arpeggio of notes with two overtones each, above the ringback band.
+_TUNE_HZ = (523.3, 659.3, 784.0, 1046.5, 784.0, 659.3, 587.3, 698.5)
+
+
+def caller_tune(note_ms: int = 250, level: float = 0.2) -> Samples:
+    """A short melody looped as a caller tune (music in early media on a live line)."""
+    t = np.arange(int(RATE * note_ms / 1000)) / RATE
+    attack = np.minimum(1.0, t / 0.02) * np.exp(-t * 2.0)
+    notes = []
+    for f in _TUNE_HZ:
+        note = sum(np.sin(2 * np.pi * f * k * t) / k for k in (1, 2, 3))
+        notes.append(note * attack * level / 1.8)
+    return np.concatenate(notes)
 
 
 _ULAW_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])

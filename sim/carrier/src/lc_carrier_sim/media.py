@@ -18,12 +18,14 @@ _HEADER = struct.Struct("!BBHII")
 @lru_cache(maxsize=32)
 def clip(name: str, payload_type: int) -> bytes:
     """Encoded audio of a named clip: ``ringback:au``, ``ringback:us``, ``sit:<kind>``,
-    ``announcement:`` (a recorded message with no tone before it)."""
+    ``announcement:<name>`` (a recorded message with no tone before it), ``caller_tune:``."""
     family, _, arg = name.partition(":")
     if family == "ringback":
         samples = audio.ringback(arg)
     elif family == "announcement":
-        samples = audio.announcement()
+        samples = audio.announcement(arg or audio.KNOWN_ANNOUNCEMENT)
+    elif family == "caller_tune":
+        samples = audio.caller_tune()
     else:
         samples = audio.intercept_announcement(arg)
     return audio.encode(samples, payload_type)

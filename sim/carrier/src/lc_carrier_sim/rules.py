@@ -26,6 +26,7 @@ Behaviour = Literal[
     "no_response",
     "intercept",
     "announcement",
+    "caller_tune",
     "flapping",
 ]
 SitKind = Literal["intercept", "vacant_code", "no_circuit", "reorder", "ineffective_other"]
@@ -116,6 +117,9 @@ class Rule(BaseModel):
     """Ringing behaviours give up with 480 (Q.850 19) if never cancelled."""
     ringback: Literal["au", "us"] = "au"
     sit_kind: SitKind = "intercept"
+    announcement: str = Field("not-connected", pattern=r"^[a-z0-9-]{1,40}$")
+    """``announcement``: which recorded message; ``not-connected`` is the one whose
+    fingerprint `sim/carrier/announcements/` holds, any other name is a voice never heard."""
     fail_attempts: int = 2
     """``flapping``: how many first attempts per number fail."""
     fail_codes: list[int] = Field(default_factory=lambda: [480, 503])

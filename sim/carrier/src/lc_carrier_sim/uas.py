@@ -227,11 +227,12 @@ class CarrierUas:
             behaviour = "ring"
         if behaviour == "ring":
             self._respond(tx, 180)
-        elif behaviour in ("ring_early_media", "intercept", "announcement"):
+        elif behaviour in ("ring_early_media", "intercept", "announcement", "caller_tune"):
             clips = {
                 "ring_early_media": f"ringback:{rule.ringback}",
                 "intercept": f"sit:{rule.sit_kind}",
-                "announcement": "announcement:",
+                "announcement": f"announcement:{rule.announcement}",
+                "caller_tune": "caller_tune:",
             }
             self._early_media(tx, clips[behaviour])
         elif behaviour == "answer":

@@ -34,6 +34,8 @@ class Evidence(BaseModel):
     q850_cause: Q850Cause | None = None
     early_media: ShortText | None = None
     sit_kind: ShortText | None = None
+    # The known announcement (library id) the early media was recognised as, if any.
+    announcement: ShortText | None = None
     tested_at: datetime
 
 

@@ -64,9 +64,13 @@ class EarlyMediaV1(BaseModel):
     listened_ms: int = Field(ge=0)
     packets: int = Field(ge=0)
     codec: ShortText | None = None
-    finding: Literal["none", "silence", "ringback", "sit", "announcement"]
+    # `announcement` is a voice (recognised or not by the classifier), `music` a caller tune.
+    finding: Literal["none", "silence", "ringback", "sit", "announcement", "music"]
     sit_kind: ShortText | None = None
     confidence: float = Field(0.0, ge=0.0, le=1.0)
+    # Landmarks of a voice or music (base64, lc_prober.media.fingerprint), which the
+    # classifier matches against its library of known announcements.
+    fingerprint: str | None = Field(None, max_length=4096, pattern=r"^[A-Za-z0-9+/]*={0,2}$")
 
 
 EndedBy = Literal["cancelled", "answered", "final", "no_response", "transport_error", "auth_failed"]

@@ -1,4 +1,9 @@
-"""What early media sounds like: SIT, ringback, silence, announcement (voice) or none."""
+"""What early media sounds like: SIT, ringback, silence, music, announcement (voice) or none.
+
+Voice and music are not judged here: a voice may be a "not connected" message or a live
+line's "switched off" or "please hold", so their fingerprint goes with the finding and the
+classifier recognises (or not) the announcement against its library.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Literal, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from lc_prober.media.fingerprint import fingerprint
 from lc_prober.media.goertzel import FRAME_MS, FloatArray, FrameFeatures, frame_features, to_float
 from lc_prober.media.sit import SIT_FREQS, SitDetection, band_labels, detect_sit
 
@@ -22,16 +28,21 @@ _RING_BAND_SHARE = 0.7
 _MIN_RING_MS = 350
 _ANNOUNCEMENT_FLATNESS = 0.5
 _ANNOUNCEMENT_LEVEL_SPREAD_DB = 3.0
+_MUSIC_FRAME = 320  # 40 ms: fine enough in frequency to see a note's partials
+_MUSIC_PEAK_DB = 20.0
+_MUSIC_TONAL_SHARE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
 class AudioFinding:
     """The classification of a stretch of audio."""
 
-    finding: Literal["none", "silence", "ringback", "sit", "announcement"]
+    finding: Literal["none", "silence", "ringback", "sit", "announcement", "music"]
     confidence: float
     sit: SitDetection | None = None
     detail: str | None = None
+    fingerprint: str | None = None
+    """Landmarks of a voice, music or unrecognised audio (`lc_prober.media.fingerprint`)."""
 
     @property
     def sit_kind(self) -> SitKind | None:
@@ -102,6 +113,33 @@ def detect_announcement(features: FrameFeatures) -> tuple[bool, float]:
     return False, 0.0
 
 
+def detect_music(x: FloatArray) -> tuple[bool, float]:
+    """Music (a caller tune): most loud frames hold a strong partial that lasts several frames.
+
+    Speech and noise spread their energy; a note puts it in a few bins that stay put.
+    """
+    count = len(x) // _MUSIC_FRAME
+    if count < 5:
+        return False, 0.0
+    frames = x[: count * _MUSIC_FRAME].reshape(count, _MUSIC_FRAME) * np.hanning(_MUSIC_FRAME)
+    spec = np.abs(np.fft.rfft(frames, axis=1)[:, 8:140]) ** 2  # 200-3500 Hz
+    level = 10.0 * np.log10(np.maximum(np.mean(frames**2, axis=1), 1e-12))
+    loud = level >= SILENCE_DB
+    if loud.sum() < 5:
+        return False, 0.0
+    peak_db = 10.0 * np.log10(
+        np.maximum(spec.max(axis=1) / np.maximum(np.median(spec, axis=1), 1e-20), 1e-12)
+    )
+    top = spec.argmax(axis=1)
+    steady = np.zeros(count, dtype=bool)
+    steady[1:-1] = (np.abs(top[1:-1] - top[:-2]) <= 1) | (np.abs(top[1:-1] - top[2:]) <= 1)
+    tonal = loud & (peak_db >= _MUSIC_PEAK_DB) & steady
+    share = float(tonal.sum() / loud.sum())
+    if share < _MUSIC_TONAL_SHARE:
+        return False, 0.0
+    return True, round(min(0.9, 0.4 + share / 2), 3)
+
+
 def classify_audio(samples: NDArray[np.integer] | NDArray[np.floating]) -> AudioFinding:
     """Classify early-media audio; a SIT anywhere wins, then ringback, silence, voice."""
     x = to_float(samples)
@@ -117,10 +155,13 @@ def classify_audio(samples: NDArray[np.integer] | NDArray[np.floating]) -> Audio
     silent_share = float(np.mean(features.rms_db < SILENCE_DB))
     if silent_share >= 0.9:
         return AudioFinding("silence", round(silent_share, 3))
+    is_music, music_conf = detect_music(x)
+    if is_music:
+        return AudioFinding("music", music_conf, fingerprint=fingerprint(x))
     is_voice, voice_conf = detect_announcement(features)
     if is_voice:
-        return AudioFinding("announcement", voice_conf)
-    return AudioFinding("none", 0.5, detail="unrecognised audio")
+        return AudioFinding("announcement", voice_conf, fingerprint=fingerprint(x))
+    return AudioFinding("none", 0.5, detail="unrecognised audio", fingerprint=fingerprint(x))
 
 
 def find_sit(samples: NDArray[np.integer] | NDArray[np.floating]) -> SitDetection | None:

@@ -205,6 +205,7 @@ class OutgoingCall:
             finding=finding.finding,
             sit_kind=finding.sit_kind,
             confidence=finding.confidence,
+            fingerprint=finding.fingerprint,
         )
 
     async def _invite(self, sdp: bytes) -> _Outcome:

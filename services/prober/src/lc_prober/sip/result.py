@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 EndedBy = Literal["cancelled", "answered", "final", "no_response", "transport_error", "auth_failed"]
-MediaFinding = Literal["none", "silence", "ringback", "sit", "announcement"]
+MediaFinding = Literal["none", "silence", "ringback", "sit", "announcement", "music"]
 SitKind = Literal[
     "intercept", "vacant_code", "no_circuit", "reorder", "ineffective_other", "unknown"
 ]
@@ -39,6 +39,7 @@ class EarlyMedia:
     finding: MediaFinding
     sit_kind: SitKind | None = None
     confidence: float = 0.0
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
