@@ -60,6 +60,8 @@ class IngestState:
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: list[Upload] = field(default_factory=list)
     download_params: list[dict[str, str]] = field(default_factory=list)
+    # A batch's download body, where a test gives one (otherwise the deterministic chunks).
+    download_bodies: dict[str, bytes] = field(default_factory=dict)
     # When set, a download waits after its first chunk until the event is set.
     hold_download: asyncio.Event | None = None
     download_finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -244,6 +246,9 @@ def ingest_app(state: IngestState) -> FastAPI:
         state.download_params.append(dict(request.query_params))
 
         async def body() -> AsyncIterator[bytes]:
+            if batch_id in state.download_bodies:
+                yield state.download_bodies[batch_id]
+                return
             for index in range(DOWNLOAD_CHUNKS):
                 yield download_chunk(batch_id, index)
                 if index == 0 and state.hold_download is not None:
