@@ -4,11 +4,13 @@ download, failure of a broken file and retention."""
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from lc_common.clock import ManualClock
 from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED, Evidence, LeadVerdictV1
 from lc_common.kafka import Publisher
 from lc_ingest.config import IngestSettings
+from lc_ingest.domain import RESULT_COLUMNS
 from lc_ingest.main import create_app
 from lc_localstack.peers import free_port
 
@@ -138,15 +141,37 @@ async def test_import_project_pause_download_and_retention(service_env: dict[str
         assert sum(b'"finished"' in k for k in kinds) == 1
 
         download = await client.get(f"/internal/v1/batches/{batch['id']}/download")
-        rows = list(csv.reader(io.StringIO(download.text), delimiter=";"))
+        assert download.content.startswith(codecs.BOM_UTF8)  # Excel shows the accents
+        text = download.content.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))  # the client's
         assert rows[0][:3] == ["Nom", "Téléphone", "Ville"]
+        assert rows[0][3:] == list(RESULT_COLUMNS)
         assert [r[0] for r in rows[1:]] == ["Zoé", "Éric", "Anaïs", "Brigitte"]
         assert [r[3] for r in rows[1:]] == ["connected", "disconnected", "rejected", "rejected"]
-        today = datetime.now(UTC).date().isoformat()
-        one_day = await client.get(
-            f"/internal/v1/batches/{batch['id']}/download", params={"processed_on": today}
+        assert [r[4] for r in rows[1:3]] == ["+61412345670", "+61412345671"]  # never quoted
+        assert [r[10] for r in rows[1:]] == ["mobile", "mobile", "mobile", ""]  # line type
+        # Evidence, attempt by attempt: "<time> <trunk> <codes>".
+        assert [e.split(" ")[1:] for e in rows[2][11].split("; ")] == [["t", "180"]] * 2
+        for tz in ("UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"):
+            today = datetime.now(ZoneInfo(tz)).date().isoformat()
+            one_day = await client.get(
+                f"/internal/v1/batches/{batch['id']}/download",
+                params={"processed_on": today, "tz": tz},
+            )
+            assert len(list(csv.reader(io.StringIO(one_day.text)))) == 3, tz
+            daily = await client.get("/internal/v1/daily", params={"date": today, "tz": tz})
+            assert daily.json()["batches"][0]["processed"] == 2, tz
+        # The day before, in Kiritimati's calendar, ended before these verdicts.
+        kiribati_yesterday = datetime.now(ZoneInfo("Pacific/Kiritimati")).date() - timedelta(1)
+        none = await client.get(
+            f"/internal/v1/batches/{batch['id']}/download",
+            params={"processed_on": kiribati_yesterday.isoformat(), "tz": "Pacific/Kiritimati"},
         )
-        assert len(list(csv.reader(io.StringIO(one_day.text)))) == 3
+        assert len(list(csv.reader(io.StringIO(none.text)))) == 1
+        bad_tz = await client.get(
+            f"/internal/v1/batches/{batch['id']}/download", params={"tz": "Mars/Olympus"}
+        )
+        assert bad_tz.status_code == 422 and bad_tz.json()["error"]["code"] == "bad_time_zone"
 
         # Retention is the scheduler's clock; ingest deletes when asked, if really expired.
         url = f"/internal/v1/batches/{batch['id']}"

@@ -184,7 +184,7 @@ def test_overlong_line_is_unreadable_with_its_line_number() -> None:
     with pytest.raises(UnreadableFile) as caught:
         list(document.rows())
     assert caught.value.line == 3
-    assert "longer than 1 MiB" in caught.value.reason
+    assert "longer than 64 KiB" in caught.value.reason
 
 
 def test_unclosed_quote_is_unreadable_instead_of_swallowing_rows() -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from lc_ingest.domain import (
     RESULT_COLUMNS,
+    Accepted,
     CleanseStatus,
     LeadResult,
     RejectCode,
@@ -20,13 +21,13 @@ from lc_ingest.domain import (
     neutralise,
     row_line,
 )
+from lc_ingest.domain.download import AttemptEvidence
 
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
     [
         ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+61412345678", "'+61412345678"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
@@ -45,10 +46,11 @@ def test_neutralise(cell: str, expected: str) -> None:
 def test_header_line_appends_result_columns_with_the_upload_delimiter() -> None:
     assert header_line(["name", "phone"], ";") == (
         "name;phone;cleanse_status;cleanse_e164;cleanse_detail;cleanse_confidence;"
-        "cleanse_attempts;cleanse_tested_at;cleanse_reject_reason\r\n"
+        "cleanse_attempts;cleanse_tested_at;cleanse_reject_reason;cleanse_line_type;"
+        "cleanse_evidence\r\n"
     )
     assert RESULT_COLUMNS[0] == "cleanse_status"
-    assert len(RESULT_COLUMNS) == 7
+    assert len(RESULT_COLUMNS) == 9
 
 
 def test_tested_row_with_all_fields() -> None:
@@ -62,9 +64,47 @@ def test_tested_row_with_all_fields() -> None:
     )
     line = row_line(["Jo", "0412 345 678"], result)
     assert line == (
-        "Jo,0412 345 678,disconnected,'+61412345678,SIP 404 Not Found,95,2,"
-        "2025-03-04T04:06:07Z,\r\n"
+        "Jo,0412 345 678,disconnected,+61412345678,SIP 404 Not Found,95,2,"
+        "2025-03-04T04:06:07Z,,,\r\n"
     )
+
+
+def test_line_type_extension_and_evidence_columns() -> None:
+    first = AttemptEvidence(
+        tested_at=datetime(2026, 3, 2, 10, 0, 1, tzinfo=UTC), trunk="alpha", codes=(100, 180, 487)
+    )
+    second = AttemptEvidence(
+        tested_at=datetime(2026, 3, 3, 9, 30, tzinfo=UTC),
+        trunk="beta",
+        codes=(100, 183, 404),
+        q850_cause=1,
+        sit_kind="vacant_code",
+    )
+    result = LeadResult(
+        status=CleanseStatus.DISCONNECTED,
+        e164="+61412345673",
+        detail="SIP 404 Not Found",
+        attempts=2,
+        extension="12",
+        line_type="mobile",
+        evidence=(first, second),
+    )
+    cells = row_line(["0412 345 673 ext. 12"], result).rstrip("\r\n").split(",")
+    assert cells[1:3] == ["disconnected", "+61412345673"]
+    assert cells[3] == "SIP 404 Not Found; ext. 12"
+    assert cells[8] == "mobile"
+    assert cells[9] == (
+        "2026-03-02T10:00:01Z alpha 100/180/487; "
+        "2026-03-03T09:30:00Z beta 100/183/404 q850=1 sit=vacant_code"
+    )
+
+
+def test_pending_result_of_a_check_keeps_line_type_and_extension() -> None:
+    check = check_number("0412 345 673 x7")
+    assert isinstance(check, Accepted)
+    cells = row_line(["x"], LeadResult.from_check(check)).rstrip("\r\n").split(",")
+    assert cells[1:4] == ["pending", "+61412345673", "ext. 7"]
+    assert cells[8] == "mobile"
 
 
 def test_naive_tested_at_is_taken_as_utc() -> None:
@@ -79,7 +119,7 @@ def test_rejected_row_from_a_check() -> None:
     cells = line.rstrip("\r\n").split("\t")
     assert cells[:4] == ["Jo", "1900 123 456", "rejected", ""]
     assert cells[4] == RejectCode.PREMIUM_RATE.value
-    assert cells[-1] == check.reason
+    assert cells[-3] == check.reason
 
 
 def test_accepted_check_is_pending_with_its_e164() -> None:

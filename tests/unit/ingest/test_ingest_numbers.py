@@ -72,7 +72,9 @@ def test_unknown_default_region_is_a_programming_error() -> None:
         ("--", RejectCode.NO_NUMBER),
         ("0412 ABC 678", RejectCode.CONTAINS_LETTERS),
         ("1800FLOWERS", RejectCode.CONTAINS_LETTERS),  # phonenumbers would read it as digits
-        ("0412345678 ext 12", RejectCode.CONTAINS_LETTERS),
+        ("0412345678 ext", RejectCode.CONTAINS_LETTERS),  # no extension digits
+        ("04x2345678", RejectCode.CONTAINS_LETTERS),  # too few digits before the "x"
+        ("0412 345 678 ext. 12a", RejectCode.CONTAINS_LETTERS),
         ("n/a", RejectCode.CONTAINS_LETTERS),
         ("6.14123E+11", RejectCode.INVALID_NUMBER),
         ("*123#", RejectCode.INVALID_NUMBER),
@@ -146,3 +148,54 @@ def test_reject_codes_are_the_contract_strings() -> None:
         "duplicate",
         "invalid_country_code",
     }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "04\u200b12 345 670",  # zero-width space
+        "04\u200d12\u200c345670",  # zero-width joiner and non-joiner
+        "\u200f0412 345 670",  # right-to-left mark
+        "\u202b0412 345 670\u202c",  # right-to-left embedding ... pop
+        "\u20660412 345 670\u2069",  # isolate
+        "\ufeff0412345670",  # a BOM pasted in the cell
+        "0412\u2009345\u2009670",  # thin spaces
+        "0412\u202f345\u3000670",  # narrow no-break and ideographic spaces
+        "\u00a00412\u00a0345\u00a0670\u00a0",
+    ],
+)
+def test_invisible_format_characters_and_unicode_spaces_are_removed(raw: str) -> None:
+    result = check_number(raw)
+    assert isinstance(result, Accepted), result
+    assert (result.e164, result.extension) == ("+61412345670", None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "extension"),
+    [
+        ("0412 345 673 ext. 12", "12"),
+        ("0412 345 673 ext 12", "12"),
+        ("0412 345 673 Ext.12", "12"),
+        ("0412 345 673 extension 12", "12"),
+        ("0412 345 673 x12", "12"),
+        ("0412345673X 12", "12"),
+        ("+61412345673;ext=12", "12"),
+        ("0412 345 673 #12", "12"),
+        ("0412 345 673, ext 12", "12"),
+        ("0412\u200b345 673 ext.\u00a012", "12"),
+    ],
+)
+def test_an_extension_is_split_off_and_kept(raw: str, extension: str) -> None:
+    result = check_number(raw)
+    assert isinstance(result, Accepted), result
+    assert (result.e164, result.extension) == ("+61412345673", extension)
+
+
+def test_a_number_without_extension_has_none() -> None:
+    result = check_number("0412 345 673")
+    assert isinstance(result, Accepted) and result.extension is None
+
+
+def test_an_extension_does_not_rescue_a_bad_number() -> None:
+    result = check_number("0412 345 ext. 12")
+    assert isinstance(result, Rejected) and result.code is RejectCode.TOO_SHORT

@@ -15,12 +15,12 @@ from lc_common.events.types import Identifier
 from lc_ingest.batches import FINAL_LEAD_STATES, BatchView, batch_view
 from lc_ingest.batches_service import new_batch_counters
 from lc_ingest.bootstrap import IngestRuntime
-from lc_ingest.domain.csv_reader import preview
 from lc_ingest.domain.encoding import UnreadableFile
-from lc_ingest.downloads import download_chunks
+from lc_ingest.domain.preview import DryRun, preview
+from lc_ingest.downloads import download_chunks, local_day_bounds, zone
 from lc_ingest.errors import ClientError
 from lc_ingest.metrics import DOWNLOADS, UPLOAD_BYTES
-from lc_ingest.upload import receive_upload
+from lc_ingest.upload import Upload, receive_upload
 
 router = APIRouter(prefix="/internal/v1")
 
@@ -88,21 +88,51 @@ class LeadStates(BaseModel):
     leads: list[LeadState]
 
 
+def _local_day(day: dt.date | None, tz: str) -> tuple[str, str] | None:
+    """The stored-time range of a local date in the zone `tz` (C2), or None for no date."""
+    try:
+        where = zone(tz)
+    except ValueError as exc:
+        raise ClientError(422, "bad_time_zone", f"{tz!r} is not an IANA time zone.") from exc
+    return None if day is None else local_day_bounds(day, where)
+
+
+def _dry_run_view(run: DryRun) -> dict[str, Any]:
+    return {
+        "rows": run.rows,
+        "accepted": run.accepted,
+        "rejected": run.rejected,
+        "duplicates": run.duplicates,
+        "rejected_by_reason": [
+            {"reason": r.reason, "count": r.count, "examples": r.examples}
+            for r in run.rejected_by_reason
+        ],
+    }
+
+
 @router.post("/imports/preview")
 async def preview_import(request: Request, rt: Runtime, _: Account) -> dict[str, Any]:
-    """Detected encoding, delimiter, header, first rows and the suggested phone column."""
+    """Detected (or overridden: `encoding`, `delimiter`, `has_header`) format, header, first
+    rows and the suggested phone column; with `phone_column`, that column and a dry run of
+    the whole file (contract C1). The spooled file is removed whatever happens."""
     upload = await receive_upload(request, rt.settings.upload_dir, rt.settings.max_upload_bytes)
+    fields = upload.fields
     try:
         with upload.path.open("rb") as binary:
             found = await asyncio.to_thread(
-                preview, binary, 10, upload.fields["default_region"] or rt.settings.default_region
+                preview,
+                binary,
+                10,
+                fields.default_region or rt.settings.default_region,
+                overrides=fields.overrides,
+                phone_column=fields.phone_column or None,
             )
     except UnreadableFile as exc:
         raise ClientError(422, "unreadable_file", str(exc)) from exc
     finally:
         upload.path.unlink(missing_ok=True)
     column = found.suggested_phone_column
-    return {
+    answer: dict[str, Any] = {
         "encoding": found.encoding,
         "delimiter": found.delimiter,
         "has_header": found.has_header,
@@ -111,37 +141,50 @@ async def preview_import(request: Request, rt: Runtime, _: Account) -> dict[str,
         "suggested_phone_column": found.header[column] if column is not None else None,
         "suggested_phone_column_index": column,
     }
+    if found.dry_run is not None:
+        answer["dry_run"] = _dry_run_view(found.dry_run)
+    return answer
 
 
 @router.post("/batches", status_code=201)
 async def create_batch(request: Request, rt: Runtime, account_id: Account) -> BatchView:
-    """Receive the file, create the batch and start importing it in the background."""
+    """Receive the file, create the batch and start importing it in the background. The
+    spooled file is removed on every failure before the import starts."""
     upload = await receive_upload(request, rt.settings.upload_dir, rt.settings.max_upload_bytes)
-    UPLOAD_BYTES.observe(upload.size)
-    fields = upload.fields
-    region = (fields["default_region"] or rt.settings.default_region).upper()
-    if len(region) != 2 or not region.isalpha():
+    try:
+        doc = _new_batch(rt, account_id, upload)
+        await rt.store.create_batch(doc)
+    except BaseException:
         upload.path.unlink(missing_ok=True)
-        raise ClientError(422, "bad_region", "default_region must be a 2-letter country code.")
-    batch_id = f"bat_{secrets.token_hex(8)}"
-    doc: dict[str, Any] = {
-        "_id": batch_id,
+        raise
+    UPLOAD_BYTES.observe(upload.size)
+    rt.start_import(doc["_id"], upload.path)
+    return batch_view(doc)
+
+
+def _new_batch(rt: IngestRuntime, account_id: str, upload: Upload) -> dict[str, Any]:
+    fields = upload.fields
+    chosen = fields.overrides
+    return {
+        "_id": f"bat_{secrets.token_hex(8)}",
         "account_id": account_id,
-        "name": fields["name"] or upload.filename,
-        "reference": fields["reference"],
+        "name": fields.name or upload.filename,
+        "reference": fields.reference,
         "filename": upload.filename,
-        "phone_column_choice": fields["phone_column"],
-        "phone_column": fields["phone_column"],
-        "default_region": region,
+        "phone_column_choice": fields.phone_column,
+        "phone_column": fields.phone_column,
+        "default_region": (fields.default_region or rt.settings.default_region).upper(),
+        "format_overrides": {
+            "encoding": chosen.encoding,
+            "delimiter": chosen.delimiter,
+            "has_header": chosen.has_header,
+        },
         "status": "importing",
         "import_done": False,
         "submitted_at": rt.clock.now(),
         "upload_path": str(upload.path),
         **new_batch_counters(),
     }
-    await rt.store.create_batch(doc)
-    rt.start_import(batch_id, upload.path)
-    return batch_view(doc)
 
 
 @router.get("/batches")
@@ -189,8 +232,11 @@ async def download(
     rt: Runtime,
     account_id: Account,
     processed_on: Annotated[dt.date | None, Query()] = None,
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
 ) -> StreamingResponse:
-    """The batch as CSV, streamed; optionally only the leads finalised on one UTC date."""
+    """The batch as CSV (UTF-8 with a BOM, the upload's delimiter), streamed; optionally only
+    the leads finalised on `processed_on`, a local date in the IANA zone `tz` (C2)."""
+    between = _local_day(processed_on, tz)
     batch = await _own_batch(rt, batch_id, account_id)
     if batch["status"] == "deleted":
         raise ClientError(
@@ -204,7 +250,7 @@ async def download(
     DOWNLOADS.labels("day" if day else "all").inc()
     suffix = f"-{day}" if day else ""
     return StreamingResponse(
-        download_chunks(rt.store, batch, day),
+        download_chunks(rt.store, batch, between),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{batch_id}{suffix}.csv"'},
     )
@@ -212,19 +258,19 @@ async def download(
 
 @router.get("/daily")
 async def daily(
-    rt: Runtime, account_id: Account, date: Annotated[dt.date, Query()]
+    rt: Runtime,
+    account_id: Account,
+    date: Annotated[dt.date, Query()],
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
 ) -> dict[str, Any]:
-    """Per batch, the leads of the account whose final verdict fell on the UTC date."""
-    rows = await rt.store.daily_counts(account_id, date.isoformat())
-    per_batch: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = per_batch.setdefault(
-            row["_id"]["batch"],
-            {"connected": 0, "disconnected": 0, "indeterminate": 0},
-        )
-        entry[row["_id"]["state"]] = row["n"]
+    """Per batch, the leads of the account whose final verdict fell on `date`, a local date
+    in the IANA zone `tz` (default UTC)."""
+    between = _local_day(date, tz)
+    assert between is not None  # a date was given
+    per_batch = await rt.store.daily_counts(account_id, between)
     batches = []
-    for batch_id, counts in sorted(per_batch.items()):
+    for batch_id, found in sorted(per_batch.items()):
+        counts = {state: found.get(state, 0) for state in FINAL_LEAD_STATES}
         batch = await rt.store.get_batch(batch_id, account_id)
         if batch is None:
             continue
@@ -237,7 +283,7 @@ async def daily(
                 **counts,
             }
         )
-    return {"date": date.isoformat(), "batches": batches}
+    return {"date": date.isoformat(), "tz": tz, "batches": batches}
 
 
 @router.get("/leads", dependencies=[Depends(internal_caller)])

@@ -29,7 +29,8 @@ from lc_common.kafka import Publisher
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import lead_id
 from lc_ingest.batches_service import BatchLifecycle
-from lc_ingest.domain.csv_reader import open_csv, suggest_phone_column
+from lc_ingest.domain.columns import resolve_phone_column, suggest_phone_column
+from lc_ingest.domain.csv_reader import Overrides, open_csv
 from lc_ingest.domain.dedupe import DuplicateDetector
 from lc_ingest.domain.encoding import UnreadableFile
 from lc_ingest.domain.numbers import Accepted, NumberCheck, check_number, duplicate_of
@@ -41,20 +42,13 @@ log = structlog.get_logger(__name__)
 Row = tuple[int, list[str]]
 
 
-def resolve_phone_column(choice: str, header: list[str], suggested: int | None) -> int:
-    """The index of the phone column from the client's choice: a header name, an index, or blank."""
-    choice = choice.strip()
-    if not choice:
-        if suggested is None:
-            raise UnreadableFile("No column looks like phone numbers: choose the phone column.")
-        return suggested
-    folded = [h.strip().casefold() for h in header]
-    if choice.casefold() in folded:
-        return folded.index(choice.casefold())
-    if choice.isdigit() and int(choice) < len(header):
-        return int(choice)
-    raise UnreadableFile(
-        f"The phone column {choice!r} is not in the file; its columns are: {', '.join(header)}."
+def overrides_of(batch: dict[str, Any]) -> Overrides:
+    """The format the client chose at upload (stored on the batch), None where detected."""
+    chosen = batch.get("format_overrides") or {}
+    return Overrides(
+        encoding=chosen.get("encoding"),
+        delimiter=chosen.get("delimiter"),
+        has_header=chosen.get("has_header"),
     )
 
 
@@ -114,14 +108,19 @@ class Importer:
                 return await operation(*args)
 
     async def _import(self, batch: dict[str, Any], binary: Any) -> dict[str, int]:
-        document = await asyncio.to_thread(open_csv, binary)
+        document = await asyncio.to_thread(open_csv, binary, overrides_of(batch))
         rows = document.rows()
         sample = await asyncio.to_thread(lambda: list(itertools.islice(rows, 50)))
-        column = resolve_phone_column(
-            batch["phone_column_choice"],
-            document.header,
-            suggest_phone_column(document.header, [c for _, c in sample], batch["default_region"]),
+        choice = batch["phone_column_choice"]
+        # Only without a choice is every column checked for phone numbers.
+        suggested = (
+            None
+            if choice.strip()
+            else suggest_phone_column(
+                document.header, [c for _, c in sample], batch["default_region"]
+            )
         )
+        column = resolve_phone_column(choice, document.header, suggested)
         await self._retrying(
             self._store.update_batch,
             batch["_id"],
@@ -204,10 +203,17 @@ class Importer:
             if isinstance(verdict, Accepted):
                 first_row = dedupe.first_seen(verdict.e164, row)
                 if first_row is not None:
-                    lead["e164"] = verdict.e164
+                    lead.update(e164=verdict.e164, line_type=verdict.number_type)
                     verdict = duplicate_of(first_row)
             if isinstance(verdict, Accepted):
-                lead.update(state="pending", e164=verdict.e164, region=verdict.region)
+                lead.update(
+                    state="pending",
+                    e164=verdict.e164,
+                    region=verdict.region,
+                    line_type=verdict.number_type,
+                )
+                if verdict.extension:
+                    lead["extension"] = verdict.extension
                 accepted.append(
                     LeadAcceptedV1(
                         account_id=account_id,

@@ -35,6 +35,8 @@ class IngestStore:
         await self.batches.create_index([("account_id", ASCENDING), ("submitted_at", DESCENDING)])
         await self.batches.create_index([("status", ASCENDING)])
         await self.leads.create_index([("batch_id", ASCENDING), ("processed_on", ASCENDING)])
+        await self.leads.create_index([("batch_id", ASCENDING), ("finalised_at", ASCENDING)])
+        await self.leads.create_index([("account_id", ASCENDING), ("finalised_at", ASCENDING)])
 
     # batches
     async def create_batch(self, doc: Doc) -> None:
@@ -134,12 +136,14 @@ class IngestStore:
         return await cursor.to_list()
 
     async def iter_leads(
-        self, batch_id: str, processed_on: str | None = None
+        self, batch_id: str, finalised_between: tuple[str, str] | None = None
     ) -> AsyncIterator[Doc]:
-        """The batch's leads in row order, optionally only those finalised on a UTC date."""
+        """The batch's leads in row order, optionally only those finalised in the stored-time
+        range `[start, end)` (`lc_common.store.to_store_time` strings)."""
         query: Doc = {"_id": lead_id_range(batch_id)}
-        if processed_on is not None:
-            query = {"batch_id": batch_id, "processed_on": processed_on}
+        if finalised_between is not None:
+            start, end = finalised_between
+            query = {"batch_id": batch_id, "finalised_at": {"$gte": start, "$lt": end}}
         async for doc in self.leads.find(query).sort("_id", ASCENDING).batch_size(2000):
             yield doc
 
@@ -153,15 +157,22 @@ class IngestStore:
         )
         return {row["_id"]: row["n"] async for row in cursor}
 
-    async def daily_counts(self, account_id: str, day: str) -> list[Doc]:
-        """Per batch of the account, final verdicts by status on one UTC date."""
-        cursor = await self.leads.aggregate(
-            [
-                {"$match": {"account_id": account_id, "processed_on": day}},
-                {"$group": {"_id": {"batch": "$batch_id", "state": "$state"}, "n": {"$sum": 1}}},
-            ]
-        )
-        return [row async for row in cursor]
+    async def daily_counts(
+        self, account_id: str, between: tuple[str, str]
+    ) -> dict[str, dict[str, int]]:
+        """Per batch of the account, final verdicts by state finalised in the stored-time
+        range `[start, end)` (a local day). Counted while streaming the leads' states:
+        nx-27017 does not evaluate a compound `$group` key."""
+        start, end = between
+        counts: dict[str, dict[str, int]] = {}
+        cursor = self.leads.find(
+            {"account_id": account_id, "finalised_at": {"$gte": start, "$lt": end}},
+            {"batch_id": 1, "state": 1},
+        ).batch_size(5000)
+        async for doc in cursor:
+            per_state = counts.setdefault(doc["batch_id"], {})
+            per_state[doc["state"]] = per_state.get(doc["state"], 0) + 1
+        return counts
 
     async def open_leads(self, after: str, limit: int) -> list[Doc]:
         """Leads not final yet, in `_id` order after `after` (for the scheduler's re-drive)."""

@@ -3,14 +3,8 @@
 Pure: no I/O besides reading the binary upload handed in.
 """
 
-from .csv_reader import (
-    DELIMITERS,
-    CsvDocument,
-    Preview,
-    open_csv,
-    preview,
-    suggest_phone_column,
-)
+from .columns import resolve_phone_column, suggest_phone_column
+from .csv_reader import DELIMITERS, CsvDocument, Overrides, open_csv
 from .dedupe import DuplicateDetector
 from .download import (
     RESULT_COLUMNS,
@@ -18,10 +12,10 @@ from .download import (
     LeadResult,
     download_lines,
     header_line,
-    neutralise,
     row_line,
 )
 from .encoding import UnreadableFile
+from .formula import is_formula, neutralise
 from .numbers import (
     Accepted,
     NumberCheck,
@@ -30,6 +24,7 @@ from .numbers import (
     check_number,
     duplicate_of,
 )
+from .preview import DryRun, Preview, RejectedBy, preview
 
 __all__ = [
     "DELIMITERS",
@@ -37,20 +32,25 @@ __all__ = [
     "Accepted",
     "CleanseStatus",
     "CsvDocument",
+    "DryRun",
     "DuplicateDetector",
     "LeadResult",
     "NumberCheck",
+    "Overrides",
     "Preview",
     "RejectCode",
     "Rejected",
+    "RejectedBy",
     "UnreadableFile",
     "check_number",
     "download_lines",
     "duplicate_of",
     "header_line",
+    "is_formula",
     "neutralise",
     "open_csv",
     "preview",
+    "resolve_phone_column",
     "row_line",
     "suggest_phone_column",
 ]

@@ -1,8 +1,18 @@
 """Streaming reader for uploaded lead CSV files.
 
-`open_csv` inspects a leading sample once (encoding, delimiter, header) and returns a
-`CsvDocument` whose `rows()` streams the data rows lazily from the binary upload, so a
-file of hundreds of MB is never held in memory.
+`open_csv` inspects a leading sample once (encoding, delimiter, header; each may be
+chosen by the client instead, `Overrides`) and returns a `CsvDocument` whose `rows()`
+streams the data rows lazily from the binary upload, so a file of hundreds of MB is
+never held in memory.
+
+Limits before work: a line longer than `MAX_LINE_CHARS` or a row wider than
+`MAX_COLUMNS` fails the file with its line number, before any costly detection or
+number check runs over it.
+
+A quote left open never merges rows silently: a record whose quote is still open at the
+end of the file, that spans more than `MAX_LINES_PER_ROW` lines, or whose quoted text
+holds a line with as many delimiters as a whole row (a swallowed row) fails the file
+with the line where the quote opened. So `Imported` counts the rows a spreadsheet shows.
 """
 
 from __future__ import annotations
@@ -10,46 +20,47 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Final
 
 import clevercsv
 
+from .columns import detect_header, suggest_phone_column
 from .encoding import (
     SAMPLE_BYTES,
     UnreadableFile,
+    chosen_encoding,
     detect_encoding,
     errors_for,
     looks_binary,
 )
-from .numbers import Accepted, check_number
 
 DELIMITERS: Final = (",", ";", "\t", "|")
-MAX_LINE_CHARS: Final = 1024 * 1024
+MAX_LINE_CHARS: Final = 64 * 1024
+MAX_COLUMNS: Final = 1000
 # A quoted field may hold a newline (a street address), but a record spanning more lines
 # than this is an unbalanced quote swallowing the rows below it.
 MAX_LINES_PER_ROW: Final = 50
-_HEADER_SAMPLE_ROWS: Final = 50
+HEADER_SAMPLE_ROWS: Final = 50
 
 # Process-wide by nature (the csv module has no per-reader limit); the default 128 KiB is
-# lower than our own per-line guard, which gives the clearer error.
-csv.field_size_limit(MAX_LINE_CHARS + 1)
+# higher than our own per-line guard, which gives the clearer error.
+csv.field_size_limit(max(MAX_LINE_CHARS * MAX_LINES_PER_ROW, 128 * 1024))
 
-_PHONEISH: Final = re.compile(r"[\s\d+()\-./']+")
-_HEADER_WORDS: Final = frozenset(
-    {
-        "phone", "mobile", "mob", "number", "num", "no", "tel", "telephone", "cell", "msisdn",
-        "name", "first", "last", "surname", "given", "email", "mail", "address", "id",
-        "company", "contact", "city", "state", "postcode", "zip", "country", "title", "notes",
-    }
-)  # fmt: skip
-_STRONG_PHONE_WORDS: Final = frozenset(
-    {"phone", "mobile", "mob", "tel", "telephone", "cell", "msisdn", "landline"}
+_OPEN_QUOTE: Final = (
+    'A quoted field starting on this line never closes: check for a stray double quote (") '
+    "in this row."
 )
-_WEAK_PHONE_WORDS: Final = frozenset({"number", "num", "no", "contact", "ph"})
-_WORD: Final = re.compile(r"[a-z]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What the client chose instead of detection; None leaves it to detection."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    has_header: bool | None = None
 
 
 class CsvDocument:
@@ -81,7 +92,8 @@ class CsvDocument:
         The header row and blank rows (every cell empty or whitespace) are skipped and not
         numbered. Each call re-reads from the start of the file; do not interleave two
         iterations over one document. Raises `UnreadableFile` (with `line` set) on a line
-        over 1 MiB, a quote that never closes, or bytes invalid in the detected encoding.
+        over `MAX_LINE_CHARS`, a row over `MAX_COLUMNS` cells, a quote left open, or bytes
+        invalid in the encoding.
         """
         self._binary.seek(0)
         text = io.TextIOWrapper(
@@ -90,8 +102,10 @@ class CsvDocument:
         try:
             yield from self._parse(text)
         finally:
-            # The wrapper would close the caller's file when garbage-collected.
-            text.detach()
+            # The wrapper would close the caller's file when garbage-collected; a generator
+            # dropped after its caller closed the file has nothing left to detach.
+            if not self._binary.closed:
+                text.detach()
 
     def _parse(self, text: io.TextIOWrapper) -> Iterator[tuple[int, list[str]]]:
         lines = _Lines(text)
@@ -100,6 +114,7 @@ class CsvDocument:
         row_number = 0
         while True:
             start = lines.count + 1
+            lines.record.clear()
             try:
                 cells = next(reader)
             except StopIteration:
@@ -111,12 +126,10 @@ class CsvDocument:
                     f"The file contains bytes that are not valid {self.encoding} text.",
                     line=lines.count + 1,
                 ) from error
-            if lines.count - start + 1 > MAX_LINES_PER_ROW:
-                raise UnreadableFile(
-                    "A quoted field starting on this line never closes: check for a stray "
-                    'double quote (") in this row.',
-                    line=start,
-                )
+            if len(lines.record) > 1:
+                self._refuse_swallowed_rows(lines.record, start)
+            if len(cells) > MAX_COLUMNS:
+                raise _too_wide(start)
             if _is_blank(cells):
                 continue
             if header_pending:
@@ -125,15 +138,31 @@ class CsvDocument:
             row_number += 1
             yield row_number, cells
 
+    def _refuse_swallowed_rows(self, record: Sequence[str], start: int) -> None:
+        """A record over several lines is a quoted field holding line breaks: refuse it
+        when the quote is left open, or when it swallowed what looks like whole rows."""
+        if len(record) > MAX_LINES_PER_ROW or sum(line.count('"') for line in record) % 2:
+            raise UnreadableFile(_OPEN_QUOTE, line=start)
+        row_delimiters = max(1, len(self.header) - 1)
+        for line in record[1:-1] if record[-1].count('"') else record[1:]:
+            if '"' not in line and line.count(self.delimiter) >= row_delimiters:
+                raise UnreadableFile(
+                    "A quoted field starting on this line runs over the next lines, which "
+                    'look like rows of their own: check for a stray double quote (") here.',
+                    line=start,
+                )
+
 
 class _Lines:
-    """Physical lines of a text stream, counted, each at most `MAX_LINE_CHARS` long."""
+    """Physical lines of a text stream, counted, each at most `MAX_LINE_CHARS` long;
+    `record` keeps the lines of the record being read."""
 
-    __slots__ = ("_text", "count")
+    __slots__ = ("_text", "count", "record")
 
     def __init__(self, text: IO[str]) -> None:
         self._text = text
         self.count = 0
+        self.record: list[str] = []
 
     def __iter__(self) -> _Lines:
         return self
@@ -144,20 +173,42 @@ class _Lines:
             raise StopIteration
         self.count += 1
         if len(line) > MAX_LINE_CHARS:
-            raise UnreadableFile(
-                "The line is longer than 1 MiB: this does not look like a list of leads.",
-                line=self.count,
-            )
+            raise _too_long(self.count)
+        if len(self.record) <= MAX_LINES_PER_ROW:
+            self.record.append(line)
         return line
 
 
-def open_csv(binary: IO[bytes]) -> CsvDocument:
+def _too_long(line: int) -> UnreadableFile:
+    return UnreadableFile(
+        f"The line is longer than {MAX_LINE_CHARS // 1024} KiB: this does not look like a "
+        "list of leads.",
+        line=line,
+    )
+
+
+def _too_wide(line: int) -> UnreadableFile:
+    return UnreadableFile(
+        f"The row has more than {MAX_COLUMNS} columns: this does not look like a list of "
+        "leads (is the delimiter right?).",
+        line=line,
+    )
+
+
+def open_csv(binary: IO[bytes], overrides: Overrides | None = None) -> CsvDocument:
     """Inspect a seekable binary upload and return a `CsvDocument` over it.
 
-    The whole stream is the upload (it is read from offset 0). Raises `UnreadableFile`
-    when the file is empty, binary (ZIP/Excel/PDF/...), undecodable, or has no data rows.
+    The whole stream is the upload (it is read from offset 0). What `overrides` sets is
+    used instead of detection. Raises `UnreadableFile` when the file is empty, binary
+    (ZIP/Excel/PDF/...), undecodable, too wide, has a line too long, or has no data rows.
     """
-    encoding = detect_encoding(binary)
+    chosen = overrides or Overrides()
+    if chosen.delimiter is not None and chosen.delimiter not in DELIMITERS:
+        raise UnreadableFile(f"The delimiter {chosen.delimiter!r} is not one of , ; tab |.")
+    if chosen.encoding:
+        encoding = chosen_encoding(binary, chosen.encoding)
+    else:
+        encoding = detect_encoding(binary)
     sample = _text_sample(binary, encoding)
     if not sample:
         raise UnreadableFile("The file is empty.")
@@ -166,11 +217,14 @@ def open_csv(binary: IO[bytes]) -> CsvDocument:
             "The file is not a text file: open it in your spreadsheet, save it as CSV and "
             "upload again."
         )
-    delimiter = detect_delimiter(sample)
+    _refuse_wide_sample(sample)
+    delimiter = chosen.delimiter or detect_delimiter(sample)
     sample_rows = _sample_rows(sample, delimiter)
     if not sample_rows:
         raise UnreadableFile("No data rows found: the file has no rows with a value in them.")
-    has_header = detect_header(sample_rows)
+    has_header = chosen.has_header
+    if has_header is None:
+        has_header = detect_header(sample_rows)
     if has_header:
         header = list(sample_rows[0])
     else:
@@ -189,6 +243,14 @@ def open_csv(binary: IO[bytes]) -> CsvDocument:
     return document
 
 
+def _refuse_wide_sample(sample: str) -> None:
+    """Before any detection: a sample line with more cells than `MAX_COLUMNS` for any
+    delimiter fails the file (a first line over the length limit already did)."""
+    for number, line in enumerate(sample.splitlines()[:HEADER_SAMPLE_ROWS], start=1):
+        if any(line.count(d) >= MAX_COLUMNS for d in DELIMITERS):
+            raise _too_wide(number)
+
+
 def _text_sample(binary: IO[bytes], encoding: str) -> str:
     """Decoded leading sample, cut after its last line break when the file is longer."""
     binary.seek(0)
@@ -204,8 +266,9 @@ def _text_sample(binary: IO[bytes], encoding: str) -> str:
         ) from error
     if not complete:
         cut = max(text.rfind("\n"), text.rfind("\r"))
-        if cut > 0:
-            text = text[: cut + 1]
+        if cut < 0:
+            raise _too_long(1)
+        text = text[: cut + 1]
     return text
 
 
@@ -217,7 +280,7 @@ def _sample_rows(sample: str, delimiter: str) -> list[list[str]]:
         for cells in reader:
             if not _is_blank(cells):
                 rows.append(cells)
-                if len(rows) >= _HEADER_SAMPLE_ROWS:
+                if len(rows) >= HEADER_SAMPLE_ROWS:
                     break
     except csv.Error:
         pass
@@ -246,111 +309,21 @@ def _delimiter_by_count(sample: str) -> str:
     return best
 
 
-def detect_header(rows: Sequence[Sequence[str]]) -> bool:
-    """Whether the first of these sample rows is a header row.
-
-    A first row holding a phone-like value is data. Otherwise it is a header when a column
-    holds phone-like values below it, or when it uses typical column names; failing both,
-    clevercsv's type-based guess decides.
-    """
-    if not rows:
-        return False
-    first, rest = rows[0], rows[1:]
-    if any(_is_phoneish(cell) for cell in first):
-        return False
-    if not rest:
-        return True
-    width = max(len(row) for row in rest)
-    for column in range(width):
-        values = [row[column] for row in rest if column < len(row) and row[column].strip()]
-        if values and sum(map(_is_phoneish, values)) * 2 >= len(values):
-            return True
-    if any(_words(cell) & _HEADER_WORDS for cell in first):
-        return True
-    sample = "\n".join(",".join(f'"{c.replace(chr(34), chr(34) * 2)}"' for c in r) for r in rows)
-    return bool(clevercsv.Detector().has_header(sample + "\n"))
-
-
-def _is_phoneish(cell: str) -> bool:
-    return _PHONEISH.fullmatch(cell) is not None and sum(c.isdigit() for c in cell) >= 6
-
-
-def _words(cell: str) -> set[str]:
-    return set(_WORD.findall(cell.lower()))
-
-
 def _is_blank(cells: Sequence[str]) -> bool:
     return all(not cell.strip() for cell in cells)
 
 
-def suggest_phone_column(
-    header: Sequence[str], rows: Sequence[Sequence[str]], default_region: str = "AU"
-) -> int | None:
-    """Index of the column most likely to hold the phone numbers, or None if none fits.
-
-    Score per column: the share of its non-empty sample values that are acceptable phone
-    numbers, plus 1 for a name like phone/mobile/tel/cell, or 0.5 for number/contact.
-    """
-    width = max([len(header), *(len(row) for row in rows)], default=0)
-    best: int | None = None
-    best_score = 0.0
-    for column in range(width):
-        name = _words(header[column]) if column < len(header) else set()
-        score = 1.0 if name & _STRONG_PHONE_WORDS else 0.5 if name & _WEAK_PHONE_WORDS else 0.0
-        values = [row[column] for row in rows if column < len(row) and row[column].strip()]
-        if values:
-            valid = sum(isinstance(check_number(v, default_region), Accepted) for v in values)
-            score += valid / len(values)
-        if score > best_score:
-            best, best_score = column, score
-    return best
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """What the import form shows before the client picks the phone column."""
-
-    encoding: str
-    delimiter: str
-    has_header: bool
-    header: list[str]
-    rows: list[list[str]]
-    suggested_phone_column: int | None
-
-
-def preview(binary: IO[bytes], n: int = 10, default_region: str = "AU") -> Preview:
-    """Detected format, header and the first `n` data rows of an upload.
-
-    The phone-column suggestion looks at up to 50 rows, more than are returned.
-    """
-    document = open_csv(binary)
-    sample: list[list[str]] = []
-    rows = document.rows()
-    try:
-        for _, cells in rows:
-            sample.append(cells)
-            if len(sample) >= max(n, _HEADER_SAMPLE_ROWS):
-                break
-    finally:
-        rows.close()
-    return Preview(
-        encoding=document.encoding,
-        delimiter=document.delimiter,
-        has_header=document.has_header,
-        header=document.header,
-        rows=sample[:n],
-        suggested_phone_column=suggest_phone_column(document.header, sample, default_region),
-    )
-
-
 __all__ = [
     "DELIMITERS",
+    "HEADER_SAMPLE_ROWS",
+    "MAX_COLUMNS",
+    "MAX_LINES_PER_ROW",
+    "MAX_LINE_CHARS",
     "CsvDocument",
-    "Preview",
+    "Overrides",
     "UnreadableFile",
     "detect_delimiter",
     "detect_header",
     "open_csv",
-    "preview",
     "suggest_phone_column",
 ]

@@ -4,12 +4,15 @@ Every original row and column in the original order, then the result columns of
 `RESULT_COLUMNS`. Choices:
 
 - The delimiter is the upload's own (a client whose spreadsheet exported `;` gets `;`
-  back); lines end in CRLF (RFC 4180) and quoting is minimal with `"`.
-- Formula neutralisation (OWASP "CSV Injection"): any cell, original or ours, starting
-  with `=`, `+`, `-`, `@`, tab or CR (or their full-width forms) gets a leading `'`. This
-  includes phone numbers such as `+61412345678` and our own `cleanse_e164`: a spreadsheet
-  would read them as formulas too (and drop the `+`); the `'` keeps them text in Excel.
-  Machine readers should strip one leading `'` from such cells.
+  back); lines end in CRLF (RFC 4180) and quoting is minimal with `"`. The bytes are
+  UTF-8 with a BOM (`BOM`), so Excel shows accents (the caller prepends it).
+- Formula guard (`formula.neutralise`): only a cell a spreadsheet would evaluate gets a
+  leading `'`; numbers, E.164 ones included, are never altered.
+- `cleanse_detail` of a number written with an extension ends in `ext. <digits>` (the
+  contract has no column for it; the call dials the number without it).
+- `cleanse_line_type` is phonenumbers' type of the number (`mobile`, `fixed_line`,
+  `voip`, `toll_free`, ...), decided at import; `cleanse_evidence` lists each attempt as
+  `<time> <trunk> <SIP codes joined by />[ q850=<cause>][ sit=<kind>]`, joined by `; `.
 - A header-less upload is downloaded with its synthesised header ("Column 1", ...), so
   the result columns are always labelled.
 - Rows shorter than the header are padded with empty cells (`width`) so the result
@@ -27,6 +30,7 @@ from enum import StrEnum
 from typing import Final
 
 from .csv_reader import DELIMITERS
+from .formula import neutralise
 from .numbers import Accepted, NumberCheck
 
 RESULT_COLUMNS: Final = (
@@ -37,9 +41,11 @@ RESULT_COLUMNS: Final = (
     "cleanse_attempts",
     "cleanse_tested_at",
     "cleanse_reject_reason",
+    "cleanse_line_type",
+    "cleanse_evidence",
 )
 LINE_TERMINATOR: Final = "\r\n"
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+BOM: Final = "\ufeff"
 
 
 class CleanseStatus(StrEnum):
@@ -56,9 +62,33 @@ class CleanseStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptEvidence:
+    """What one attempt met: when, on which trunk, the SIP codes in order, the Q.850
+    cause and the special information tone's kind (when there were any)."""
+
+    tested_at: datetime | None
+    trunk: str
+    codes: tuple[int, ...] = ()
+    q850_cause: int | None = None
+    sit_kind: str | None = None
+
+    def compact(self) -> str:
+        """`2026-03-02T10:00:01Z alpha 100/180/487 q850=16 sit=vacant_code`."""
+        parts = [_iso_utc(self.tested_at) or "?", self.trunk or "?"]
+        parts.append("/".join(str(code) for code in self.codes) or "-")
+        if self.q850_cause is not None:
+            parts.append(f"q850={self.q850_cause}")
+        if self.sit_kind:
+            parts.append(f"sit={self.sit_kind}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class LeadResult:
     """The result fields of one row. `confidence` is 0-100; `detail` is e.g. "SIP 404 Not
-    Found" for a tested lead, or the reject code for a rejected one."""
+    Found" for a tested lead, or the reject code for a rejected one; `extension` the
+    digits of an extension written after the number; `line_type` phonenumbers' type;
+    `evidence` one `AttemptEvidence` per attempt, in attempt order."""
 
     status: CleanseStatus
     e164: str | None = None
@@ -67,6 +97,9 @@ class LeadResult:
     attempts: int = 0
     tested_at: datetime | None = None
     reject_reason: str | None = None
+    extension: str | None = None
+    line_type: str | None = None
+    evidence: tuple[AttemptEvidence, ...] = ()
 
     def __post_init__(self) -> None:
         if self.confidence is not None and not 0 <= self.confidence <= 100:
@@ -81,18 +114,18 @@ class LeadResult:
         `e164` fills `cleanse_e164` for a rejection that knows the number (a duplicate).
         """
         if isinstance(check, Accepted):
-            return cls(status=CleanseStatus.PENDING, e164=check.e164)
+            return cls(
+                status=CleanseStatus.PENDING,
+                e164=check.e164,
+                extension=check.extension,
+                line_type=check.number_type,
+            )
         return cls(
             status=CleanseStatus.REJECTED,
             e164=e164,
             detail=check.code.value,
             reject_reason=check.reason,
         )
-
-
-def neutralise(cell: str) -> str:
-    """Prefix `'` to a cell a spreadsheet would evaluate as a formula."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def header_line(header: Sequence[str], delimiter: str = ",") -> str:
@@ -121,14 +154,17 @@ def download_lines(
 
 
 def _result_cells(result: LeadResult) -> list[str]:
+    extension = f"ext. {result.extension}" if result.extension else ""
     return [
         result.status.value,
         result.e164 or "",
-        result.detail or "",
+        "; ".join(part for part in (result.detail, extension) if part),
         "" if result.confidence is None else str(result.confidence),
         str(result.attempts),
         _iso_utc(result.tested_at),
         result.reject_reason or "",
+        result.line_type or "",
+        "; ".join(attempt.compact() for attempt in result.evidence),
     ]
 
 
@@ -164,13 +200,15 @@ def _line(cells: Sequence[str], delimiter: str) -> str:
         quoting=csv.QUOTE_MINIMAL,
         lineterminator=LINE_TERMINATOR,
     )
-    writer.writerow([neutralise(cell) for cell in cells])
+    writer.writerow([neutralise(cell, delimiter) for cell in cells])
     return capture.text
 
 
 __all__ = [
+    "BOM",
     "LINE_TERMINATOR",
     "RESULT_COLUMNS",
+    "AttemptEvidence",
     "CleanseStatus",
     "LeadResult",
     "download_lines",

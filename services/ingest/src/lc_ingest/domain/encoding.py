@@ -80,11 +80,7 @@ def detect_encoding(binary: IO[bytes]) -> str:
     binary.seek(0)
     sample = binary.read(SAMPLE_BYTES)
     binary.seek(0)
-    if not sample:
-        raise UnreadableFile("The file is empty.")
-    for magic, what in _SIGNATURES:
-        if sample.startswith(magic):
-            raise UnreadableFile(f"The file looks like {what}, not CSV: {_SAVE_AS_CSV}.")
+    refuse_known_binary(sample)
     for bom, name in _BOMS:
         if sample.startswith(bom):
             return name
@@ -97,6 +93,40 @@ def detect_encoding(binary: IO[bytes]) -> str:
         sample = binary.read(SAMPLE_BYTES)
         binary.seek(0)
     return _guess_legacy(sample)
+
+
+def refuse_known_binary(sample: bytes) -> None:
+    """Raise `UnreadableFile` for an empty file or a known binary format (ZIP, Excel, PDF,
+    gzip, images...), named for the client."""
+    if not sample:
+        raise UnreadableFile("The file is empty.")
+    for magic, what in _SIGNATURES:
+        if sample.startswith(magic):
+            raise UnreadableFile(f"The file looks like {what}, not CSV: {_SAVE_AS_CSV}.")
+
+
+def chosen_encoding(binary: IO[bytes], name: str) -> str:
+    """The codec the client chose for `binary`, checked: a known text codec, and not a
+    known binary format; raises `UnreadableFile` otherwise. With a UTF-8 or UTF-16 BOM,
+    the BOM-aware codec is used so the BOM is not read as a character."""
+    binary.seek(0)
+    sample = binary.read(SAMPLE_BYTES)
+    binary.seek(0)
+    refuse_known_binary(sample)
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise UnreadableFile(f"{name!r} is not a text encoding this service knows.") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise UnreadableFile(f"{name!r} is not a text encoding.")
+    if info.name == "utf-8" and sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if info.name in ("utf-16-le", "utf-16-be") and sample[:2] in (
+        codecs.BOM_UTF16_LE,
+        codecs.BOM_UTF16_BE,
+    ):
+        return "utf-16"
+    return info.name
 
 
 def _first_invalid_utf8(binary: IO[bytes]) -> int | None:
@@ -152,4 +182,12 @@ def looks_binary(text: str) -> bool:
     return controls > max(2, len(text) // 100)
 
 
-__all__ = ["SAMPLE_BYTES", "UnreadableFile", "detect_encoding", "errors_for", "looks_binary"]
+__all__ = [
+    "SAMPLE_BYTES",
+    "UnreadableFile",
+    "chosen_encoding",
+    "detect_encoding",
+    "errors_for",
+    "looks_binary",
+    "refuse_known_binary",
+]

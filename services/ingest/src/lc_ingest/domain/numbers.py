@@ -9,6 +9,11 @@ Policy choices (beyond the required rules):
   no country, satellite calls cost a premium, and no trunk is set up for them.
 - A spreadsheet's scientific notation (6.14123E+11) is refused as `invalid_number` with a
   hint, since the digits were already lost before the upload.
+- Numbers as people paste them: invisible format characters (Unicode category Cf:
+  zero-width spaces and joiners, bidi marks, the BOM) are dropped and every Unicode space
+  (category Zs) reads as a space before anything is checked. An extension at the end
+  (`ext. 12`, `extension 12`, `x12`, `;ext=12`, `#12`) is split off: the number is checked
+  without it and `Accepted.extension` keeps its digits (the call dials the number only).
 """
 
 from __future__ import annotations
@@ -42,12 +47,14 @@ class RejectCode(StrEnum):
 class Accepted:
     """A number safe to test: `e164` (+61412345678), `region` (ISO 3166 alpha-2 of the
     number itself, e.g. "AU", "CX"), `number_type` (lower-case phonenumbers type name such
-    as "mobile", "fixed_line", "toll_free")."""
+    as "mobile", "fixed_line", "toll_free"), `extension` (digits written after the number,
+    e.g. "12" from "ext. 12", or None)."""
 
     accepted: ClassVar[Literal[True]] = True
     e164: str
     region: str
     number_type: str
+    extension: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,13 @@ _TYPE_NAMES: Final = {
     if name.isupper() and isinstance(value, int)
 }
 _MAX_SHORT_CODE_DIGITS: Final = 6
+_MIN_DIGITS_BEFORE_EXTENSION: Final = 6
+# An extension written after the number; the separator before it is required so that
+# digits alone are never read as one.
+_EXTENSION: Final = re.compile(
+    r"(?:\s*[;,]?\s*(?:ext(?:ension)?\.?|x)\s*[.:=]?|\s*;\s*ext\s*=|\s*#)\s*([0-9]{1,10})\s*$",
+    re.IGNORECASE,
+)
 
 
 def _reject(code: RejectCode, reason: str) -> Rejected:
@@ -92,7 +106,7 @@ def check_number(raw: str, default_region: str = "AU") -> NumberCheck:
     region = default_region.upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"unknown default region {default_region!r}")
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text, extension = split_extension(visible(raw))
     if not text:
         return _reject(RejectCode.NO_NUMBER, "The cell is empty: there is no number to test.")
     if _SCIENTIFIC.fullmatch(text):
@@ -120,7 +134,35 @@ def check_number(raw: str, default_region: str = "AU") -> NumberCheck:
     parsed = _parse(compact, region)
     if isinstance(parsed, Rejected):
         return parsed
-    return _classify(parsed, region)
+    result = _classify(parsed, region)
+    if isinstance(result, Accepted) and extension is not None:
+        return Accepted(result.e164, result.region, result.number_type, extension)
+    return result
+
+
+def visible(raw: str) -> str:
+    """The cell as a person sees it: NFKC-normalised, without format characters (Cf:
+    zero-width spaces and joiners, bidi marks), every Unicode space (Zs) a plain space,
+    stripped."""
+    text = unicodedata.normalize("NFKC", raw)
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cf":
+            continue
+        kept.append(" " if category == "Zs" else ch)
+    return "".join(kept).strip()
+
+
+def split_extension(text: str) -> tuple[str, str | None]:
+    """`(number, extension digits)` of a cell such as `0412 345 673 ext. 12`; the extension
+    is None when the cell has none."""
+    found = _EXTENSION.search(text)
+    number = text[: found.start()].strip() if found else ""
+    # `04x2345678` is a typo, not a number with an extension.
+    if found is None or sum(ch.isdigit() for ch in number) < _MIN_DIGITS_BEFORE_EXTENSION:
+        return text, None
+    return number, found.group(1)
 
 
 def _parse(compact: str, region: str) -> phonenumbers.PhoneNumber | Rejected:
@@ -274,4 +316,6 @@ __all__ = [
     "Rejected",
     "check_number",
     "duplicate_of",
+    "split_extension",
+    "visible",
 ]
