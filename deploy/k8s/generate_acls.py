@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from lc_common.events.registry import (
+    BATCH_EVENTS,
     PROBE_REQUESTS_PREFIX,
     PROBE_SIGNALLING,
     TOPICS,
@@ -70,6 +71,9 @@ FAUST_INTERNAL_TOPICS = (
 # The classifier sends an event keyed other than by its lead back to its own input
 # (re-keying, Faust's repartitioning done by hand): it writes probe.signalling too.
 EXTRA_WRITES: dict[str, tuple[str, ...]] = {"classifier": (PROBE_SIGNALLING.name,)}
+# Topics a service reads outside the consumer runner, without a group and without
+# dead-lettering (the prober reads every batch's pauses): no write to their DLQ.
+READS_ONLY: dict[str, tuple[str, ...]] = {"prober": (BATCH_EVENTS.name,)}
 
 
 def config_prefix() -> str:
@@ -127,7 +131,8 @@ def topic_acls(service: str, topics: list[Topic], prefix: str) -> list[dict[str,
     for topic in topics:
         if service in topic.consumers:
             operations[topic.name] |= {"Read", "Describe"}
-            operations[topic.dlq] |= {"Write", "Describe"}
+            if topic.name not in READS_ONLY.get(service, ()):
+                operations[topic.dlq] |= {"Write", "Describe"}
         if service == topic.producer:
             operations[topic.name] |= {"Write", "Describe"}
             operations[topic.dlq] |= {"Describe"}

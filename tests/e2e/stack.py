@@ -138,18 +138,28 @@ def start_stack(
     carrier: list[str] | None = None,
     extra_env: dict[str, str] | None = None,
     replicas: dict[str, str] | None = None,
+    trunks: str | None = None,
+    sip_port: int | None = None,
+    start_carrier: bool = True,
 ) -> Stack:
     """Start the carrier simulator, a mailbox and every service; wait until all are ready.
 
     `carrier` replaces the simulator's command line (`{sip_port}` in it is filled in);
     `extra_env` is added to every process's environment; `replicas` starts more
     instances (`{"scheduler-b": "scheduler"}`) on their own HTTP ports, not awaited.
+    `trunks` replaces the trunks file (YAML; `{sip_port}` in it is filled in);
+    `sip_port` fixes the simulator's port; `start_carrier=False` leaves the carrier
+    to the caller (a simulator run in-process, to read its counters).
     """
     replicas = replicas or {}
     ports = {name: free_port() for name in (*SERVICES, *replicas, "sip", "smtp")}
-    trunks = workdir / "trunks.yaml"
-    trunks.write_text(
-        f"- {{name: sim, host: 127.0.0.1, port: {ports['sip']}, transport: udp,"
+    if sip_port is not None:
+        ports["sip"] = sip_port
+    trunks_file = workdir / "trunks.yaml"
+    trunks_file.write_text(
+        trunks.replace("{sip_port}", str(ports["sip"]))
+        if trunks is not None
+        else f"- {{name: sim, host: 127.0.0.1, port: {ports['sip']}, transport: udp,"
         " channels: 20, cps: 50}\n"
     )
     env = {
@@ -157,7 +167,7 @@ def start_stack(
         **peer_env,
         "PYTHONUNBUFFERED": "1",
         "LC_INTERNAL_TOKEN": "e2e-internal-token",
-        "LC_TRUNKS_FILE": str(trunks),
+        "LC_TRUNKS_FILE": str(trunks_file),
         "LC_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
         "LC_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
         "LC_INSECURE_COOKIES": "true",
@@ -173,22 +183,8 @@ def start_stack(
         **(extra_env or {}),
     }
     stack = Stack(workdir=workdir, env=env, ports=ports)
-    stack.start(
-        "carrier",
-        [part.replace("{sip_port}", str(ports["sip"])) for part in carrier]
-        if carrier
-        else [
-            str(BIN / "lc-carrier-sim"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(ports["sip"]),
-            "--transport",
-            "udp",
-            "--rules",
-            str(Path.cwd() / "sim/carrier/rules.yaml"),
-        ],
-    )
+    if start_carrier:
+        _start_carrier(stack, carrier)
     stack.start(
         "mailbox",
         [
@@ -211,3 +207,23 @@ def start_stack(
         stack.stop()
         raise
     return stack
+
+
+def _start_carrier(stack: Stack, carrier: list[str] | None) -> None:
+    port = str(stack.ports["sip"])
+    stack.start(
+        "carrier",
+        [part.replace("{sip_port}", port) for part in carrier]
+        if carrier
+        else [
+            str(BIN / "lc-carrier-sim"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--transport",
+            "udp",
+            "--rules",
+            str(Path.cwd() / "sim/carrier/rules.yaml"),
+        ],
+    )

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,11 @@ class FlakyPublisher(Publisher):
         self.failures = failures
         self.attempts = 0
 
-    async def publish(self, topic: Topic | str, event: Event, key: str) -> None:
+    async def publish_many(self, topic: Topic | str, events: Iterable[tuple[str, Event]]) -> int:
         self.attempts += 1
         if self.attempts <= self.failures:
             raise KafkaConnectionError("broker unreachable (injected)")
-        await super().publish(topic, event, key)
+        return await super().publish_many(topic, events)
 
 
 async def committed_offset(settings: ServiceSettings, group: str, topic: str) -> int:

@@ -56,6 +56,9 @@ def scheduler_settings(
             "sweep_interval_seconds": 0.5,
             "redrive_on_startup": False,
             "http_port": 0,
+            # Bounds of 2 x channels, which the tests count on.
+            "outstanding_factor": 2.0,
+            "dispatch_loop_seconds": 0.0,
         }
         values.update(overrides)
         billing[1].token = str(values["internal_token"])  # the stand-in takes this test's token

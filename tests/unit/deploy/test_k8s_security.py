@@ -71,6 +71,10 @@ def test_the_prober_reads_only_its_trunk_and_writes_only_signalling() -> None:
     assert acls[("topic", "probe.requests.carrier-a", "literal")] == {"Read", "Describe"}
     assert acls[("topic", "probe.signalling", "literal")] == {"Write", "Describe"}
     assert acls[("group", "prober.carrier-a", "literal")] == {"Read"}
+    # Every batch's pauses, read without a group (requests of a paused batch are void).
+    assert acls[("topic", "batch.events", "literal")] == {"Read", "Describe"}
+    reads = {name for (kind, name, _), ops in acls.items() if kind == "topic" and "Read" in ops}
+    assert reads == {"probe.requests.carrier-a", "batch.events"}
     writes = {name for (kind, name, _), ops in acls.items() if "Write" in ops}
     assert writes == {"probe.signalling", "probe.requests.carrier-a.dlq"}
 

@@ -12,14 +12,15 @@ from prometheus_client import REGISTRY
 from lc_common.clock import ManualClock
 from lc_common.consumer import _PARTITION
 from lc_common.errors import PoisonEvent
-from lc_common.events import ProbeRequestV1
-from lc_common.kafka import Publisher
+from lc_common.events import BatchEventV1, ProbeRequestV1
 from lc_common.lanes import lane_shares
 from lc_common.trunks import Trunk
 from lc_prober.handlers import TrunkProber
 from lc_prober.health import TrunkHealth
 from lc_prober.lanes import TrunkLanes
 from lc_prober.once import StartedProbes
+from lc_prober.pauses import Pauses
+from lc_prober.sender import SignallingSender
 from lc_prober.sip.client import SipTrunkClient
 from lc_prober.sip.config import TrunkConfig
 
@@ -27,18 +28,28 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TRUNK = Trunk(name="unit", host="127.0.0.1", channels=2, cps=2)
 
 
-class NoPublisher:
-    """Fails the test if anything is published."""
+class NoSender:
+    """Fails the test if anything is handed over for publishing."""
 
-    async def publish(self, *args: Any, **kwargs: Any) -> None:
+    def put(self, *args: Any, **kwargs: Any) -> None:
         raise AssertionError("nothing may be published for a request that is not dialled")
 
 
-def prober() -> TrunkProber:
+def prober(pauses: Pauses | None = None) -> TrunkProber:
     # The client is never started: a call would raise "client not started".
     client = SipTrunkClient(TrunkConfig(host="127.0.0.1"))
     lanes = TrunkLanes(TRUNK, lane_shares(TRUNK, 1), TrunkHealth())
-    return TrunkProber(TRUNK, client, cast(Publisher, NoPublisher()), lanes, clock=ManualClock(NOW))
+    if pauses is None:
+        pauses = Pauses()
+        pauses.caught_up.set()
+    return TrunkProber(
+        TRUNK,
+        client,
+        cast(SignallingSender, NoSender()),
+        lanes,
+        pauses,
+        clock=ManualClock(NOW),
+    )
 
 
 def request(**fields: Any) -> ProbeRequestV1:
@@ -110,3 +121,36 @@ def test_started_probes_forget_the_oldest_beyond_capacity() -> None:
     assert {"b", "d"} <= {p for p in ("b", "c", "d") if p in started}
     with pytest.raises(ValueError):
         StartedProbes(capacity=0)
+
+
+def paused(batch_id: str, at: datetime) -> BatchEventV1:
+    return BatchEventV1(account_id="acc", batch_id=batch_id, kind="paused", occurred_at=at)
+
+
+async def test_a_request_dispatched_before_its_batch_was_paused_is_void() -> None:
+    before = metric("lc_probe_requests_not_dialled_total", reason="batch_paused")
+    pauses = Pauses()
+    pauses.caught_up.set()
+    pauses.apply(paused("bat", NOW))
+    pauses.apply(paused("bat", NOW - timedelta(hours=1)))  # an older pause changes nothing
+    p = prober(pauses)
+    await p.handle(request(dispatched_at=NOW - timedelta(seconds=1)))
+    await p.handle(request(probe_id="prb_2", dispatched_at=NOW))  # at the pause: void too
+    assert metric("lc_probe_requests_not_dialled_total", reason="batch_paused") - before == 2
+    assert len(p.started) == 0
+
+
+async def test_a_request_dispatched_after_the_pause_or_of_another_batch_is_dialled() -> None:
+    _PARTITION.set(0)
+    pauses = Pauses()
+    pauses.caught_up.set()
+    pauses.apply(paused("bat", NOW))
+    pauses.apply(BatchEventV1(account_id="acc", batch_id="bat", kind="resumed", occurred_at=NOW))
+    p = prober(pauses)
+    for probe_id, fields in (
+        ("prb_after", {"dispatched_at": NOW + timedelta(seconds=1)}),
+        ("prb_other", {"batch_id": "bot", "lead_id": "bot:1", "dispatched_at": NOW}),
+    ):
+        with pytest.raises(RuntimeError, match="client not started"):
+            await p.handle(request(probe_id=probe_id, **fields))
+        assert probe_id in p.started

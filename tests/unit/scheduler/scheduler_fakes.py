@@ -182,7 +182,11 @@ class Harness:
         self.publisher = FakePublisher()
         self.ingest = ingest or FakeIngest([])
         self.billing = billing or FakeBilling()
-        values: dict[str, Any] = {"calling_windows_enforced": True, "outstanding_factor": 2.0}
+        values: dict[str, Any] = {
+            "calling_windows_enforced": True,
+            "outstanding_factor": 2.0,
+            "dispatch_loop_seconds": 0.0,
+        }
         values.update(settings)
         self.settings = SchedulerSettings(**values)
         self.scheduler: Scheduler = build_scheduler(

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 DEFAULT_LANES = 8
 """Partitions of a trunk's request topic when neither the file nor its limits say fewer."""
 
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+
 
 class Trunk(BaseModel):
     """One SIP trunk: where to send calls and how many it takes."""
@@ -29,6 +31,10 @@ class Trunk(BaseModel):
     lanes: int = Field(DEFAULT_LANES, ge=1)
     """Partitions of the trunk's request topic, each a lane with a share of its limits
     (`lc_common.lanes`); fewer where the channels or CPS cannot feed that many."""
+    caller_id: str | None = Field(None, pattern=E164_PATTERN)
+    """The calling line identity (E.164, a number the operator holds) sent in From and
+    P-Asserted-Identity; carriers block or mark calls without a valid one, so the
+    prober refuses to start in production without it (`require_caller_ids`)."""
 
     def carries(self, e164: str) -> bool:
         """True if this trunk may carry a call to the number."""
@@ -50,6 +56,15 @@ def parse_trunks(text: str) -> list[Trunk]:
     if not trunks:
         raise ValueError("the trunks file lists no trunk")
     return trunks
+
+
+def require_caller_ids(trunks: list[Trunk]) -> None:
+    """Raise ValueError naming every trunk that has no `caller_id`."""
+    missing = [t.name for t in trunks if t.caller_id is None]
+    if missing:
+        raise ValueError(
+            f"trunks without a caller_id (an E.164 number the operator holds): {missing}"
+        )
 
 
 def load_trunks(path: Path) -> list[Trunk]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -10,16 +11,24 @@ from typing import Any
 import structlog
 
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
-from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1, Topic, probe_requests
+from lc_common.events import (
+    BATCH_EVENTS,
+    PROBE_SIGNALLING,
+    ProbeRequestV1,
+    Topic,
+    probe_requests,
+)
 from lc_common.kafka import Publisher, ensure_topics, partition_count
 from lc_common.lanes import lane_shares
 from lc_common.service import Workers
-from lc_common.trunks import Trunk, load_trunks
+from lc_common.trunks import Trunk, load_trunks, require_caller_ids
 from lc_prober.config import ProberSettings
-from lc_prober.handlers import TrunkProber
+from lc_prober.handlers import PUBLISH_ATTEMPTS, TrunkProber
 from lc_prober.health import HealthChange, TrunkHealth
 from lc_prober.lanes import TrunkLanes
-from lc_prober.metrics import TRUNK_BACKOFFS, TRUNK_HEALTHY
+from lc_prober.metrics import PUBLISH_RETRIES, TRUNK_BACKOFFS, TRUNK_HEALTHY
+from lc_prober.pauses import Pauses, read_pauses
+from lc_prober.sender import SignallingSender
 from lc_prober.sip.client import SipTrunkClient
 from lc_prober.sip.config import CallPolicy, TrunkConfig
 
@@ -34,6 +43,7 @@ class ProberRuntime:
     runners: list[ConsumerRunner[ProbeRequestV1]]
     lanes: dict[str, TrunkLanes]
     probers: dict[str, TrunkProber]
+    pauses: Pauses
 
     def stop_calls(self) -> None:
         """Take no more requests, start no more calls, CANCEL (or BYE) those in flight."""
@@ -57,6 +67,8 @@ class ProberRuntime:
         """Raise until every trunk's consumer has partitions, and while a trunk backs off."""
         if not all(r.assigned for r in self.runners):
             raise RuntimeError("waiting for partition assignment")
+        if not self.pauses.caught_up.is_set():
+            raise RuntimeError("reading the batches' pauses")
         unhealthy = {n: s for n, s in self.status().items() if s["health"] != "healthy"}
         if unhealthy:
             raise RuntimeError(f"trunks not healthy: {unhealthy}")
@@ -71,7 +83,8 @@ def client_config(trunk: Trunk, settings: ProberSettings) -> TrunkConfig:
         local_host=settings.sip_bind_host,
         username=trunk.username,
         password=trunk.password.get_secret_value() if trunk.password else None,
-        from_user=settings.from_user,
+        from_user=trunk.caller_id or settings.from_user,
+        caller_id=trunk.caller_id,
         contact_host=settings.contact_host,
         policy=CallPolicy(
             ring_seconds=settings.ring_seconds, early_media_seconds=settings.early_media_seconds
@@ -127,12 +140,19 @@ async def build_runtime(
     On exit (SIGTERM) no call starts any more, the calls in flight are cancelled and
     their signalling published, then the consumers and clients close. `publisher`
     replaces the real one (tests inject faults); it is started and stopped here.
+    Each call's signalling is published by its trunk's `SignallingSender` in batches;
+    on exit every call that ended has its signalling on the broker before the
+    publisher stops. Requests of a batch paused after their dispatch are dropped
+    (`Pauses`, read from `batch.events`). In production every trunk needs a
+    `caller_id` (ValueError otherwise).
     """
     trunks = [t for t in load_trunks(settings.trunks_file) if settings.trunk in ("", t.name)]
     if not trunks:
         raise ValueError(f"trunk {settings.trunk!r} is not in {settings.trunks_file}")
+    if settings.environment == "production":
+        require_caller_ids(trunks)
     topics = {t.name: probe_requests(t) for t in trunks}
-    await ensure_topics(settings, [PROBE_SIGNALLING, *topics.values()])
+    await ensure_topics(settings, [PROBE_SIGNALLING, BATCH_EVENTS, *topics.values()])
     async with AsyncExitStack() as stack:
         publisher = publisher or Publisher(settings)
         await publisher.start()
@@ -140,12 +160,20 @@ async def build_runtime(
         runners: list[ConsumerRunner[ProbeRequestV1]] = []
         all_lanes: dict[str, TrunkLanes] = {}
         probers: dict[str, TrunkProber] = {}
+        senders: list[SignallingSender] = []
+        pauses = Pauses()
+        workers.start("prober:pauses", read_pauses(settings, pauses))
         for trunk in trunks:
             lanes = await trunk_lanes(trunk, topics[trunk.name], settings)
             client = SipTrunkClient(client_config(trunk, settings))
             await client.start()
             stack.push_async_callback(client.close)
-            prober = TrunkProber(trunk, client, publisher, lanes)
+            sender = signalling_sender(trunk, publisher)
+            senders.append(sender)
+            # Closed before the publisher stops (callbacks run last-in, first-out).
+            stack.push_async_callback(sender.close)
+            workers.start(f"prober:signalling:{trunk.name}", _fail_with(sender))
+            prober = TrunkProber(trunk, client, sender, lanes, pauses)
             spec = ConsumerSpec(
                 topics[trunk.name],
                 f"prober.{trunk.name}",
@@ -159,9 +187,32 @@ async def build_runtime(
             all_lanes[trunk.name] = lanes
             probers[trunk.name] = prober
             workers.start(f"prober:{trunk.name}", runner.run())
-        runtime = ProberRuntime(trunks, runners, all_lanes, probers)
+        runtime = ProberRuntime(trunks, runners, all_lanes, probers, pauses)
         try:
             yield runtime
         finally:
             runtime.stop_calls()
             await workers.stop()
+
+
+def signalling_sender(trunk: Trunk, publisher: Publisher) -> SignallingSender:
+    """The trunk's signalling sender, started, counting its retries."""
+    retries = PUBLISH_RETRIES.labels(trunk.name)
+
+    def retried(attempt: int, error: BaseException) -> None:
+        retries.inc()
+        log.warning(
+            "signalling_publish_retry", trunk=trunk.name, attempt=attempt, error=repr(error)
+        )
+
+    sender = SignallingSender(
+        publisher, attempts=PUBLISH_ATTEMPTS, backoff_max=5.0, on_retry=retried
+    )
+    sender.start()
+    return sender
+
+
+async def _fail_with(sender: SignallingSender) -> None:
+    """A worker that fails (bringing the process down) when the sender gives up."""
+    await asyncio.shield(sender.failed)
+    raise RuntimeError("publishing the signalling kept failing")

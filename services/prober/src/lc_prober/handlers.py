@@ -6,9 +6,13 @@ retries it, so:
 
 - the call is placed at most once per probe id: a request whose probe id this
   process already started is not dialled again (`StartedProbes`);
-- only publishing the signalling is retried (bounded, with back-off); if it still
-  fails the handler raises and the process stops. That call's signalling is lost;
-  the scheduler's sweep re-dispatches the lead after its probe timeout;
+- the signalling is handed to the `SignallingSender`, which publishes it in batches
+  without holding the call's channel for the acknowledgement; only publishing is
+  retried (bounded, with back-off); if it still fails the process stops. That
+  call's signalling is lost; the scheduler's sweep re-dispatches the lead after
+  its probe timeout;
+- a request of a batch paused after its dispatch is void (`Pauses`): not dialled,
+  nothing published (the scheduler queues the lead again);
 - a request whose `expires_at` has passed when its call would start is dropped
   (logged, counted): by then the scheduler has dispatched the lead again, or will;
 - a request that would put an unsafe value on the wire (`UnsafeSipValue`) is poison:
@@ -23,13 +27,11 @@ import time
 from functools import cache
 
 import structlog
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential
 
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import current_partition
 from lc_common.errors import PoisonEvent
-from lc_common.events import PROBE_SIGNALLING, ProbeRequestV1
-from lc_common.kafka import Publisher
+from lc_common.events import ProbeRequestV1
 from lc_common.trunks import Trunk
 from lc_prober.health import trunk_fault
 from lc_prober.lanes import TrunkLanes
@@ -39,13 +41,14 @@ from lc_prober.metrics import (
     CALLS_IN_FLIGHT,
     CALLS_STARTED,
     PROBE_SECONDS,
-    PUBLISH_RETRIES,
     REQUESTS_EXPIRED,
     REQUESTS_NOT_DIALLED,
     RESPONSES,
     TRUNK_FAULTS,
 )
 from lc_prober.once import StartedProbes
+from lc_prober.pauses import Pauses
+from lc_prober.sender import SignallingSender
 from lc_prober.signalling import signalling_event
 from lc_prober.sip.client import SipTrunkClient
 from lc_prober.sip.result import CallResult
@@ -54,7 +57,7 @@ from lc_sip.safety import UnsafeSipValue, require_e164
 log = structlog.get_logger(__name__)
 
 PUBLISH_ATTEMPTS = 8
-"""Tries to publish one call's signalling (about 15 s of back-off in all) before giving up."""
+"""Tries to publish a batch of signalling (about 15 s of back-off in all) before giving up."""
 
 
 class TrunkProber:
@@ -65,20 +68,18 @@ class TrunkProber:
         self,
         trunk: Trunk,
         client: SipTrunkClient,
-        publisher: Publisher,
+        sender: SignallingSender,
         lanes: TrunkLanes,
+        pauses: Pauses,
         *,
         clock: Clock | None = None,
-        publish_attempts: int = PUBLISH_ATTEMPTS,
-        publish_backoff_max: float = 5.0,
     ) -> None:
         self._trunk = trunk
         self._client = client
-        self._publisher = publisher
+        self._sender = sender
         self._lanes = lanes
+        self._pauses = pauses
         self._clock = clock or SystemClock()
-        self._publish_attempts = publish_attempts
-        self._publish_backoff_max = publish_backoff_max
         self.started = StartedProbes()
         self.stopping = False
         # Label lookups take a lock and hash the labels; a call would do eight of them.
@@ -87,7 +88,6 @@ class TrunkProber:
         self._in_flight = CALLS_IN_FLIGHT.labels(name)
         self._seconds = PROBE_SECONDS.labels(name)
         self._expired = REQUESTS_EXPIRED.labels(name)
-        self._publish_retries = PUBLISH_RETRIES.labels(name)
         self._calls = cache(lambda ended_by: CALLS.labels(name, ended_by))
         self._responses = cache(lambda code: RESPONSES.labels(name, str(code)))
 
@@ -107,6 +107,8 @@ class TrunkProber:
             require_e164(request.e164)
         except UnsafeSipValue as exc:
             raise PoisonEvent(str(exc)) from exc
+        if not self._pauses.caught_up.is_set():
+            await self._pauses.caught_up.wait()
         if self._skip(request):
             return
         await self._lanes.lane(current_partition()).starts.acquire()
@@ -117,7 +119,7 @@ class TrunkProber:
             return
         self.started.add(request.probe_id)
         call = await self._dial(request)
-        await self._publish(request, call)
+        self._sender.put(request.lead_id, signalling_event(request, call))
 
     def _skip(self, request: ProbeRequestV1) -> bool:
         """Whether the request must not be dialled now (logged and counted if so)."""
@@ -126,6 +128,8 @@ class TrunkProber:
             reason = "already_started"
         elif self.stopping:
             reason = "stopping"
+        elif self._pauses.voids(request):
+            reason = "batch_paused"
         elif request.expires_at is not None and request.expires_at <= self._clock.now():
             self._expired.inc()
             log.warning("probe_request_expired", expires_at=request.expires_at.isoformat())
@@ -154,7 +158,7 @@ class TrunkProber:
         self._calls(call.ended_by).inc()
         for response in call.responses:
             self._responses(response.code).inc()
-        log.info(
+        log.debug(
             "probe_done",
             call_id=call.call_id,
             codes=list(call.codes),
@@ -162,24 +166,3 @@ class TrunkProber:
             duration_ms=call.duration_ms,
         )
         return call
-
-    async def _publish(self, request: ProbeRequestV1, call: CallResult) -> None:
-        """Publish the call's signalling, retrying only this; raise if it keeps failing."""
-        event = signalling_event(request, call)
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(self._publish_attempts),
-            wait=wait_exponential(multiplier=0.2, max=self._publish_backoff_max),
-            before_sleep=self._log_publish_retry,
-            reraise=True,
-        ):
-            with attempt:
-                await self._publisher.publish(PROBE_SIGNALLING, event, key=request.lead_id)
-
-    def _log_publish_retry(self, state: RetryCallState) -> None:
-        self._publish_retries.inc()
-        outcome = state.outcome
-        log.warning(
-            "signalling_publish_retry",
-            attempt=state.attempt_number,
-            error=repr(outcome.exception()) if outcome is not None else None,
-        )

@@ -153,7 +153,13 @@ def build_scheduler(
         recheck=timedelta(seconds=settings.credit_recheck_seconds),
         release_interval=timedelta(seconds=settings.release_interval_seconds),
     )
-    handlers = Handlers(schedule, clock, placing, on_closed=credit.release_wake.set)
+    handlers = Handlers(
+        schedule,
+        clock,
+        placing,
+        on_closed=credit.release_wake.set,
+        pause_requeue_after=timedelta(seconds=settings.pause_requeue_after),
+    )
     relay = Relay(
         schedule, publisher, clock, Lifetime(timedelta(seconds=settings.probe_expiry_seconds))
     )
@@ -167,6 +173,7 @@ def build_scheduler(
         DispatchOptions(
             interval=timedelta(seconds=settings.dispatch_interval_seconds),
             outstanding_factor=settings.outstanding_factor,
+            loop_seconds=settings.dispatch_loop_seconds,
             probe_timeout=timedelta(seconds=settings.probe_timeout_seconds),
             sweep_interval=timedelta(seconds=settings.sweep_interval_seconds),
             windows_enforced=settings.windows_enforced,

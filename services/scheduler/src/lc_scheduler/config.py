@@ -67,8 +67,15 @@ class SchedulerSettings(ServiceSettings, RetrySettings):
     )
     # How often a dispatch round runs when nothing wakes it earlier.
     dispatch_interval_seconds: float = 1.0
-    # Outstanding probe requests per trunk: at most ceil(channels x factor).
-    outstanding_factor: float = 2.0
+    # Outstanding probe requests per trunk: channels + ceil(cps x loop seconds) (Little's
+    # law: what the trunk holds plus what it starts while a verdict comes back), at
+    # least ceil(channels x factor).
+    outstanding_factor: float = 1.0
+    dispatch_loop_seconds: float = Field(3.0, ge=0)
+    # A paused batch's requests dispatched before the pause are void (the prober drops
+    # them): their leads are queued again, due this long after the pause, so a call a
+    # prober had started before it learnt of the pause has answered first.
+    pause_requeue_after_seconds: float | None = None
     # An outstanding probe with no verdict nor retry after this long is dispatched again.
     probe_timeout_seconds: float = 600.0
     # The longest a test call can last. A probe request expires (`expires_at`) this
@@ -129,6 +136,13 @@ class SchedulerSettings(ServiceSettings, RetrySettings):
                 "LC_PROBE_EXPIRY_SKEW_SECONDS"
             )
         return self
+
+    @property
+    def pause_requeue_after(self) -> float:
+        """Seconds after a pause its void requests' leads are due again."""
+        if self.pause_requeue_after_seconds is not None:
+            return self.pause_requeue_after_seconds
+        return self.max_call_seconds + self.probe_expiry_skew_seconds
 
     @property
     def probe_expiry_seconds(self) -> float:

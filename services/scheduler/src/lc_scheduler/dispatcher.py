@@ -54,6 +54,7 @@ class DispatchOptions:
 
     interval: timedelta
     outstanding_factor: float
+    loop_seconds: float
     probe_timeout: timedelta
     sweep_interval: timedelta
     windows_enforced: bool
@@ -79,7 +80,10 @@ class Dispatcher:
         self.clock = clock
         self.policy = policy
         self.options = options
-        self.bounds = {t.name: outstanding_bound(t, options.outstanding_factor) for t in trunks}
+        self.bounds = {
+            t.name: outstanding_bound(t, options.outstanding_factor, options.loop_seconds)
+            for t in trunks
+        }
         # False while this replica may not dispatch (its lease ran out): rounds do nothing.
         self.may_dispatch: Callable[[], bool] = lambda: True
         self._cursor = 0

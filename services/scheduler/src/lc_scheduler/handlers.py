@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -51,12 +51,14 @@ class Handlers:
         clock: Clock,
         placing: Placing,
         on_closed: Callable[[], None] = lambda: None,
+        pause_requeue_after: timedelta = timedelta(seconds=90),
     ) -> None:
         self.schedule = schedule
         self.clock = clock
         self.placing = placing
         # Called once a batch closed (failed, deleted): its reservations await release.
         self.on_closed = on_closed
+        self.pause_requeue_after = pause_requeue_after
 
     def new_entry(
         self,
@@ -226,6 +228,8 @@ class Handlers:
                 if entry is None:
                     log.info("verdict_for_unknown_lead", lead_id=event.lead_id)
                     continue
+                if entry.dispatched_at is not None and entry.probe_id == event.probe_id:
+                    metrics.PROBE_LOOP_SECONDS.observe((now - entry.dispatched_at).total_seconds())
                 next_at = event.next_attempt_at
                 if not event.final and next_at is None:
                     next_at = fallback_due(event.attempt + 1, now, self.placing.retry_schedule)
@@ -269,7 +273,12 @@ class Handlers:
         """Pause, resume, credit pause/resume, retention; failure and deletion close it.
 
         A closed batch's entries are dropped (probes out may still answer; their
-        verdicts find no entry) and its reservations released (`credit`).
+        verdicts find no entry) and its reservations released (`credit`). A pause
+        voids the batch's probes dispatched at or before it (the prober drops their
+        requests, `lc_prober.pauses`): their leads are queued again, reservations
+        kept, due `pause_requeue_after` after the pause, so that a call a prober
+        started before it learnt of the pause has answered first (its verdict closes
+        or advances the entry). Applied on every delivery of the pause: idempotent.
         """
         schedule = self.schedule
         async with schedule.lock:
@@ -277,12 +286,27 @@ class Handlers:
                 event.batch_id, event.account_id, created_at=self.clock.now(), active=False
             )
             new = after_batch_event(record, event.kind, event.occurred_at)
+            if event.kind == "paused":
+                await self._void_paused(event.batch_id, event.occurred_at)
             if new is None:
                 return
             await schedule.save_batches([new])
             if new.closed:
                 await self._drop_entries(event.batch_id)
         log.info("batch_event_applied", kind=event.kind, dispatchable=new.dispatchable)
+
+    async def _void_paused(self, batch_id: str, paused_at: datetime) -> None:
+        due = paused_at + self.pause_requeue_after
+        voided = [
+            v
+            for e in self.schedule.entries.values()
+            if e.batch_id == batch_id
+            and (v := transitions.voided_by_pause(e, paused_at, due)) is not None
+        ]
+        await self.schedule.commit(voided)
+        if voided:
+            metrics.PAUSE_VOIDED.inc(len(voided))
+            log.info("paused_probes_voided", batch_id=batch_id, count=len(voided))
 
     async def delete_batch(self, batch_id: str, account_id: str) -> None:
         """The batch is gone (retention): forget it and drop its dispatch entries."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 QUEUED = Gauge(
     "lc_scheduler_queued_leads",
@@ -35,6 +35,16 @@ RETRIES_SCHEDULED = Counter(
 WINDOW_DEFERRALS = Counter(
     "lc_scheduler_window_deferrals_total",
     "Due leads whose due time was moved to the next opening of their calling window.",
+)
+PROBE_LOOP_SECONDS = Histogram(
+    "lc_scheduler_probe_loop_seconds",
+    "From a probe's dispatch to its verdict here (what LC_DISPATCH_LOOP_SECONDS estimates, "
+    "plus the wait in the trunk's topic).",
+    buckets=(0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 20, 40, 60, 120),
+)
+PAUSE_VOIDED = Counter(
+    "lc_scheduler_pause_voided_total",
+    "Outstanding probes voided by their batch's pause (the prober drops them), leads queued again.",
 )
 TIMEOUT_REDISPATCHES = Counter(
     "lc_scheduler_timeout_redispatches_total",

@@ -135,6 +135,7 @@ class Relay:
             trunk=e.trunk,
             epoch=self.epoch(),
             expires_at=self.lifetime.expires_at(e),
+            dispatched_at=e.dispatched_at,
         )
 
     async def _mark_sent(self, sent: list[Entry]) -> None:

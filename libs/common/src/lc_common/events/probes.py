@@ -26,7 +26,8 @@ class ProbeRequestV1(LeadEvent):
     the attempt number but gets a new probe id. `epoch` is the lease epoch of the
     scheduler leader that dispatched it. A prober never starts the call after
     `expires_at`: by then the scheduler may have dispatched the lead again, and
-    one of the two requests must not ring.
+    one of the two requests must not ring. A request `dispatched_at` or before its
+    batch's latest pause is void: never dialled (the scheduler queues it again).
     """
 
     schema_version: Literal[1] = 1
@@ -36,6 +37,7 @@ class ProbeRequestV1(LeadEvent):
     trunk: Identifier
     epoch: Epoch = 0
     expires_at: datetime | None = None
+    dispatched_at: datetime | None = None
 
 
 class SipResponseV1(BaseModel):

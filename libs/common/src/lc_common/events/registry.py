@@ -46,7 +46,7 @@ LEAD_VERDICTS = Topic(
 )
 PROBE_RETRIES = Topic("probe.retries", ProbeRetryV1, "classifier", ("scheduler",))
 BATCH_EVENTS = Topic(
-    "batch.events", BatchEventV1, "ingest", ("scheduler", "notifier"), key="batch_id"
+    "batch.events", BatchEventV1, "ingest", ("scheduler", "notifier", "prober"), key="batch_id"
 )
 BILLING_EVENTS = Topic(
     "billing.events",

@@ -147,6 +147,11 @@ class SipTrunkClient:
             sent_by=self._sent_by,
             transport=self._transport.name,
             user_agent=cfg.user_agent,
+            asserted_identity=(
+                address_value(cfg.caller_id, cfg.from_host or cfg.host)
+                if cfg.caller_id is not None
+                else None
+            ),
         )
         call = OutgoingCall(self, leg, number, policy or cfg.policy)
         self._calls.add(call)

@@ -53,6 +53,8 @@ class TrunkConfig:
     username: str | None = None
     password: str | None = None
     from_user: str = "leadcleanser"
+    caller_id: str | None = None
+    """Our calling line identity (E.164): the From user and the P-Asserted-Identity."""
     from_host: str | None = None
     """Host in the From URI; defaults to the trunk host (what most trunks expect)."""
     from_display: str | None = None

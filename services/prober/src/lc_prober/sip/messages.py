@@ -91,6 +91,8 @@ class CallLeg:
     sent_by: str
     transport: str
     user_agent: str
+    asserted_identity: str | None = None
+    """P-Asserted-Identity of the INVITE (RFC 3325): our caller ID, if the trunk has one."""
     cseq: int = 1
     _shared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False)
 
@@ -99,6 +101,8 @@ class CallLeg:
             require_header_value(name, getattr(self, name))
         require_header_value("transport", self.transport)
         require_header_value("user_agent", self.user_agent)
+        if self.asserted_identity is not None:
+            require_header_value("asserted_identity", self.asserted_identity)
         self._shared = (("Max-Forwards", "70"), ("From", self.from_value))
 
     def _request(
@@ -132,6 +136,8 @@ class CallLeg:
             ("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"),
             *extra,
         )
+        if self.asserted_identity is not None:
+            more = (("P-Asserted-Identity", self.asserted_identity), *more)
         return self._request("INVITE", self.uri, branch, self.cseq, self.to_value, more, sdp)
 
     def ack_for_failure(self, branch: str, response: SipResponse) -> bytes:

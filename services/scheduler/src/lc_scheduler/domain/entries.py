@@ -99,6 +99,26 @@ def requeued_after_timeout(entry: Entry, now: datetime) -> Entry | None:
     )
 
 
+def voided_by_pause(entry: Entry, paused_at: datetime, due_at: datetime) -> Entry | None:
+    """An outstanding probe dispatched at or before its batch's pause: the prober drops its
+    request, so the lead is queued again (same attempt, new probe id at `due_at`)."""
+    if (
+        entry.state != "outstanding"
+        or entry.dispatched_at is None
+        or entry.dispatched_at > paused_at
+    ):
+        return None
+    return entry.evolve(
+        state="queued",
+        due_at=due_at,
+        probe_id=None,
+        trunk=None,
+        dispatched_at=None,
+        sent=False,
+        last_reason="paused",
+    )
+
+
 def reopened(entry: Entry, now: datetime) -> Entry:
     """A lead the database of record still calls open: test it again (same attempt)."""
     return entry.evolve(

@@ -8,14 +8,19 @@ from collections.abc import Mapping, Sequence
 from lc_common.trunks import Trunk
 
 
-def outstanding_bound(trunk: Trunk, factor: float) -> int:
+def outstanding_bound(trunk: Trunk, factor: float, loop_seconds: float = 0.0) -> int:
     """At most this many probe requests may be outstanding on a trunk.
 
-    A little more than its channels, so the trunk's probers always have the next
-    call at hand (keeping the trunk near its limit) while the queue of requests
-    waiting in the topic stays short (so pause and fairness act within seconds).
+    An outstanding probe holds its place from dispatch until its verdict comes
+    back, so by Little's law a trunk kept full needs what its channels hold plus
+    what it starts while a verdict travels: channels + CPS x `loop_seconds` (the
+    dispatch-to-verdict time of a request that waits for nothing: relay, prober,
+    classifier). Never less than channels x `factor`. The queue of requests in
+    the topic stays a few seconds long, so fairness acts within seconds (and
+    pause at once: the prober drops a paused batch's requests).
     """
-    return max(1, math.ceil(trunk.channels * factor))
+    little = trunk.channels + math.ceil(trunk.cps * loop_seconds)
+    return max(1, math.ceil(trunk.channels * factor), little)
 
 
 def carriers(trunks: Sequence[Trunk], e164: str) -> list[Trunk]:
