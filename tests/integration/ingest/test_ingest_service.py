@@ -9,13 +9,14 @@ import csv
 import io
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from tests.support import serving
+from tests.support import serving, until
 
 from lc_common.clock import ManualClock
 from lc_common.events import BATCH_EVENTS, LEAD_VERDICTS, LEADS_ACCEPTED, Evidence, LeadVerdictV1
@@ -215,3 +216,62 @@ async def test_a_file_that_is_not_csv_fails_its_batch_with_a_reason(
         )
         assert unauthorised.status_code == 401
         assert unauthorised.json()["error"]["code"] == "unauthorised"
+
+
+async def test_format_overrides_apply_to_the_preview_and_the_import(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = IngestSettings(
+        http_port=free_port(),
+        internal_token=TOKEN,  # type: ignore[arg-type]
+        upload_dir=tmp_path,
+    )
+    clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    headers = {"X-LC-Internal-Token": TOKEN, "X-LC-Account-Id": "acc_1"}
+    # Detected: no header, `;`. Chosen: a header row, `,` (one column holding `a;b`).
+    data = "0412345670;Zoé\n0412345671;Al\n0412345671;Bo\nnope;x\n".encode("cp1252")
+    chosen = {"encoding": "cp1252", "delimiter": ",", "has_header": "true"}
+    async with (
+        running_ingest(settings, clock) as url,
+        httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client,
+    ):
+        files = {"file": ("leads.csv", data, "text/csv")}
+        detected = (await client.post("/internal/v1/imports/preview", files=files)).json()
+        assert (detected["delimiter"], detected["has_header"]) == (";", False)
+        assert "dry_run" not in detected
+        preview = await client.post(
+            "/internal/v1/imports/preview",
+            files=files,
+            data={**chosen, "phone_column": "0"},
+        )
+        assert preview.status_code == 200, preview.text
+        found = preview.json()
+        assert (found["encoding"], found["delimiter"], found["has_header"]) == ("cp1252", ",", True)
+        assert found["header"] == ["0412345670;Zoé"]
+        assert found["dry_run"] == {
+            "rows": 3,
+            "accepted": 0,
+            "rejected": 3,
+            "duplicates": 0,
+            "rejected_by_reason": [
+                {
+                    "reason": "contains_letters",
+                    "count": 3,
+                    "examples": ["0412345671;Al", "0412345671;Bo", "nope;x"],
+                }
+            ],
+        }
+        by_detection = await client.post(
+            "/internal/v1/imports/preview", files=files, data={"phone_column": "Column 1"}
+        )
+        assert by_detection.json()["dry_run"]["duplicates"] == 1
+        assert by_detection.json()["dry_run"]["accepted"] == 2
+
+        created = await client.post(
+            "/internal/v1/batches", files=files, data={**chosen, "phone_column": "0"}
+        )
+        assert created.status_code == 201, created.text
+        # Nothing accepted: the batch is finished as soon as it is imported.
+        batch = await wait_batch(client, created.json()["id"], status="finished")
+        assert (batch["imported"], batch["accepted"], batch["rejected"]) == (3, 0, 3)
+        await until(lambda: not any(tmp_path.iterdir()), what="the upload removed")
