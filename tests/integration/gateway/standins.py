@@ -224,6 +224,8 @@ def ingest_app(state: IngestState) -> FastAPI:
     @app.get("/internal/v1/batches/{batch_id}")
     async def get(batch_id: str, request: Request) -> Any:
         batch = owned(request, batch_id)
+        if batch is not None and "next_status" in batch:
+            batch["status"] = batch.pop("next_status")
         return batch if batch else error(404, "batch_not_found", f"no batch {batch_id}")
 
     @app.patch("/internal/v1/batches/{batch_id}")
@@ -233,7 +235,12 @@ def ingest_app(state: IngestState) -> FastAPI:
             return error(404, "batch_not_found", f"no batch {batch_id}")
         paused = bool((await request.json())["paused"])
         batch["paused"] = paused
-        batch["status"] = "paused" if paused else "running"
+        status = "paused" if paused else "running"
+        if batch.get("hold_status"):
+            # As a real batch may: the status follows a moment later (on the next read).
+            batch["next_status"] = status
+            return {k: v for k, v in batch.items() if k not in ("hold_status", "next_status")}
+        batch["status"] = status
         return batch
 
     @app.get("/internal/v1/batches/{batch_id}/download")
