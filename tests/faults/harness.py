@@ -175,6 +175,17 @@ class FaultRun:
         assert response.status_code == 200, response.text
         return list(csv.DictReader(io.StringIO(response.text)))
 
+    async def all_transactions(self) -> list[dict[str, Any]]:
+        """Every transaction of the account, following the API's pages."""
+        found: list[dict[str, Any]] = []
+        params: dict[str, str | int] = {"limit": 500}
+        while True:
+            page = (await self.api.get("/api/v1/billing/transactions", params=params)).json()
+            found.extend(page["transactions"])
+            if not page.get("next_cursor"):
+                return found
+            params["cursor"] = page["next_cursor"]
+
     def mail_subjects(self) -> list[str]:
         subjects = []
         for path in sorted((self.workdir / "mail").glob("*.eml")):
@@ -256,7 +267,7 @@ class FaultRun:
                 "I2 attempts", checker.check_calls_within(calls, attempts, "attempts recorded")
             )
         report.add("I5 counters", checker.check_counters(self.poller.samples))
-        transactions = (await self.api.get("/api/v1/billing/transactions")).json()["transactions"]
+        transactions = await self.all_transactions()
         charged = sum(abs(int(t["units"])) for t in transactions if t["kind"] == "deduction")
         balance = int((await self.api.get("/api/v1/billing/balance")).json()["balance"])
         balances = [*self.poller.balances, balance]
