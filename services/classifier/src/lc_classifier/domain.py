@@ -40,6 +40,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from lc_classifier.fast import built
 from lc_classifier.history import AttemptRecord, LeadHistory
 from lc_classifier.rules import Facts, Rule, RuleSet, Status, facts_of, render_detail
 from lc_common.events import (
@@ -135,7 +136,8 @@ def observe(signalling: ProbeSignallingV1, rules: RuleSet) -> Observation:
 def record_of(signalling: ProbeSignallingV1, observation: Observation) -> AttemptRecord:
     """The history entry of one call."""
     media = signalling.early_media
-    return AttemptRecord.model_construct(
+    return built(
+        AttemptRecord,
         probe_id=signalling.probe_id,
         attempt=signalling.attempt,
         trunk=signalling.trunk,
@@ -181,10 +183,14 @@ def decide(
     observation = observe(signalling, rules)
     record = record_of(signalling, observation)
     pending = history.pending_confirmation()
-    history = LeadHistory.model_construct(
+    history = built(
+        LeadHistory,
         lead_id=history.lead_id,
         attempts=[*history.attempts, record],
         final_status=None,
+        final_detail=None,
+        final_confidence=None,
+        final_evidence=None,
         batch_id=signalling.batch_id,
         partition=partition if partition is not None else history.partition,
         updated_at=now,
@@ -371,7 +377,8 @@ class _Builder:
     ) -> Decision:
         verdict = self._verdict(status, True, detail, confidence, evidence_of)
         history = self.history
-        history = LeadHistory.model_construct(
+        history = built(
+            LeadHistory,
             lead_id=history.lead_id,
             attempts=history.attempts,
             final_status=status,

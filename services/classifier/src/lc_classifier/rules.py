@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from lc_classifier.announcements import AnnouncementLibrary
+from lc_classifier.fast import built
 from lc_common.events import EndedBy, ProbeSignallingV1
 
 Status = Literal["connected", "disconnected", "indeterminate", "trunk_fault"]
@@ -242,7 +243,8 @@ def facts_of(signalling: ProbeSignallingV1, rules: RuleSet) -> Facts:
         and any(marker in text for marker in rules.overrun_markers)
     )
     # Built from validated values: no need to validate again (hot path).
-    return Facts.model_construct(
+    return built(
+        Facts,
         ended_by=signalling.ended_by,
         final_code=final_code,
         final_reason=(final.reason if final and final.reason else None),
