@@ -19,7 +19,14 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lc_common.settings import ServiceSettings
+from lc_common.limits import (
+    BodyLimitMiddleware,
+    BodyTooLarge,
+    LimitFor,
+    render_body_too_large,
+    service_body_limit,
+)
+from lc_common.settings import BodyLimitSettings, ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -153,15 +160,25 @@ def create_service_app(
     workers: Workers,
     checks: list[ReadinessCheck],
     details: ReadinessDetail | None = None,
+    body_limit: LimitFor | None = None,
     app_factory: Callable[..., FastAPI] = FastAPI,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app with the shared health and metrics routes and a `Workers` group.
 
+    Every request body is capped before the app reads it (`BodyLimitMiddleware`):
+    by `body_limit` if given, else by `service_body_limit` over the `LC_MAX_*_BYTES`
+    settings (64 KiB by default; internal calls 1 MiB; ingest's upload routes the
+    upload cap). The layer wraps the `middleware` passed in `fastapi_kwargs`, so
+    those never see an oversize body; middleware added to the app later wraps it.
     `app_factory` builds the app from the FastAPI arguments (FastAPI itself unless
     a service needs another, such as the gateway's docs served without a CDN).
     """
     app = app_factory(title=title, lifespan=lifespan, **fastapi_kwargs)
+    limit_for = body_limit or service_body_limit(BodyLimitSettings())
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    # Looked up by the exception's class first: wins over a service's HTTPException handler.
+    app.add_exception_handler(BodyTooLarge, render_body_too_large)
     app.state.workers = workers
     app.include_router(health_router(workers, checks, details))
     return app

@@ -18,6 +18,25 @@ KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
+class BodyLimitSettings(BaseSettings):
+    """The caps on request bodies that every service's app applies (lc_common.limits).
+
+    Read from the same `LC_*` variables as the service's own settings, so ingest's
+    `LC_MAX_UPLOAD_BYTES` is both the cap it streams uploads under and the cap its
+    upload routes are given here.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore")
+
+    max_body_bytes: int = Field(64 * 1024, ge=1)
+    """Every body that is neither an upload nor an internal call (JSON, forms, webhooks)."""
+    max_internal_body_bytes: int = Field(1024 * 1024, ge=1)
+    """`/internal/` calls between services: the largest, 1000 leads of two 128-character
+    ids each (reservations, lead states), is under 300 KiB."""
+    max_upload_bytes: int = Field(512 * 1024 * 1024, ge=1)
+    """The CSV file of an upload route (ingest's own cap has the same name and default)."""
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs: where the broker and store are, how to log, where to listen.
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from lc_common.events.base import Event, LeadEvent
 from lc_common.events.types import E164, Attempt, Identifier, Q850Cause, ShortText, SipCode
@@ -80,3 +80,11 @@ class LeadsDispatchedV1(Event):
     account_id: Identifier
     batch_id: Identifier
     leads: list[DispatchedLead] = Field(max_length=100_000)
+
+    @model_validator(mode="after")
+    def _leads_in_batch(self) -> Self:
+        # As LeadEvent's rule: a lead of another batch (another account's) is refused here.
+        prefix = f"{self.batch_id}:"
+        if any(not lead.lead_id.startswith(prefix) for lead in self.leads):
+            raise ValueError("every lead_id must be '<batch_id>:<row>' of the event's batch")
+        return self
