@@ -110,7 +110,9 @@ def test_sample_batch_travels_the_whole_pipeline(stack: Stack) -> None:
     download = api.get(f"/api/v1/batches/{batch_id}/download")
     assert download.status_code == 200
     assert download.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(download.text)))
+    # UTF-8 with a BOM, so that Excel shows accents.
+    assert download.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
     original = list(csv.reader(SAMPLE.open(newline="")))
     assert rows[0][: len(original[0])] == original[0]
     assert rows[0][len(original[0]) :] == [
@@ -121,6 +123,8 @@ def test_sample_batch_travels_the_whole_pipeline(stack: Stack) -> None:
         "cleanse_attempts",
         "cleanse_tested_at",
         "cleanse_reject_reason",
+        "cleanse_line_type",
+        "cleanse_evidence",
     ]
     assert len(rows) == len(original)
     status_at = rows[0].index("cleanse_status")
