@@ -172,3 +172,28 @@ def test_batch_flags_and_stale_events() -> None:
     assert finished is not None and finished.retention_from == NOW
     assert finished.dispatchable == r.dispatchable
     assert after_batch_event(r, "queued", NOW) is None
+
+
+def test_a_pause_voids_probes_dispatched_until_it_and_their_final_verdict_still_closes() -> None:
+    e = out(entry(attempt=2))  # dispatched at NOW
+    due = NOW + timedelta(seconds=90)
+    v = t.voided_by_pause(e, NOW, due)
+    assert v is not None and v.state == "queued" and v.attempt == 2 and v.probe_id is None
+    assert (v.due_at, v.last_reason) == (due, "paused")
+    # Dispatched after the pause, or not out at all: nothing to void.
+    assert t.voided_by_pause(e, NOW - timedelta(seconds=1), due) is None
+    assert t.voided_by_pause(entry(), NOW, due) is None
+    # A call started before the prober learnt of the pause still closes the lead...
+    closed = t.after_verdict(v, attempt=2, final=True, now=NOW, next_attempt_at=None)
+    assert closed is not None and closed.state == "final"
+    # ...and its non-final verdict leaves the queued attempt to the classifier's retry.
+    assert t.after_verdict(v, attempt=2, final=False, now=NOW, next_attempt_at=None) is None
+
+
+def test_the_bound_holds_what_the_trunk_starts_while_a_verdict_travels() -> None:
+    sim_a = Trunk(name="a", host="h", channels=20, cps=20)
+    # Little's law: 20 channels + 20 calls/s x 3 s of dispatch-to-verdict latency.
+    assert outstanding_bound(sim_a, 1.0, 3.0) == 80
+    assert outstanding_bound(sim_a, 1.0, 0.25) == 25  # fractions of a call round up
+    assert outstanding_bound(sim_a, 5.0, 3.0) == 100  # the factor is a floor
+    assert outstanding_bound(Trunk(name="s", host="h", channels=1, cps=0.5), 1.0, 0.0) == 1

@@ -111,6 +111,12 @@ class ConsumerSpec(Generic[E]):
     commit_before_handle: bool = False
     """At most once (needs `lanes`): commit events before starting them, never retry a
     handler, drop events whose commit fails because their partition moved."""
+    lane_prefetch: int = 1
+    """With `lanes`: events fetched and waiting per lane, in lanes' worth (its limit), so
+    a lane's next events are at hand when a slot frees instead of a fetch away."""
+    fetch_max_wait_ms: int = 500
+    """How long the broker may hold a fetch that finds nothing new (aiokafka's default);
+    lower for lanes, whose resumed partitions otherwise wait for the pending fetch."""
 
     def decode(self, value: bytes | None) -> E:
         """The event in a raw message, as the runner decodes it (ValidationError if it is not)."""
@@ -196,6 +202,7 @@ class ConsumerRunner(Generic[E]):
             max_poll_interval_ms=600_000,
             session_timeout_ms=30_000,
             heartbeat_interval_ms=3_000,
+            fetch_max_wait_ms=self._spec.fetch_max_wait_ms,
         )
         consumer.subscribe(
             [self._settings.topic(self._spec.topic.name)], listener=_Rebalance(self, consumer)
@@ -276,7 +283,7 @@ class ConsumerRunner(Generic[E]):
         for tp in consumer.assignment():
             limit = self._limit(tp)
             backlog = len(self._pending.get(tp, ()))
-            full = limit == 0 or backlog >= max(1, limit)
+            full = limit == 0 or backlog >= max(1, limit) * self._spec.lane_prefetch
             if full and tp not in paused:
                 consumer.pause(tp)
             elif not full and tp in paused:

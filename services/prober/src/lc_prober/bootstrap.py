@@ -181,6 +181,9 @@ async def build_runtime(
                 concurrency=trunk.channels,
                 lanes=lanes,
                 commit_before_handle=True,
+                # The next round's requests fetched while this round's calls run.
+                lane_prefetch=3,
+                fetch_max_wait_ms=20,
             )
             runner = ConsumerRunner(settings, spec, publisher)
             runners.append(runner)

@@ -30,8 +30,12 @@ How it works
   schedule, consumes and dispatches, and a standby takes over when the lease
   runs out or is released.
 - `dispatcher.Dispatcher` rounds (every `LC_DISPATCH_INTERVAL_SECONDS`, and at
-  once when a verdict frees room): free room per trunk = ceil(channels x
-  `LC_OUTSTANDING_FACTOR`) - outstanding; handed out one lead at a time in
+  once when a verdict frees room): free room per trunk = its bound minus its
+  outstanding probes, the bound being channels + ceil(cps x
+  `LC_DISPATCH_LOOP_SECONDS`) (Little's law: what the trunk holds plus what it
+  starts while a verdict comes back; at least ceil(channels x
+  `LC_OUTSTANDING_FACTOR`); `lc_scheduler_probe_loop_seconds` shows the real
+  dispatch-to-verdict time); handed out one lead at a time in
   turns over accounts, then batches (`domain.fairness`); trunk by prefix and
   most free room, avoiding `avoid_trunk` where another trunk carries the number
   (`domain.routing`); leads outside their calling window move to its next
@@ -51,8 +55,14 @@ How it works
   (after each round, at startup, in each sweep) publishes its `ProbeRequestV1`
   (with the leader's `epoch` and `expires_at` = dispatched_at +
   `LC_PROBE_TIMEOUT_SECONDS` - `LC_MAX_CALL_SECONDS` - `LC_PROBE_EXPIRY_SKEW_SECONDS`,
-  checked positive at startup) and marks it sent. billing and ingest are
-  called over one pooled HTTP client.
+  checked positive at startup, and `dispatched_at`) and marks it sent. billing
+  and ingest are called over one pooled HTTP client.
+- Pause (`handlers.on_batch_event`): a `paused` batch is not dispatched, and its
+  probes dispatched at or before the pause are void (the prober drops their
+  requests, `lc_prober.pauses`): their leads are queued again, same attempt and
+  reservation, due `LC_PAUSE_REQUEUE_AFTER_SECONDS` (default max call + skew)
+  after the pause, so a call a prober started before it learnt of the pause has
+  answered first (`lc_scheduler_pause_voided_total`).
 - `redrive.Redriver` pages through ingest's open leads (startup and on demand):
   inserts unknown ones that ingest holds non-final, re-opens ones final here for
   longer than `LC_REDRIVE_FINAL_GRACE_SECONDS` (ingest never saw the verdict). A
