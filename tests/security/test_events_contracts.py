@@ -125,17 +125,12 @@ def test_an_id_with_spaces_slashes_or_breaks_is_refused(
     assert refused(topic, changed(json.loads(example.value), path, bad))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ProbeSignallingV1.call_id is a ShortText: CR/LF and spaces pass (a Call-ID type "
-    "is due in lc_common.events.probes, which the prober's engineer is editing)",
-)
 @pytest.mark.parametrize(
     ("topic", "example", "path", "bad"),
     cases(
         lambda p, v: name_of(p) == SIP_CALL_ID and p == ("call_id",),
-        {"crlf": "abc@host\r\nX-Injected: 1"},
-    )[:1],
+        {"crlf": "abc@host\r\nX-Injected: 1", "space": "abc def", "empty": ""},
+    ),
 )
 def test_a_sip_call_id_with_a_line_break_is_refused(
     topic: Topic, example: Example, path: Path, bad: str

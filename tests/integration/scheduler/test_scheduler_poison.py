@@ -34,13 +34,15 @@ from lc_common.settings import ServiceSettings
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 
 LEAD = {"account_id": "acc_1", "batch_id": "bat_x", "lead_id": "bat_x:000000001"}
-# Well-formed, but impossible: a number that is no number, attempt 0, no batch id.
+# Well-formed, but impossible: a number that is no number (or carries SIP headers),
+# attempt 0, no batch id.
 IMPOSSIBLE: dict[str, dict[str, Any]] = {
     LEADS_ACCEPTED.name: {**LEAD, "e164": "+61 call me maybe"},
+    # The number a user injected on the landed main: a SIP URI and a header after CR/LF.
     PROBE_RETRIES.name: {
         **LEAD,
-        "e164": "+61412345678",
-        "attempt": 0,
+        "e164": "+61412345670@evil.example\r\nX-Injected: 1",
+        "attempt": 2,
         "reason": "indeterminate",
         "not_before": "2025-01-01T00:00:00Z",
     },

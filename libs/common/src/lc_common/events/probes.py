@@ -15,6 +15,7 @@ from lc_common.events.types import (
     Identifier,
     Q850Cause,
     ShortText,
+    SipCallId,
     SipCode,
 )
 
@@ -86,7 +87,7 @@ class ProbeSignallingV1(LeadEvent):
     e164: E164
     attempt: Attempt
     trunk: Identifier
-    call_id: ShortText
+    call_id: SipCallId
     started_at: datetime
     duration_ms: int = Field(ge=0)
     responses: list[SipResponseV1] = Field(max_length=64)

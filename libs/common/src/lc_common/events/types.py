@@ -19,6 +19,9 @@ E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 #: An identifier we minted (account, batch, lead, probe, trunk): letters, digits, `_.:-`.
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$")]
 
+#: A SIP Call-ID as RFC 3261 words it: visible ASCII, no whitespace, so no CR/LF.
+SipCallId = Annotated[str, StringConstraints(pattern=r"^[!-~]{1,256}$")]
+
 #: An attempt number: the first call of a lead is attempt 1.
 Attempt = Annotated[int, Field(ge=1, le=100)]
 
