@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import statistics
 import sys
 import tempfile
@@ -147,6 +148,10 @@ async def main() -> None:
     parser.add_argument("--leads", type=int, action="append", help="batch sizes (3000, 10000)")
     parser.add_argument("--pause-check", action="store_true")
     args = parser.parse_args()
+    # SIGTERM ends the run like Ctrl-C: the stack, the broker and the store are stopped.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     sizes = args.leads or [3000, 10000]
     workdir = Path(tempfile.mkdtemp(prefix="lc-bench-wall-"))
     broker = start_broker(log_path=workdir / "broker.log")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lc_common.events import probe_requests
-from lc_common.lanes import lane_count, lane_shares, max_lanes
+from lc_common.lanes import lane_count, lane_cycle, lane_shares, max_lanes
 from lc_common.trunks import Trunk
 
 
@@ -63,3 +63,12 @@ def test_more_partitions_than_the_trunk_can_split_is_refused() -> None:
 def test_the_request_topic_of_a_trunk_has_its_lanes_as_partitions() -> None:
     assert probe_requests(trunk(3, 50)).partitions == 3
     assert probe_requests("t").name == probe_requests(trunk(3, 50)).name
+
+
+def test_the_lane_cycle_feeds_each_lane_its_share_evenly_spread() -> None:
+    shares = lane_shares(trunk(20, 20), 8)  # starts 3, 3, 3, 3, 2, 2, 2, 2
+    cycle = lane_cycle(shares)
+    assert len(cycle) == 20
+    assert [cycle.count(s.lane) for s in shares] == [s.starts for s in shares]
+    assert cycle[:8] == list(range(8))  # every lane once before any twice
+    assert lane_cycle(lane_shares(trunk(10, 0.5), 1)) == [0]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from lc_common.trunks import DEFAULT_LANES, Trunk
 
-__all__ = ["DEFAULT_LANES", "LaneShare", "lane_count", "lane_shares", "max_lanes"]
+__all__ = ["DEFAULT_LANES", "LaneShare", "lane_count", "lane_cycle", "lane_shares", "max_lanes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +74,15 @@ def lane_shares(trunk: Trunk, lanes: int) -> list[LaneShare]:
         return [LaneShare(0, channels[0], 1, 1.0 / trunk.cps)]
     starts = _split(math.floor(trunk.cps), lanes)
     return [LaneShare(i, channels[i], starts[i], 1.0) for i in range(lanes)]
+
+
+def lane_cycle(shares: list[LaneShare]) -> list[int]:
+    """The lanes in the order a dispatcher should feed them, one turn per start each
+    lane may make in its window, spread evenly over the cycle.
+
+    Feeding requests round this cycle gives each lane work in proportion to its CPS,
+    so no lane's queue grows while another idles (a key hash would not: a few lanes
+    get more than their share and hold the trunk's requests in their queues).
+    """
+    turns = [(k / share.starts, share.lane) for share in shares for k in range(share.starts)]
+    return [lane for _, lane in sorted(turns)]
