@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from tests.flood import rss_bytes, served
 from tests.integration.gateway.standins import free_address
-from tests.support import until
 
 pytestmark = pytest.mark.mongo
 
@@ -32,14 +32,6 @@ HASH_SLOTS = 2
 BOUND = HASH_SLOTS * ARGON2_MEMORY + 80 * MIB
 LOGIN = "abuse@example.com"
 PASSWORD = "correct-horse-battery-staple"
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 @pytest.fixture
@@ -64,35 +56,10 @@ async def gateway(mongodb_uri: str, isolation: dict[str, str]) -> AsyncIterator[
     assert json.loads(out.decode().strip().splitlines()[-1])["login"] == LOGIN
     url = free_address()
     host, port = url.removeprefix("http://").split(":")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "lc_gateway.main:app_from_environment",
-        "--host",
-        host,
-        "--port",
-        port,
-        "--no-access-log",
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    async def answers() -> bool:
-        try:
-            async with httpx.AsyncClient() as http:
-                return (await http.get(f"{url}/healthz")).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        await until(answers, within=30, what="the gateway answers /healthz")
-        yield url, process.pid
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 20)
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "lc_gateway.main:app_from_environment"]
+    argv += ["--host", host, "--port", port, "--no-access-log"]
+    async with served(argv, env, url, "the gateway", within=30) as pid:
+        yield url, pid
 
 
 async def log_in(url: str, password: str) -> int:
