@@ -84,19 +84,25 @@ def deferred(entry: Entry, due_at: datetime) -> Entry:
     return entry.evolve(due_at=due_at)
 
 
-def requeued_after_timeout(entry: Entry, now: datetime) -> Entry | None:
-    """An outstanding probe nobody answered: dispatch again, same attempt, new probe id."""
-    if entry.state != "outstanding":
-        return None
+def _queued_again(entry: Entry, due_at: datetime, reason: str) -> Entry:
+    """The lead back in its queue for the same attempt, off any trunk (a new probe id)."""
     return entry.evolve(
         state="queued",
-        due_at=now,
+        due_at=due_at,
         probe_id=None,
         trunk=None,
         dispatched_at=None,
         sent=False,
-        last_reason="timeout",
+        finalised_at=None,
+        last_reason=reason,
     )
+
+
+def requeued_after_timeout(entry: Entry, now: datetime) -> Entry | None:
+    """An outstanding probe nobody answered: dispatch again, same attempt, new probe id."""
+    if entry.state != "outstanding":
+        return None
+    return _queued_again(entry, now, "timeout")
 
 
 def voided_by_pause(entry: Entry, paused_at: datetime, due_at: datetime) -> Entry | None:
@@ -108,29 +114,12 @@ def voided_by_pause(entry: Entry, paused_at: datetime, due_at: datetime) -> Entr
         or entry.dispatched_at > paused_at
     ):
         return None
-    return entry.evolve(
-        state="queued",
-        due_at=due_at,
-        probe_id=None,
-        trunk=None,
-        dispatched_at=None,
-        sent=False,
-        last_reason="paused",
-    )
+    return _queued_again(entry, due_at, "paused")
 
 
 def reopened(entry: Entry, now: datetime) -> Entry:
     """A lead the database of record still calls open: test it again (same attempt)."""
-    return entry.evolve(
-        state="queued",
-        due_at=now,
-        probe_id=None,
-        trunk=None,
-        dispatched_at=None,
-        sent=False,
-        finalised_at=None,
-        last_reason="redrive",
-    )
+    return _queued_again(entry, now, "redrive")
 
 
 def after_retry(
