@@ -28,9 +28,14 @@ from tests.faults.observe import Poller, Tap
 
 TRUNK_TOPIC = "probe.requests.sim"
 TAPPED = ["leads.accepted", TRUNK_TOPIC, "lead.verdicts"]
-# Shorter clocks than production, so a fault heals within a test.
+# How long the judge waits for consumers that rejoin their groups after a fault.
+CATCH_UP_SECONDS = 90.0
+# Shorter clocks than production, so a fault heals within a test. The probe timeout
+# stays longer than a restarted scheduler takes to rejoin its consumer groups (its
+# dead predecessor's 30 s session, then the join), as production's 600 s does:
+# otherwise it re-dispatches probes whose verdicts merely wait for it to come back.
 FAULT_ENV = {
-    "LC_PROBE_TIMEOUT_SECONDS": "30",
+    "LC_PROBE_TIMEOUT_SECONDS": "75",
     "LC_MAX_CALL_SECONDS": "15",
     "LC_PROBE_EXPIRY_SKEW_SECONDS": "5",
     "LC_SWEEP_INTERVAL_SECONDS": "2",
@@ -180,6 +185,20 @@ class FaultRun:
         assert response.status_code == 200, response.text
         return list(csv.DictReader(io.StringIO(response.text)))
 
+    async def charged_once_settled(self, final_leads: int) -> int:
+        """Units deducted, once billing has caught up with the verdicts (or given up).
+
+        A billing process restarted after kill -9 first waits out its dead
+        predecessor's session in the consumer group; its charges then follow.
+        """
+        deadline = time.monotonic() + CATCH_UP_SECONDS
+        while True:
+            transactions = await self.all_transactions()
+            charged = sum(abs(int(t["units"])) for t in transactions if t["kind"] == "deduction")
+            if charged >= final_leads or time.monotonic() > deadline:
+                return charged
+            await asyncio.sleep(1)
+
     async def all_transactions(self) -> list[dict[str, Any]]:
         """Every transaction of the account, following the API's pages."""
         found: list[dict[str, Any]] = []
@@ -272,8 +291,7 @@ class FaultRun:
                 "I2 attempts", checker.check_calls_within(calls, attempts, "attempts recorded")
             )
         report.add("I5 counters", checker.check_counters(self.poller.samples))
-        transactions = await self.all_transactions()
-        charged = sum(abs(int(t["units"])) for t in transactions if t["kind"] == "deduction")
+        charged = await self.charged_once_settled(final_leads)
         balance = int((await self.api.get("/api/v1/billing/balance")).json()["balance"])
         balances = [*self.poller.balances, balance]
         report.add(
@@ -290,7 +308,14 @@ class FaultRun:
         if dead_letters:
             from tests.faults.faults import count_records
 
-            parked = await count_records(self.peers.bootstrap, [f"{t}.dlq" for t in dead_letters])
+            dlqs = [f"{t}.dlq" for t in dead_letters]
+            deadline = time.monotonic() + CATCH_UP_SECONDS
+            while True:
+                parked = await count_records(self.peers.bootstrap, dlqs)
+                short = [t for t, n in dead_letters.items() if parked.get(f"{t}.dlq", 0) < n]
+                if not short or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(1)
             report.add(
                 "poison",
                 checker.check_dead_letters(

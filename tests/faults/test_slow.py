@@ -48,7 +48,7 @@ async def test_ingest_frozen_for_20_seconds(fault_run: Callable[..., Awaitable[F
 @pytest.mark.faults_long
 @pytest.mark.timeout(1800)
 async def test_carrier_silent_for_12_minutes(fault_run: Callable[..., Awaitable[FaultRun]]) -> None:
-    """Every INVITE is dropped for 12 minutes (24 probe timeouts of 30 s); when the carrier
+    """Every INVITE is dropped for 12 minutes (9 probe timeouts of 75 s); when the carrier
     answers again, each lead rings at most once per attempt recorded (I2: expires_at)."""
     run = await fault_run()
     batch_id = await run.import_batch(leads_csv(LEADS), "carrier-silent")
