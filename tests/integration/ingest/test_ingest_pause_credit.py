@@ -14,6 +14,8 @@ from tests.support import serving, until
 from lc_common.clock import ManualClock
 from lc_common.events import BILLING_EVENTS, LEAD_VERDICTS, CreditEventV1, Evidence, LeadVerdictV1
 from lc_common.kafka import Publisher
+from lc_common.store import connect_mongo, database
+from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import lead_id
 from lc_ingest.config import IngestSettings
 from lc_ingest.main import create_app
@@ -197,3 +199,24 @@ async def test_a_batch_imported_without_credit_waits_for_it(service_env: dict[st
             assert kinds == ["credit_paused", "credit_resumed"]
     finally:
         await publisher.stop()
+
+
+async def test_credit_restored_half_a_second_after_it_ran_out_is_kept(
+    service_env: dict[str, str],
+) -> None:
+    """Billing announces `exhausted` on a refused reservation and `restored` on the grant
+    that follows within the second: the newer state wins on the real store (whose
+    update filters do not order date-like text), and replays change nothing."""
+    settings = IngestSettings()
+    client = connect_mongo(settings)
+    try:
+        store = IngestStore(database(client, settings))
+        ran_out = datetime(2026, 11, 30, 11, 53, 9, 321469, tzinfo=UTC)
+        back = ran_out + timedelta(milliseconds=547)
+        assert await store.record_credit("acc_1", "exhausted", ran_out)
+        assert await store.record_credit("acc_1", "restored", back)
+        assert await store.credit_state("acc_1") == "restored"
+        assert not await store.record_credit("acc_1", "exhausted", ran_out)  # a replay
+        assert await store.credit_state("acc_1") == "restored"
+    finally:
+        await client.close()

@@ -135,9 +135,7 @@ class CreditHandler:
     async def handle(self, event: CreditEventV1) -> None:
         if event.kind == "restored" and event.balance <= 0:
             raise PoisonEvent(f"credit restored to a balance of {event.balance}")
-        changed = await self._store.record_credit(
-            event.account_id, event.kind, to_store_time(event.occurred_at)
-        )
+        changed = await self._store.record_credit(event.account_id, event.kind, event.occurred_at)
         log.info("credit_state", account_id=event.account_id, kind=event.kind, changed=changed)
         # Settled from the kept state even when unchanged: heals a crash after the record.
         await self._lifecycle.settle_credit(event.account_id)

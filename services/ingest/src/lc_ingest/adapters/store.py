@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -11,6 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from lc_common.events import Event
 from lc_common.outbox import OUTBOX_FIELD, outbox_entry
+from lc_common.store import to_store_time
 from lc_ingest.batches import FINAL_LEAD_STATES, OPEN_LEAD_STATES, lead_id_range
 
 Doc = dict[str, Any]
@@ -187,17 +189,21 @@ class IngestStore:
         return await cursor.to_list()
 
     # accounts
-    async def record_credit(self, account_id: str, state: str, at: str) -> bool:
+    async def record_credit(self, account_id: str, state: str, at: datetime) -> bool:
         """Keep the account's credit state as of `at` unless a newer one is kept; True if
-        it changed. Idempotent: a replayed or older billing event changes nothing."""
+        it changed. Idempotent: a replayed or older billing event changes nothing.
+
+        Compared as whole microseconds since the epoch: nx-27017 (the local store)
+        does not order date-like strings or datetimes in a `$lt` filter."""
+        micros = int(at.timestamp() * 1_000_000)
+        fields = {"credit": state, "credit_at": to_store_time(at), "credit_at_us": micros}
         result = await self.accounts.update_one(
-            {"_id": account_id, "credit_at": {"$lt": at}},
-            {"$set": {"credit": state, "credit_at": at}},
+            {"_id": account_id, "credit_at_us": {"$lt": micros}}, {"$set": fields}
         )
         if result.matched_count:
             return True
         try:
-            await self.accounts.insert_one({"_id": account_id, "credit": state, "credit_at": at})
+            await self.accounts.insert_one({"_id": account_id, **fields})
         except DuplicateKeyError:
             return False  # a state as new or newer is kept
         return True
