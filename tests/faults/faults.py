@@ -9,7 +9,6 @@ killed, stopped and restarted through `tests.e2e.stack.Stack`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
 import subprocess
@@ -207,12 +206,40 @@ async def poison(bootstrap: str, topics: list[str]) -> None:
         await producer.stop()
 
 
-async def count_records(bootstrap: str, topics: list[str]) -> dict[str, int]:
-    """How many records each topic holds now (a `.dlq` twin: how many were parked)."""
-    counts = {}
-    for topic in topics:
-        with contextlib.suppress(Exception):
-            counts[topic] = len(await _records(bootstrap, topic))
+async def count_records(bootstrap: str, topics: list[str], within: float = 30.0) -> dict[str, int]:
+    """How many records each topic holds now (a `.dlq` twin: how many were parked).
+
+    Read by one consumer subscribed to them all under a group of its own, from the
+    earliest offset, as the services' own dead-letter tests do (the group's
+    assignment names every partition, whatever metadata this client had), until
+    nothing new arrives for 3 s after the assignment.
+    """
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"faults-count-{new_tag()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        metadata_max_age_ms=1000,
+    )
+    await consumer.start()
+    counts = dict.fromkeys(topics, 0)
+    loop = asyncio.get_running_loop()
+    try:
+        deadline = loop.time() + within
+        quiet_since: float | None = None
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                counts[tp.topic] += len(records)
+            if batch or not consumer.assignment():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = loop.time()
+            elif loop.time() - quiet_since >= 3:
+                break
+    finally:
+        await consumer.stop()
     return counts
 
 
