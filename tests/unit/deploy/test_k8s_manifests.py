@@ -90,7 +90,7 @@ def settings_of(service: str) -> type[ServiceSettings]:
         for value in vars(module).values()
         if isinstance(value, type)
         and issubclass(value, ServiceSettings)
-        and value is not ServiceSettings
+        and value.__module__ == module.__name__
     ]
     return found
 

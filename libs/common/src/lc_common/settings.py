@@ -146,3 +146,15 @@ def weak_secret_problem(secret: str) -> str | None:
     if len(set(secret)) < MIN_SECRET_DISTINCT:
         return "it has too little variety"
     return None
+
+
+class MailingServiceSettings(ServiceSettings):
+    """A service that sends mail itself: the SMTP relay, and whom mails come from."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    mail_from: str = "Lead Cleanser <noreply@leadcleanser.local>"

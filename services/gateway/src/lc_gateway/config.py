@@ -6,10 +6,10 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr
 
-from lc_common.settings import DEV_SECRET, ServiceSettings
+from lc_common.settings import DEV_SECRET, MailingServiceSettings
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(MailingServiceSettings):
     """Where the gateway listens, which peers it calls, and how it guards its edge.
 
     In production every secret must be set and strong (ServiceSettings refuses a
@@ -46,15 +46,6 @@ class GatewaySettings(ServiceSettings):
 
     # Idempotency-Key records are kept this long.
     idempotency_hours: float = Field(24.0, gt=0)
-
-    # The lockout notice mail goes through the same relay as the notifier's mails.
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-    smtp_timeout_seconds: float = Field(30.0, gt=0)
-    mail_from: str = "Lead Cleanser <noreply@leadcleanser.local>"
 
     @property
     def secure_cookies(self) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from lc_common.settings import ServiceSettings
+from lc_common.settings import MailingServiceSettings
 
 
-class NotifierSettings(ServiceSettings):
+class NotifierSettings(MailingServiceSettings):
     """Where the peers and the SMTP relay are, and when daily summaries go out."""
 
     owner: ClassVar[str] = "notifier"
@@ -21,20 +21,12 @@ class NotifierSettings(ServiceSettings):
     public_url: str = "http://127.0.0.1:8000"
     peer_timeout_seconds: float = Field(10.0, gt=0)
 
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-    smtp_timeout_seconds: float = Field(30.0, gt=0)
-    mail_from: str = "Lead Cleanser <noreply@leadcleanser.local>"
-
     # A local day's summary goes out at this hour of the account's own time zone on the
     # next day (`LC_DAILY_HOUR`; 0: as soon as the day is over).
     daily_hour: int = Field(7, ge=0, le=23)
     daily_check_interval_seconds: float = Field(60.0, gt=0)
-    # A claim that never became `sent` within this time is taken over and retried.
     # How long an account's time zone, read from the gateway, is trusted.
     zone_cache_seconds: float = Field(300.0, gt=0)
+    # A claim that never became `sent` within this time is taken over and retried.
     claim_stale_minutes: float = Field(15.0, gt=0)
     max_send_attempts: int = Field(5, ge=1)
