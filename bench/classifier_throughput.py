@@ -237,27 +237,11 @@ def passthrough_worker() -> None:
     """A Faust worker that forwards every signalling event, raw, to `lead.verdicts`."""
     import faust
 
+    from lc_classifier.bootstrap import faust_app
     from lc_classifier.config import ClassifierSettings
 
     settings = ClassifierSettings()
-    app = faust.App(
-        settings.topic("passthrough"),
-        broker=[f"kafka://{h}" for h in settings.kafka_bootstrap_servers.split(",")],
-        store="memory://",
-        datadir=str(settings.classifier_data_dir),
-        autodiscover=False,
-        topic_partitions=PROBE_SIGNALLING.partitions,
-        topic_replication_factor=1,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.classifier_session_timeout,
-        broker_rebalance_timeout=settings.classifier_session_timeout,
-        broker_heartbeat_interval=min(3.0, settings.classifier_session_timeout / 3),
-        stream_buffer_maxsize=settings.classifier_stream_buffer,
-        producer_linger_ms=5,
-        producer_max_batch_size=262_144,
-        web_enabled=True,
-        web_port=settings.http_port,
-    )
+    app = faust_app(settings, settings.topic("passthrough"))
     source = app.topic(
         settings.topic(PROBE_SIGNALLING.name), key_serializer="raw", value_serializer="raw"
     )

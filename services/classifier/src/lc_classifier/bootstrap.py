@@ -61,18 +61,10 @@ class Classifier:
     pipeline: SignallingPipeline
 
 
-def build_app(
-    settings: ClassifierSettings,
-    *,
-    clock: Clock | None = None,
-    rules: RuleSet | None = None,
-) -> Classifier:
-    """Build the Faust app of the classifier (not started)."""
-    rules = rules or load_rules(settings.classifier_rules_file)
-    if len(rules.announcements) == 0:
-        rules = rules.with_announcements(load_library(settings.classifier_announcements_dir))
-    app_id = settings.topic(settings.classifier_app_id)
-    app = faust.App(
+def faust_app(settings: ClassifierSettings, app_id: str) -> faust.App:
+    """A Faust app configured as the classifier runs it (broker, timeouts, producer
+    batching, web port); the benchmark's pass-through agent runs on the same."""
+    return faust.App(
         app_id,
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=broker_credentials(settings),
@@ -94,6 +86,20 @@ def build_app(
         web_bind=settings.http_host,
         web_port=settings.http_port,
     )
+
+
+def build_app(
+    settings: ClassifierSettings,
+    *,
+    clock: Clock | None = None,
+    rules: RuleSet | None = None,
+) -> Classifier:
+    """Build the Faust app of the classifier (not started)."""
+    rules = rules or load_rules(settings.classifier_rules_file)
+    if len(rules.announcements) == 0:
+        rules = rules.with_announcements(load_library(settings.classifier_announcements_dir))
+    app_id = settings.topic(settings.classifier_app_id)
+    app = faust_app(settings, app_id)
     source = app.topic(
         settings.topic(PROBE_SIGNALLING.name),
         key_serializer="raw",
