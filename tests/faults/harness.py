@@ -185,6 +185,19 @@ class FaultRun:
         assert response.status_code == 200, response.text
         return list(csv.DictReader(io.StringIO(response.text)))
 
+    async def mails_once_settled(self, expected: set[str]) -> list[str]:
+        """The mailbox's subjects, once every expected one arrived (or the wait ran out).
+
+        A notifier restarted after kill -9 first waits out its dead predecessor's
+        session in the consumer group; the final emails follow.
+        """
+        deadline = time.monotonic() + CATCH_UP_SECONDS
+        while True:
+            subjects = self.mail_subjects()
+            if expected <= set(subjects) or time.monotonic() > deadline:
+                return subjects
+            await asyncio.sleep(1)
+
     async def charged_once_settled(self, final_leads: int) -> int:
         """Units deducted, once billing has caught up with the verdicts (or given up).
 
@@ -297,8 +310,8 @@ class FaultRun:
         report.add(
             "I3/I4 billing", checker.check_charges(charged, final_leads, balances, self.granted)
         )
-        subjects = self.mail_subjects()
         wanted = {f"Batch finished: {name}": 1 for name in finished_names}
+        subjects = await self.mails_once_settled(set(wanted))
         daily = {s for s in subjects if s.startswith("Leads processed on ")}
         wanted.update({s: 1 for s in daily})
         # A daily summary is due only after the account's local day has ended, which no
