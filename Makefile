@@ -29,7 +29,7 @@ lint: install
 	$(RUN) ruff format --check .
 
 typecheck: install
-	$(RUN) mypy libs/common/src libs/sip/src services/*/src sim/carrier/src tools/localstack/src
+	$(RUN) mypy libs/common/src libs/sip/src services/*/src sim/carrier/src tools/localstack/src clients/leadcleanser/src
 
 test: install system-deps lint typecheck ## install everything, lint, type-check, run every test
 	$(RUN) pytest -q -p no:cacheprovider
