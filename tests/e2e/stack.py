@@ -28,6 +28,8 @@ class Stack:
     ports: dict[str, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
+    # Processes a test took down on purpose: a supervisor leaves them alone.
+    held: set[str] = field(default_factory=set)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -35,6 +37,7 @@ class Stack:
     def start(self, name: str, command: list[str], extra: dict[str, str] | None = None) -> None:
         """Start a process (logging to `<workdir>/<name>.log`); `restart` runs it again."""
         self.commands[name] = (command, dict(extra or {}))
+        self.held.discard(name)
         log = (self.workdir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             command,
@@ -67,6 +70,7 @@ class Stack:
 
     def kill(self, name: str) -> None:
         """kill -9 one process and reap it."""
+        self.held.add(name)
         proc = self.processes[name]
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
@@ -86,6 +90,7 @@ class Stack:
         )
 
     def stop(self) -> None:
+        self.held.update(self.processes)
         for proc in self.processes.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM

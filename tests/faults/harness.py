@@ -25,6 +25,7 @@ from tests.e2e.stack import BIN, Stack, start_stack
 from tests.faults import checker
 from tests.faults.faults import OwnPeers, carrier_command
 from tests.faults.observe import Poller, Tap
+from tests.faults.supervisor import Supervisor
 
 TRUNK_TOPIC = "probe.requests.sim"
 TAPPED = ["leads.accepted", TRUNK_TOPIC, "lead.verdicts"]
@@ -75,6 +76,7 @@ class FaultRun:
     tap: Tap
     poller: Poller
     granted: int
+    supervisor: Supervisor
     account_id: str = ""
     names: dict[str, str] = field(default_factory=dict)
 
@@ -124,9 +126,14 @@ class FaultRun:
         tap.start()
         poller = Poller(api)
         poller.start()
-        return cls(workdir, peers, stack, api, tap, poller, credit, account["account_id"])
+        supervisor = Supervisor(stack)
+        supervisor.start()
+        return cls(
+            workdir, peers, stack, api, tap, poller, credit, supervisor, account["account_id"]
+        )
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.supervisor.stop)
         await self.poller.stop()
         await self.tap.stop()
         await self.api.aclose()
@@ -347,5 +354,6 @@ class FaultRun:
             "counter_polls": len(self.poller.samples),
             "unavailable_polls": self.poller.unavailable,
             "mails": dict(Counter(subjects)),
+            "restarted_by_supervisor": dict(self.supervisor.restarts),
         }
         return report

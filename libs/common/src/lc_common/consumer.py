@@ -58,6 +58,7 @@ from lc_common.events.base import Event
 from lc_common.events.registry import Topic
 from lc_common.kafka import Publisher, kafka_client_options
 from lc_common.metrics import (
+    COMMIT_FAILURES,
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     HANDLE_SECONDS,
@@ -480,9 +481,18 @@ class ConsumerRunner(Generic[E]):
             for tp, off in self._tracker.committable().items()
             if self._committed.get(tp) != off and tp in consumer.assignment()
         }
-        if offsets:
+        if not offsets:
+            return
+        try:
             await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in offsets.items()})
-            self._committed.update(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group moved on without us (a rebalance, or a broker that lost the
+            # group): the events stay uncommitted and their next owner handles them again,
+            # which every handler tolerates. Crashing here would only add a restart.
+            COMMIT_FAILURES.labels(self.topic_name).inc()
+            log.warning("commit_refused", topic=self.topic_name, error=repr(exc))
+            return
+        self._committed.update(offsets)
 
     async def on_revoked(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
         """Finish what is in flight and commit before partitions move elsewhere.

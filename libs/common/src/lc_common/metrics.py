@@ -25,6 +25,12 @@ HANDLE_SECONDS = Histogram(
     ["topic"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+COMMIT_FAILURES = Counter(
+    "lc_consumer_commit_failures_total",
+    "Offset commits the group refused (a rebalance, or the broker lost the group); the"
+    " events stay uncommitted and are delivered again, by topic.",
+    ["topic"],
+)
 IN_FLIGHT = Gauge("lc_consumer_in_flight", "Events being handled right now.", ["topic"])
 EVENTS_PUBLISHED = Counter("lc_events_published_total", "Events sent to a topic.", ["topic"])
 OUTBOX_RELAYED = Counter(
