@@ -33,6 +33,9 @@ from lc_notifier.handlers import (
     handle_credit_event,
     handle_verdict,
 )
+from lc_notifier.webhooks.events import on_batch_event, on_credit_event
+from lc_notifier.webhooks.sender import WebhookDeps, http_client
+from lc_notifier.webhooks.store import WebhookStore
 from lc_notifier.zones import AccountZones
 
 TOPICS: tuple[Topic, ...] = (BATCH_EVENTS, LEAD_VERDICTS, BILLING_EVENTS)
@@ -47,8 +50,10 @@ class NotifierRuntime:
     publisher: Publisher
     peers: Peers
     consumers: list[ConsumerSpec[Any]]
+    webhooks: WebhookDeps
 
     async def close(self) -> None:
+        await self.webhooks.http.aclose()
         await self.peers.close()
         await self.publisher.stop()
         await self.mongo.close()
@@ -64,6 +69,8 @@ async def bootstrap(settings: NotifierSettings, clock: Clock | None = None) -> N
     activity = ActivityLog(db)
     await notifications.ensure_indexes()
     await activity.ensure_indexes()
+    webhook_store = WebhookStore(db)
+    await webhook_store.ensure_indexes()
     await ensure_topics(settings, TOPICS)
     # The runner's dead-lettering sends through a publisher; the notifier publishes nothing else.
     publisher = Publisher(settings)
@@ -73,6 +80,18 @@ async def bootstrap(settings: NotifierSettings, clock: Clock | None = None) -> N
         settings.ingest_url,
         settings.internal_token.get_secret_value(),
         settings.peer_timeout_seconds,
+    )
+    clock = clock or SystemClock()
+    webhooks = WebhookDeps(
+        store=webhook_store,
+        http=http_client(settings.webhooks_timeout_seconds),
+        clock=clock,
+        allow_private=settings.webhooks_allow_private_targets,
+        schedule=settings.webhooks_retry_schedule,
+        give_up_after=settings.webhooks_give_up_after,
+        lease=timedelta(seconds=settings.webhooks_lease_seconds),
+        concurrency=settings.webhooks_concurrency,
+        max_endpoints=settings.webhooks_max_per_account,
     )
     deps = NotifierDeps(
         notifications=notifications,
@@ -88,9 +107,10 @@ async def bootstrap(settings: NotifierSettings, clock: Clock | None = None) -> N
         ),
         renderer=Renderer(settings.public_url),
         zones=AccountZones(peers.account, settings.zone_cache_seconds),
-        clock=clock or SystemClock(),
+        clock=clock,
         sender=settings.mail_from,
         daily_hour=settings.daily_hour,
+        webhooks=webhooks,
     )
     consumers: list[ConsumerSpec[Any]] = [
         ConsumerSpec[BatchEventV1](
@@ -108,5 +128,16 @@ async def bootstrap(settings: NotifierSettings, clock: Clock | None = None) -> N
             group="notifier.credit",
             handler=partial(handle_credit_event, deps=deps),
         ),
+        # Webhooks in groups of their own: a mail that cannot go out holds no webhook back.
+        ConsumerSpec[BatchEventV1](
+            topic=BATCH_EVENTS,
+            group="notifier.webhooks.batches",
+            handler=partial(on_batch_event, deps=webhooks, ingest=peers),
+        ),
+        ConsumerSpec[CreditEventV1](
+            topic=BILLING_EVENTS,
+            group="notifier.webhooks.credit",
+            handler=partial(on_credit_event, deps=webhooks),
+        ),
     ]
-    return NotifierRuntime(deps, mongo, publisher, peers, consumers)
+    return NotifierRuntime(deps, mongo, publisher, peers, consumers, webhooks)

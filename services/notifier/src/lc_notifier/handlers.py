@@ -30,6 +30,8 @@ from lc_notifier.metrics import (
     PEER_FAILURES,
     SEND_FAILURES,
 )
+from lc_notifier.webhooks.events import on_daily_due
+from lc_notifier.webhooks.sender import WebhookDeps
 from lc_notifier.zones import AccountZones
 
 log = structlog.get_logger(__name__)
@@ -60,6 +62,8 @@ class NotifierDeps:
     clock: Clock
     sender: str
     daily_hour: int
+    # Client webhooks (`batch.daily_summary` is queued where the daily email is due).
+    webhooks: WebhookDeps | None = None
 
 
 async def handle_batch_event(event: BatchEventV1, deps: NotifierDeps) -> None:
@@ -165,6 +169,8 @@ async def run_daily(deps: NotifierDeps) -> None:
                 tz = await deps.zones.zone(account_id)
                 if not domain.is_daily_due(day, tz, deps.daily_hour, now):
                     continue
+                if deps.webhooks is not None:
+                    await on_daily_due(account_id, day, tz.key, deps.webhooks, deps.peers)
                 await deliver(Notification.daily(account_id, day), deps)
             except PeerNotFound as exc:
                 log.warning("daily_summary_impossible", account_id=account_id, error=str(exc))

@@ -1,4 +1,5 @@
-"""Notifier: a final email when a batch finishes and a daily summary, each sent exactly once."""
+"""Notifier: a final email when a batch finishes and a daily summary, each sent exactly once;
+client webhooks, signed and retried for a day."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from lc_common.service import Workers, serve
 from lc_notifier.bootstrap import NotifierRuntime, bootstrap
 from lc_notifier.config import NotifierSettings
 from lc_notifier.handlers import NotifierDeps, run_daily
+from lc_notifier.webhooks import routes as webhook_routes
+from lc_notifier.webhooks.sender import sender_loop
 
 
 async def daily_loop(deps: NotifierDeps, interval: float) -> None:
@@ -23,18 +26,25 @@ async def daily_loop(deps: NotifierDeps, interval: float) -> None:
 
 
 def create_app(settings: NotifierSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The notifier app; its lifespan starts both consumers and the daily loop."""
+    """The notifier app; its lifespan starts the consumers, the daily loop and the webhook
+    sender; it serves the internal webhook API."""
     settings = settings or NotifierSettings()
 
-    def start_daily(runtime: NotifierRuntime, workers: Workers) -> None:
+    def start_loops(runtime: NotifierRuntime, workers: Workers) -> None:
         workers.start("daily", daily_loop(runtime.deps, settings.daily_check_interval_seconds))
+        workers.start(
+            "webhooks", sender_loop(runtime.webhooks, settings.webhooks_send_interval_seconds)
+        )
 
-    return create_consuming_app(
+    app = create_consuming_app(
         title="Lead Cleanser notifier",
         settings=settings,
         open_runtime=lambda: bootstrap(settings, clock),
-        on_start=start_daily,
+        on_start=start_loops,
     )
+    webhook_routes.install_error_handlers(app)
+    app.include_router(webhook_routes.router)
+    return app
 
 
 def run() -> None:

@@ -30,3 +30,21 @@ DAILY_RUN_SECONDS = Histogram(
     "Time one pass of the daily-summary loop took (due summaries and retries).",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
+WEBHOOK_EVENTS = Counter(
+    "lc_notifier_webhook_events_total",
+    "Webhook deliveries created, by event type (one per subscribed endpoint; a replayed "
+    "event creates none).",
+    ["type"],
+)
+WEBHOOK_DELIVERIES = Counter(
+    "lc_notifier_webhook_deliveries_total",
+    "Webhook attempts by outcome: delivered (2xx), retry (failed, tried again later), "
+    "failed (given up after a day), dropped (the endpoint was deleted), lost (the lease "
+    "ran out and another sender took over).",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "lc_notifier_webhook_attempt_duration_seconds",
+    "Time one webhook attempt took, from resolving the host to the response's status.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15),
+)
