@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from lc_gateway.accounts import Account
 from lc_gateway.api.idempotent import OPENAPI_HEADER, idempotency_key, upload_once
-from lc_gateway.api.schemas import ERRORS, Batch, BatchList, BatchPatch, Preview, multipart_body
+from lc_gateway.api.schemas import (
+    BATCH_EXAMPLE,
+    CSV_EXAMPLE,
+    ERRORS,
+    Batch,
+    BatchList,
+    BatchPatch,
+    Preview,
+    error_example,
+    multipart_body,
+)
 from lc_gateway.auth import ApiAccount, GatewayDep
 from lc_gateway.bootstrap import Gateway
 from lc_gateway.dry_run import with_cost
@@ -43,6 +53,41 @@ _PREVIEW_FIELDS = {
     "phone_column": "With it, the answer has a dry run over the whole file, with its cost",
     "default_region": "Country of numbers without a country code (default AU)",
 }
+_TOO_LARGE = {
+    "description": "The file is larger than the upload limit",
+    "content": error_example(
+        "upload_too_large", "The upload is larger than the limit of 67108864 bytes (64.0 MiB)."
+    ),
+}
+_KEY_IN_PROGRESS = {
+    "description": "A request with the same Idempotency-Key is in progress",
+    "content": error_example(
+        "idempotency_key_in_progress",
+        "A request with this Idempotency-Key is still being processed; retry later.",
+    ),
+}
+# A batch just created: importing, nothing counted yet.
+_IMPORTING: dict[str, Any] = {
+    "status": "importing",
+    **dict.fromkeys(
+        (
+            "imported",
+            "accepted",
+            "rejected",
+            "connected",
+            "disconnected",
+            "indeterminate",
+            "retry",
+            "processed",
+            "remaining",
+        ),
+        0,
+    ),
+}
+_PAUSE_EXAMPLES: dict[str, Any] = {
+    "pause": {"summary": "Pause: no new call starts", "value": {"paused": True}},
+    "unpause": {"summary": "Unpause: dialling resumes", "value": {"paused": False}},
+}
 
 
 def checked_batch_id(batch_id: str) -> str:
@@ -62,8 +107,10 @@ def with_client(batch: dict[str, Any], account: Account) -> dict[str, Any]:
     tags=["imports"],
     summary="Preview a CSV before importing it; with `phone_column`, a dry run and its cost",
     response_model=Preview,
-    openapi_extra=multipart_body(_PREVIEW_FIELDS),
-    responses={413: {"description": "The file is larger than the upload limit"}},
+    openapi_extra=multipart_body(
+        _PREVIEW_FIELDS, example={"phone_column": "phone", "default_region": "AU"}
+    ),
+    responses={413: _TOO_LARGE},
 )
 async def preview_import(request: Request, account: ApiAccount, gateway: GatewayDep) -> Any:
     upload = await open_upload(request, gateway.settings.max_upload_bytes)
@@ -77,10 +124,22 @@ async def preview_import(request: Request, account: ApiAccount, gateway: Gateway
     summary="Import a CSV as a new batch",
     status_code=201,
     response_model=Batch,
-    openapi_extra={**multipart_body(_BATCH_FIELDS), **OPENAPI_HEADER},
+    openapi_extra={
+        **multipart_body(
+            _BATCH_FIELDS,
+            example={
+                "name": "Sydney renewals",
+                "reference": "PO-2041",
+                "phone_column": "phone",
+                "default_region": "AU",
+            },
+        ),
+        **OPENAPI_HEADER,
+    },
     responses={
-        409: {"description": "A request with the same Idempotency-Key is in progress"},
-        413: {"description": "The file is larger than the upload limit"},
+        201: {"content": {"application/json": {"example": {**BATCH_EXAMPLE, **_IMPORTING}}}},
+        409: _KEY_IN_PROGRESS,
+        413: _TOO_LARGE,
     },
 )
 async def create_batch(request: Request, account: ApiAccount, gateway: GatewayDep) -> Any:
@@ -111,10 +170,25 @@ async def get_batch(batch_id: str, account: ApiAccount, gateway: GatewayDep) -> 
 
 
 @router.patch(
-    "/batches/{batch_id}", tags=["batches"], summary="Pause or unpause", response_model=Batch
+    "/batches/{batch_id}",
+    tags=["batches"],
+    summary="Pause or unpause",
+    response_model=Batch,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {**BATCH_EXAMPLE, "status": "paused", "paused": True}
+                }
+            }
+        }
+    },
 )
 async def patch_batch(
-    batch_id: str, change: BatchPatch, account: ApiAccount, gateway: GatewayDep
+    batch_id: str,
+    change: Annotated[BatchPatch, Body(openapi_examples=_PAUSE_EXAMPLES)],
+    account: ApiAccount,
+    gateway: GatewayDep,
 ) -> Any:
     batch = await gateway.ingest.set_paused(account.id, checked_batch_id(batch_id), change.paused)
     structlog.contextvars.bind_contextvars(batch_id=batch_id)
@@ -127,7 +201,21 @@ async def patch_batch(
     tags=["batches"],
     summary="The batch as CSV, streamed (optionally only the leads processed on one day)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}, 410: {"description": "The batch is deleted"}},
+    responses={
+        200: {"content": {"text/csv": {"example": CSV_EXAMPLE}}},
+        409: {
+            "description": "The batch is still importing, or failed: nothing to download",
+            "content": error_example(
+                "not_imported", "The batch is importing: nothing to download."
+            ),
+        },
+        410: {
+            "description": "The batch is deleted",
+            "content": error_example(
+                "batch_deleted", "This batch was deleted under the 6-week retention policy."
+            ),
+        },
+    },
 )
 async def download_batch(
     batch_id: str,
