@@ -345,6 +345,7 @@ async def test_openapi_health_and_metrics(stack: Stack, client: httpx.AsyncClien
         "/api/v1/billing/balance",
         "/api/v1/billing/transactions",
         "/api/v1/billing/purchases",
+        "/api/v1/users",
     }
     assert (
         "multipart/form-data"

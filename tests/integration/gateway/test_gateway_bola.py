@@ -19,8 +19,9 @@ from tests.integration.gateway.test_gateway_api import bearer
 
 pytestmark = pytest.mark.mongo
 
-# Prefixes not scoped by account: the internal API answers peers by token, not tenants.
-NOT_TENANT_SCOPED = ("/internal/",)
+# Prefixes not scoped by account: the internal API answers peers by token, not tenants;
+# a mailed link's token is the capability itself (tests/integration/gateway/test_gateway_users.py).
+NOT_TENANT_SCOPED = ("/internal/", "/invitations/", "/password-reset/")
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
@@ -54,7 +55,24 @@ async def test_no_route_reaches_another_accounts_objects(stack: Stack) -> None:
     theirs = await stack.new_account("Tenant B")
     their_batch = stack.ingest.add_batch(theirs.account.id, name="B's batch")
     their_key = (await stack.accounts.api_keys(theirs.account.id))[0]
-    ids = {"batch_id": their_batch, "key_id": their_key.id}
+    their_owner = await stack.accounts.user(theirs.login)
+    assert their_owner is not None
+    their_member = await stack.accounts.add_user(
+        account_id=theirs.account.id,
+        email="member.b@example.com",
+        name="B member",
+        role="member",
+        password="a member's password",
+    )
+    invitation = await stack.app.state.gateway.users.invite(
+        their_owner, "invited.b@example.com", "member"
+    )
+    ids = {
+        "batch_id": their_batch,
+        "key_id": their_key.id,
+        "user_id": their_member.id,
+        "invitation_id": invitation.id,
+    }
     batches_before = copy.deepcopy(stack.ingest.batches)
     keys_before = await stack.accounts.api_keys(theirs.account.id)
 
@@ -63,6 +81,8 @@ async def test_no_route_reaches_another_accounts_objects(stack: Stack) -> None:
         "/api/v1/batches/{batch_id}",
         "/batches/{batch_id}/pause",
         "/keys/{key_id}/revoke",
+        "/users/{user_id}/remove",
+        "/users/invitations/{invitation_id}/withdraw",
     }
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as panel:
         token = await log_in(panel, mine.login)
@@ -94,6 +114,11 @@ async def test_no_route_reaches_another_accounts_objects(stack: Stack) -> None:
 
     assert stack.ingest.batches == batches_before
     assert await stack.accounts.api_keys(theirs.account.id) == keys_before
+    assert [user.id for user in await stack.accounts.users(theirs.account.id)] == [
+        their_owner.id,
+        their_member.id,
+    ]
+    assert await stack.app.state.gateway.users.pending_invitations(theirs.account.id)
     assert (
         await httpx.AsyncClient(base_url=stack.url).get(
             "/api/v1/batches", headers=bearer(theirs.api_key)

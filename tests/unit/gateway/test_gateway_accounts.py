@@ -49,7 +49,20 @@ class MemoryRepository:
         self.users[user.id] = user
 
     async def user_by_login(self, login: str) -> User | None:
-        return next((u for u in self.users.values() if u.login == login), None)
+        return next((u for u in self.users.values() if u.login == login and u.active), None)
+
+    async def user_by_id(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+    async def users_of(self, account_id: str) -> list[User]:
+        return [u for u in self.users.values() if u.account_id == account_id and u.active]
+
+    async def remove_user(self, user_id: str, when: datetime) -> bool:
+        user = self.users[user_id]
+        if not user.active:
+            return False
+        self.users[user_id] = replace(user, login=user_id, removed_at=when)
+        return True
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         self.users[user_id] = replace(self.users[user_id], password_hash=password_hash)

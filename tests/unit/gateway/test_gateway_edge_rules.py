@@ -105,8 +105,8 @@ class MemorySessions:
     async def delete(self, token: str) -> None:
         self.records.pop(token, None)
 
-    async def delete_user_sessions(self, user_id: str) -> int:
-        mine = [t for t, r in self.records.items() if r.user_id == user_id]
+    async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        mine = [t for t, r in self.records.items() if r.user_id == user_id and t != keep]
         for token in mine:
             del self.records[token]
         return len(mine)

@@ -1,8 +1,10 @@
 """Accounts, their users and API keys: the gateway's own domain.
 
-An account is a client (a call centre). Users log into the control panel with
-an email and password; scripts use API keys. Only a SHA-256 of a key is kept,
-so a key is shown once, when it is issued, and never again.
+An account is a client (a call centre). Its users log into the control panel
+with an email and password, as an owner (everything) or a member (no credit
+purchases, users or API keys); scripts use API keys, which belong to the
+account. Only a SHA-256 of a key is kept, so a key is shown once, when it is
+issued, and never again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ DEFAULT_TIME_ZONE = "Australia/Sydney"
 _API_KEY_RE = re.compile(r"^lc_live_[A-Za-z0-9_-]{32,64}$")
 _ACCOUNT_ID_RE = re.compile(r"^acc_[0-9a-f]{6,64}$")
 
+OWNER = "owner"
+MEMBER = "member"
+ROLES = (OWNER, MEMBER)
+
 _hasher = PasswordHasher()
 # Verified against when the login is unknown, so both answers take as long.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -45,12 +51,31 @@ class Account:
 
 @dataclass(frozen=True)
 class User:
-    """Someone who logs into the control panel on behalf of an account."""
+    """Someone who logs into the control panel on behalf of an account.
+
+    `login` is the user's email, normalised. A removed user keeps its record
+    (`removed_at`) for the audit trail, but its login is freed and it can no
+    longer log in.
+    """
 
     id: str
     login: str
     account_id: str
     password_hash: str
+    name: str
+    role: str
+    created_at: datetime | None
+    removed_at: datetime | None = None
+
+    @property
+    def is_owner(self) -> bool:
+        """Owners buy credit and manage users and API keys; members do not."""
+        return self.role == OWNER
+
+    @property
+    def active(self) -> bool:
+        """False once the user was removed."""
+        return self.removed_at is None
 
 
 @dataclass(frozen=True)
@@ -97,9 +122,23 @@ class AccountRepository(Protocol):
         """Store a user; raise `LoginTaken` if the login exists."""
         ...
 
-    async def user_by_login(self, login: str) -> User | None: ...
+    async def user_by_login(self, login: str) -> User | None:
+        """The active user with this login, or None."""
+        ...
+
+    async def user_by_id(self, user_id: str) -> User | None:
+        """The user with this id, removed or not, or None."""
+        ...
+
+    async def users_of(self, account_id: str) -> list[User]:
+        """The account's active users, oldest first."""
+        ...
+
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
-    async def delete_user(self, user_id: str) -> None: ...
+    async def remove_user(self, user_id: str, when: datetime) -> bool:
+        """Mark a user removed and free its login; False if it was not active."""
+        ...
+
     async def insert_api_key(self, record: ApiKeyRecord) -> None: ...
     async def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
     async def api_keys_of(self, account_id: str) -> list[ApiKeyRecord]: ...
@@ -157,7 +196,9 @@ def verify_password(password_hash: str, password: str) -> bool:
 class SessionEnder(Protocol):
     """Ends every panel session of a user (they live in the session store)."""
 
-    async def end_user_sessions(self, user_id: str) -> int: ...
+    async def end_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        """End the user's sessions but the one with id `keep`; how many ended."""
+        ...
 
 
 class AccountService:
@@ -188,6 +229,33 @@ class AccountService:
         async with self._hash_slots:
             return await asyncio.to_thread(verify_password, password_hash, password)
 
+    async def password_matches(self, user: User, password: str) -> bool:
+        """True when `password` is the user's (hashed within the bounded slots)."""
+        return await self._verify(user.password_hash, password)
+
+    async def add_user(
+        self, *, account_id: str, email: str, name: str, role: str, password: str
+    ) -> User:
+        """Create a user of an existing account; raises `LoginTaken` if the login exists."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        user = User(
+            id=new_id("usr"),
+            login=normalise_login(email),
+            account_id=account_id,
+            password_hash=await self._hash(password),
+            name=name.strip(),
+            role=role,
+            created_at=self._clock.now(),
+        )
+        await self._repo.insert_user(user)
+        return user
+
+    async def set_password(self, user: User, password: str, *, keep_session: str | None) -> None:
+        """Store a new password and end the user's sessions, except `keep_session` if given."""
+        await self._repo.set_password_hash(user.id, await self._hash(password))
+        await self._end_sessions(user.id, "password_changed", keep=keep_session)
+
     async def create_account(
         self, *, name: str, email: str, password: str, time_zone: str = DEFAULT_TIME_ZONE
     ) -> CreatedAccount:
@@ -214,6 +282,9 @@ class AccountService:
                 login=login,
                 account_id=account.id,
                 password_hash=await self._hash(password),
+                name=account.name,
+                role=OWNER,
+                created_at=account.created_at,
             )
             await self._repo.insert_account(account)
             try:
@@ -281,20 +352,33 @@ class AccountService:
         user = await self._user(email)
         if not password:
             raise ValueError("a password is required")
-        await self._repo.set_password_hash(user.id, await self._hash(password))
-        await self._end_sessions(user.id, "password_changed")
+        await self.set_password(user, password, keep_session=None)
         return user
 
     async def remove_user(self, email: str) -> User:
         """Remove a user (the account stays) and end every session the user had."""
         user = await self._user(email)
-        await self._repo.delete_user(user.id)
-        await self._end_sessions(user.id, "user_removed")
+        await self.remove(user)
         return user
 
+    async def remove(self, user: User) -> bool:
+        """Remove `user` and end its sessions at once; False if it was removed already."""
+        removed = await self._repo.remove_user(user.id, self._clock.now())
+        await self._end_sessions(user.id, "user_removed")
+        return removed
+
     async def user(self, email: str) -> User | None:
-        """The user with this login, or None."""
+        """The active user with this login, or None."""
         return await self._repo.user_by_login(normalise_login(email))
+
+    async def user_by_id(self, user_id: str) -> User | None:
+        """The active user with this id, or None (removed users are None too)."""
+        user = await self._repo.user_by_id(user_id)
+        return user if user is not None and user.active else None
+
+    async def users(self, account_id: str) -> list[User]:
+        """The account's active users, oldest first."""
+        return await self._repo.users_of(account_id)
 
     async def _user(self, email: str) -> User:
         user = await self._repo.user_by_login(normalise_login(email))
@@ -302,9 +386,9 @@ class AccountService:
             raise LookupError(f"no user with login {normalise_login(email)}")
         return user
 
-    async def _end_sessions(self, user_id: str, reason: str) -> None:
+    async def _end_sessions(self, user_id: str, reason: str, keep: str | None = None) -> None:
         if self._sessions is not None:
-            ended = await self._sessions.end_user_sessions(user_id)
+            ended = await self._sessions.end_user_sessions(user_id, keep=keep)
             SESSIONS_ENDED.labels(reason).inc(ended)
 
     async def get_account(self, account_id: str) -> Account | None:

@@ -1,7 +1,10 @@
 """Who is calling: an API key (`Authorization: Bearer`) or the panel's session cookie.
 
 Each request acts for exactly one account; its id is bound to the logs and
-passed on to the peer services, which scope every object by it.
+passed on to the peer services, which scope every object by it. A session
+also names its user (bound to the logs as `user_id`): the user is read on
+every request, so a removed user is logged out at once. An API key acts for
+the account, as its owners do.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ import structlog
 from fastapi import Depends, Request
 
 from lc_gateway import csrf
-from lc_gateway.accounts import Account
+from lc_gateway.accounts import Account, User
 from lc_gateway.bootstrap import Gateway
-from lc_gateway.errors import CsrfFailed, NotAuthenticated
+from lc_gateway.errors import CsrfFailed, Forbidden, NotAuthenticated
 from lc_gateway.sessions import SESSION_USER
 
 __all__ = ["SESSION_ACCOUNT", "SESSION_USER"]
 
 SESSION_ACCOUNT = "aid"
+# Where the acting user (None for an API key) is kept in the request's state;
+# templates read it as `request.state.user`.
+ACTING_USER = "user"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where `ApiAuthGate` leaves the account it authenticated, in the request's state.
 AUTHENTICATED = "authenticated_account"
@@ -41,17 +47,47 @@ def bind_account(request: Request, account: Account) -> None:
     structlog.contextvars.bind_contextvars(account_id=account.id)
 
 
+def bind_user(request: Request, user: User | None) -> None:
+    """Record the acting user (None: an API key) for checks, templates and the logs."""
+    setattr(request.state, ACTING_USER, user)
+    if user is not None:
+        structlog.contextvars.bind_contextvars(user_id=user.id)
+
+
+def acting_user(request: Request) -> User | None:
+    """The logged-in user this request acts as; None for an API key or nobody."""
+    user = getattr(request.state, ACTING_USER, None)
+    return user if isinstance(user, User) else None
+
+
+def require_owner(request: Request) -> None:
+    """Refuse (403) a member; owners' sessions and API keys pass.
+
+    Call it after the request was authenticated (the acting user is known then).
+    """
+    user = acting_user(request)
+    if user is not None and not user.is_owner:
+        raise Forbidden("Only an owner of the account can do this.")
+
+
 async def session_account(request: Request, gateway: Gateway) -> Account | None:
-    """The account of the logged-in panel user, or None."""
+    """The account of the logged-in panel user, or None.
+
+    The session's user must still exist, be active and belong to the session's
+    account; otherwise the session is forgotten (a removed user is logged out).
+    """
     account_id = request.session.get(SESSION_ACCOUNT)
-    if not isinstance(account_id, str):
+    user_id = request.session.get(SESSION_USER)
+    if not isinstance(account_id, str) or not isinstance(user_id, str):
         return None
+    user = await gateway.accounts.user_by_id(user_id)
     account = await gateway.accounts.get_account(account_id)
-    if account is None:
-        # The account went away: forget the session rather than half-trusting it.
+    if user is None or account is None or user.account_id != account.id:
+        # The user or account went away: forget the session rather than half-trusting it.
         request.session.clear()
         return None
     bind_account(request, account)
+    bind_user(request, user)
     return account
 
 
@@ -80,6 +116,7 @@ async def authenticate_api(request: Request, gateway: Gateway) -> Account:
             await gateway.throttle.api_key_failed(address)
             raise NotAuthenticated("The API key is not valid or has been revoked.")
         bind_account(request, account)
+        bind_user(request, None)
         return account
     account = await session_account(request, gateway)
     if account is None:
@@ -100,6 +137,15 @@ async def api_account(request: Request, gateway: GatewayDep) -> Account:
 
 
 ApiAccount = Annotated[Account, Depends(api_account)]
+
+
+async def api_owner(request: Request, account: ApiAccount) -> Account:
+    """The account of an API call made by an owner's session or an API key (403 otherwise)."""
+    require_owner(request)
+    return account
+
+
+ApiOwner = Annotated[Account, Depends(api_owner)]
 
 
 def internal_caller(request: Request, gateway: GatewayDep) -> None:

@@ -18,12 +18,15 @@ from lc_gateway.adapters.ingest import IngestClient
 from lc_gateway.adapters.mail import SmtpMailer
 from lc_gateway.adapters.mongo import MongoAccountRepository
 from lc_gateway.adapters.sessions import MongoSessionStore
+from lc_gateway.adapters.tokens import MongoTokenStore
 from lc_gateway.adapters.upstream import Upstream
 from lc_gateway.config import GatewaySettings
 from lc_gateway.idempotency import IdempotencyKeys, IdempotencyStore
 from lc_gateway.lockout import LockoutNotifier, Mailer
+from lc_gateway.mails import BackgroundMail
 from lc_gateway.sessions import Sessions, SessionStore
 from lc_gateway.throttle import Throttle
+from lc_gateway.users import LinkSettings, TokenStore, UserService
 
 # A claimed Idempotency-Key whose request never finished is free again after this
 # (longer than the slowest upload ingest may take).
@@ -36,10 +39,12 @@ class Gateway:
 
     settings: GatewaySettings
     accounts: AccountService
+    users: UserService
     sessions: Sessions
     throttle: Throttle
     idempotency: IdempotencyKeys
     lockouts: LockoutNotifier
+    mail: BackgroundMail
     ingest: IngestClient
     billing: BillingClient
     # Raises unless the store answers; used by /readyz.
@@ -52,6 +57,7 @@ def build_gateway(
     repository: AccountRepository,
     session_store: SessionStore,
     idempotency_store: IdempotencyStore,
+    token_store: TokenStore,
     mailer: Mailer,
     ingest_http: httpx.AsyncClient,
     billing_http: httpx.AsyncClient,
@@ -67,13 +73,26 @@ def build_gateway(
         idle=timedelta(seconds=settings.session_idle_seconds),
         absolute=timedelta(seconds=settings.session_max_age),
     )
+    accounts = AccountService(
+        repository, clock, sessions=sessions, hash_slots=settings.password_hash_slots
+    )
+    mail = BackgroundMail(mailer)
+    links = LinkSettings(
+        public_url=settings.public_url,
+        sender=settings.mail_from,
+        invitation_ttl=timedelta(hours=settings.invitation_hours),
+        reset_ttl=timedelta(minutes=settings.password_reset_minutes),
+    )
     return Gateway(
         settings=settings,
-        accounts=AccountService(
-            repository, clock, sessions=sessions, hash_slots=settings.password_hash_slots
-        ),
+        accounts=accounts,
+        users=UserService(accounts, token_store, mail, clock, links),
         sessions=sessions,
-        throttle=Throttle(settings.api_key_failure_limit, settings.login_failure_limit),
+        throttle=Throttle(
+            settings.api_key_failure_limit,
+            settings.login_failure_limit,
+            settings.password_reset_limit,
+        ),
         idempotency=IdempotencyKeys(
             idempotency_store,
             clock,
@@ -81,6 +100,7 @@ def build_gateway(
             lease=IDEMPOTENCY_LEASE,
         ),
         lockouts=LockoutNotifier(mailer, settings.mail_from, settings.public_url),
+        mail=mail,
         ingest=IngestClient(Upstream("ingest", ingest_http, token)),
         billing=BillingClient(Upstream("billing", billing_http, token)),
         ping_store=ping_store,
@@ -106,6 +126,8 @@ async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await repository.ensure_indexes()
         session_store = MongoSessionStore(db)
         await session_store.ensure_indexes()
+        token_store = MongoTokenStore(db)
+        await token_store.ensure_indexes()
         ingest_http = await stack.enter_async_context(_http_client(settings.ingest_url, settings))
         billing_http = await stack.enter_async_context(_http_client(settings.billing_url, settings))
 
@@ -117,10 +139,12 @@ async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             repository=repository,
             session_store=session_store,
             idempotency_store=MongoIdempotencyStore(db),
+            token_store=token_store,
             mailer=SmtpMailer(settings),
             ingest_http=ingest_http,
             billing_http=billing_http,
             ping_store=ping_store,
         )
         stack.push_async_callback(gateway.lockouts.drain)
+        stack.push_async_callback(gateway.mail.drain)
         yield gateway

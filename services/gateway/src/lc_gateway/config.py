@@ -41,8 +41,14 @@ class GatewaySettings(MailingServiceSettings):
     # passwords per login and per address.
     api_key_failure_limit: str = "10/minute"
     login_failure_limit: str = "10/minute"
+    # Forgotten-password requests (each one counts) per login and per address.
+    password_reset_limit: str = "5/hour"
     # At most this many password hashes are computed at once (64 MiB of Argon2 each).
     password_hash_slots: int = Field(2, ge=1)
+
+    # Links mailed to users: an invitation and a password reset work once, until then.
+    invitation_hours: float = Field(72.0, gt=0)
+    password_reset_minutes: float = Field(60.0, gt=0)
 
     # Idempotency-Key records are kept this long.
     idempotency_hours: float = Field(24.0, gt=0)

@@ -34,6 +34,20 @@ class NotFound(GatewayError):
     code = "not_found"
 
 
+class Forbidden(GatewayError):
+    """The acting user may not do this (a member where an owner is needed)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class LinkUnusable(GatewayError):
+    """An invitation or reset link that is unknown, expired or already used (410)."""
+
+    status = 410
+    code = "link_unusable"
+
+
 class CsrfFailed(GatewayError):
     status = 403
     code = "csrf_failed"

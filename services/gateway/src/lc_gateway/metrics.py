@@ -27,7 +27,7 @@ LOGINS = Counter(
 )
 THROTTLED = Counter(
     "lc_gateway_throttled_total",
-    "Authentication attempts refused with 429, by kind (api_key, login).",
+    "Authentication attempts refused with 429, by kind (api_key, login, password_reset).",
     ["kind"],
 )
 LOCKOUT_NOTICES = Counter(
@@ -44,4 +44,22 @@ SESSIONS_ENDED = Counter(
     "lc_gateway_sessions_ended_total",
     "Panel sessions ended, by reason (logout, password_changed, user_removed).",
     ["reason"],
+)
+INVITATIONS = Counter(
+    "lc_gateway_invitations_total",
+    "Invitations of users, by event (sent: issued and handed to the mailer, accepted, "
+    "refused: an expired, used or unknown link was opened or submitted).",
+    ["event"],
+)
+PASSWORD_RESETS = Counter(
+    "lc_gateway_password_resets_total",
+    "Forgotten-password resets, by event (requested: a form was submitted, whatever the "
+    "address; mailed: the address was a user's; completed; refused: a bad link).",
+    ["event"],
+)
+MAILS = Counter(
+    "lc_gateway_mails_total",
+    "Mails the gateway sent in the background, by kind (invitation, password_reset) "
+    "and outcome (sent, failed).",
+    ["kind", "outcome"],
 )

@@ -87,7 +87,8 @@ class ObservabilityMiddleware:
                     log.info(
                         "request",
                         method=method,
-                        path=scope["path"],
+                        # A mailed link's token is a credential: logged as its template.
+                        path=route if "{token}" in route else scope["path"],
                         route=route,
                         status=status,
                         seconds=round(elapsed, 4),

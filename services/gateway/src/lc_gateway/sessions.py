@@ -26,6 +26,9 @@ from lc_common.clock import Clock
 
 SESSION_COOKIE = "lc_session"
 SESSION_USER = "uid"
+# Where the middleware leaves the live session's id in the request scope, so a
+# password change can end every other session of the user but this one.
+SCOPE_TOKEN = "lc_session_token"
 # A session in use is marked seen at most this often (not a write per request).
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -48,7 +51,9 @@ class SessionStore(Protocol):
     async def insert(self, record: SessionRecord) -> None: ...
     async def save(self, token: str, data: dict[str, Any], seen_at: datetime) -> None: ...
     async def delete(self, token: str) -> None: ...
-    async def delete_user_sessions(self, user_id: str) -> int: ...
+    async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        """Delete the user's sessions except the one with id `keep`; how many went."""
+        ...
 
 
 def expired(record: SessionRecord, now: datetime, idle: timedelta, absolute: timedelta) -> bool:
@@ -101,9 +106,9 @@ class Sessions:
             await self.store.save(record.token, data, now)
         return None
 
-    async def end_user_sessions(self, user_id: str) -> int:
-        """End every session of a user (password changed, user removed); how many ended."""
-        return await self.store.delete_user_sessions(user_id)
+    async def end_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every session of a user but `keep` (password changed, user removed); how many."""
+        return await self.store.delete_user_sessions(user_id, keep)
 
 
 def cookie_token(scope: Scope, name: str = SESSION_COOKIE) -> str | None:
@@ -153,6 +158,7 @@ class SessionMiddleware:
         record = await sessions.open(sent)
         data: dict[str, Any] = copy.deepcopy(record.data) if record else {}
         scope["session"] = data
+        scope[SCOPE_TOKEN] = record.token if record else None
 
         async def saving_send(message: Message) -> None:
             if message["type"] == "http.response.start":

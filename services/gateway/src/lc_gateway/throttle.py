@@ -28,10 +28,11 @@ LOCKOUT_NOTICE = parse("1/hour")
 class Throttle:
     """Counts failures per key and refuses a key that has used up its window."""
 
-    def __init__(self, api_key_limit: str, login_limit: str) -> None:
+    def __init__(self, api_key_limit: str, login_limit: str, reset_limit: str = "5/hour") -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._api_key = parse(api_key_limit)
         self._login = parse(login_limit)
+        self._reset = parse(reset_limit)
 
     async def _check(self, kind: str, item: RateLimitItem, *keys: str) -> None:
         for key in keys:
@@ -57,6 +58,16 @@ class Throttle:
         await self._limiter.hit(self._login, "login", f"address:{address}")
         await self._limiter.hit(self._login, "login", f"login:{login}")
         return not await self._limiter.test(self._login, "login", f"login:{login}")
+
+    async def reset_requested(self, login: str, address: str) -> None:
+        """Count a password reset request (every one, known login or not).
+
+        Raises `TooManyAttempts` once the login or the address used up its window,
+        before anything is looked up or mailed: nobody floods an inbox with links.
+        """
+        await self._check("password_reset", self._reset, f"login:{login}", f"address:{address}")
+        await self._limiter.hit(self._reset, "password_reset", f"address:{address}")
+        await self._limiter.hit(self._reset, "password_reset", f"login:{login}")
 
     async def lockout_notice_due(self, login: str) -> bool:
         """True at most once per `LOCKOUT_NOTICE` window for a login: time to tell its owner."""

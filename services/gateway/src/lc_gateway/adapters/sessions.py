@@ -57,8 +57,11 @@ class MongoSessionStore:
     async def delete(self, token: str) -> None:
         await self._sessions.delete_one({"_id": session_key(token)})
 
-    async def delete_user_sessions(self, user_id: str) -> int:
-        result = await self._sessions.delete_many({"user_id": user_id})
+    async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        query: dict[str, Any] = {"user_id": user_id}
+        if keep is not None:
+            query["_id"] = {"$ne": session_key(keep)}
+        result = await self._sessions.delete_many(query)
         return result.deleted_count
 
     async def delete_idle(self, idle_before: datetime, created_before: datetime) -> int:

@@ -1,13 +1,20 @@
-"""Login and logout of the control panel."""
+"""Login and logout of the control panel, and resetting a forgotten password.
+
+`/password-reset` asks for an email and answers the same whatever it is (a
+link is mailed only to a user's login); `/password-reset/<token>` sets the new
+password once and ends every session of that user.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from lc_gateway import csrf
-from lc_gateway.accounts import normalise_login
+from lc_gateway.accounts import User, normalise_login
 from lc_gateway.auth import (
     SESSION_ACCOUNT,
     SESSION_USER,
@@ -16,9 +23,10 @@ from lc_gateway.auth import (
     session_account,
 )
 from lc_gateway.bootstrap import Gateway
-from lc_gateway.errors import TooManyAttempts
+from lc_gateway.errors import FieldInvalid, TooManyAttempts
 from lc_gateway.metrics import LOGINS, SESSIONS_ENDED
-from lc_gateway.panel.common import checked_form, redirect, render, safe_next
+from lc_gateway.panel.common import checked_form, flash, redirect, render, safe_next
+from lc_gateway.users import RESET_PATH
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +54,21 @@ async def _lockout(gateway: Gateway, login: str) -> None:
         gateway.lockouts.notify(account, login)
 
 
+def start_session(request: Request, user: User) -> None:
+    """Log `user` in: a new session (and id), so a session fixed before login is worth nothing."""
+    request.session.clear()
+    request.session[SESSION_USER] = user.id
+    request.session[SESSION_ACCOUNT] = user.account_id
+    request.session[csrf.SESSION_KEY] = csrf.new_token()
+
+
+def link_page(request: Request, template: str, context: dict[str, Any], status: int) -> Response:
+    """A page reached by a mailed link: its URL holds a token, so no Referer carries it on."""
+    page = render(request, template, context, status_code=status)
+    page.headers["Referrer-Policy"] = "no-referrer"
+    return page
+
+
 @router.post("/login")
 async def login(request: Request, gateway: GatewayDep) -> Response:
     form = await checked_form(request)
@@ -69,11 +92,7 @@ async def login(request: Request, gateway: GatewayDep) -> Response:
         if await gateway.throttle.login_failed(login_name, address):
             await _lockout(gateway, login_name)
         return render(request, "login.html", context, status_code=401)
-    # A new session on login, so a session fixed before login is worth nothing.
-    request.session.clear()
-    request.session[SESSION_USER] = user.id
-    request.session[SESSION_ACCOUNT] = user.account_id
-    request.session[csrf.SESSION_KEY] = csrf.new_token()
+    start_session(request, user)
     LOGINS.labels("ok").inc()
     log.info("login", account_id=user.account_id, user_id=user.id)
     return redirect(safe_next(form.get("next")))
@@ -85,4 +104,50 @@ async def logout(request: Request) -> Response:
     # An empty session is deleted from the store: the cookie is worth nothing after this.
     request.session.clear()
     SESSIONS_ENDED.labels("logout").inc()
+    return redirect("/login")
+
+
+@router.get(RESET_PATH)
+async def forgot_page(request: Request) -> Response:
+    return render(request, "forgot.html", {"email": "", "sent": False})
+
+
+@router.post(RESET_PATH)
+async def forgot(request: Request, gateway: GatewayDep) -> Response:
+    """Mail a reset link to a user's login; the answer is the same for any address."""
+    form = await checked_form(request)
+    email = form.get("email", "")[:320]
+    login_name = normalise_login(email)
+    try:
+        await gateway.throttle.reset_requested(login_name, client_address(request))
+    except TooManyAttempts as exc:
+        context = {"email": email, "sent": False, "throttled": exc.retry_after}
+        page = render(request, "forgot.html", context, status_code=429)
+        page.headers.update(exc.headers)
+        return page
+    await gateway.users.request_reset(login_name)
+    return render(request, "forgot.html", {"email": email, "sent": True})
+
+
+@router.get(RESET_PATH + "/{token}")
+async def reset_page(token: str, request: Request, gateway: GatewayDep) -> Response:
+    reset = await gateway.users.open_reset(token)
+    log.info("password_reset_opened", user_id=reset.user_id, account_id=reset.account_id)
+    return link_page(request, "reset.html", {"token": token}, 200)
+
+
+@router.post(RESET_PATH + "/{token}")
+async def reset(token: str, request: Request, gateway: GatewayDep) -> Response:
+    """Set the new password; every session of the user ends, this browser logs in anew."""
+    form = await checked_form(request)
+    password = form.get("password", "")
+    if password != form.get("confirm", ""):
+        context = {"token": token, "error": "The two passwords differ."}
+        return link_page(request, "reset.html", context, 422)
+    try:
+        await gateway.users.complete_reset(token, password)
+    except FieldInvalid as exc:
+        return link_page(request, "reset.html", {"token": token, "error": exc.message}, 422)
+    request.session.clear()
+    flash(request, "ok", "Your password is changed. Log in with it.")
     return redirect("/login")
