@@ -16,12 +16,14 @@ from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_gateway import panel
 from lc_gateway.api import API_PREFIX, api_router, internal
+from lc_gateway.api import users as users_api
 from lc_gateway.api.errors import install_error_handlers
 from lc_gateway.bootstrap import Gateway, open_gateway
 from lc_gateway.config import GatewaySettings
 from lc_gateway.errors import BodyTooLarge
 from lc_gateway.gate import ApiAuthGate
 from lc_gateway.observability import ObservabilityMiddleware
+from lc_gateway.panel import users as panel_users
 from lc_gateway.sessions import SessionMiddleware, Sessions
 
 log = structlog.get_logger(__name__)
@@ -85,7 +87,9 @@ def create_app(settings: GatewaySettings, *, wiring: OpenGateway = open_gateway)
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(internal.router)
+    app.include_router(users_api.router)
     panel.install(app)
+    app.include_router(panel_users.router)
 
     app.add_middleware(ObservabilityMiddleware)
     return app
