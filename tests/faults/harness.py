@@ -50,6 +50,8 @@ FAULT_ENV = {
     # otherwise a run's tail of 503 numbers trips the breaker and every request
     # waiting out the back-off expires, again and again.
     "LC_HEALTH_BACKOFF_MAX_SECONDS": "4",
+    # A classifier whose changelog went with the broker restarts after 20 s, not 120 s.
+    "LC_CLASSIFIER_RECOVERY_STALL_SECONDS": "20",
 }
 
 

@@ -10,6 +10,7 @@ changelog topic), and publishing to `lead.verdicts`, `probe.retries` and
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
@@ -25,8 +26,10 @@ from lc_classifier.broker_auth import broker_credentials
 from lc_classifier.config import ClassifierSettings
 from lc_classifier.domain import RetryPolicy
 from lc_classifier.handlers import SignallingHandler
+from lc_classifier.metrics import RECOVERY_STALLS
 from lc_classifier.pipeline import Outgoing, SignallingPipeline
 from lc_classifier.pruning import HistoryPruner
+from lc_classifier.recovery_watch import RecoveryWatch
 from lc_classifier.rules import RuleSet, load_rules
 from lc_common.clock import Clock, SystemClock
 from lc_common.events import LEAD_VERDICTS, PROBE_RETRIES, PROBE_SIGNALLING
@@ -38,6 +41,11 @@ HISTORY_TABLE = "lead_history"
 HISTORY_CHANGELOG = "classifier.lead_history.changelog"
 PRODUCER_MAX_BATCH_BYTES = 262_144
 OUTPUTS = (LEAD_VERDICTS, PROBE_RETRIES)
+RECOVERY_CHECK_SECONDS = 5.0
+
+
+class RecoveryStalled(RuntimeError):
+    """The history table's recovery made no progress: the worker ends to start afresh."""
 
 
 def retry_policy(settings: ClassifierSettings) -> RetryPolicy:
@@ -198,6 +206,17 @@ def build_app(
             partitions=PROBE_SIGNALLING.partitions,
         )
         await pruner.sweep(table.data, active)
+
+    watch = RecoveryWatch(settings.classifier_recovery_stall_seconds)
+
+    @app.timer(RECOVERY_CHECK_SECONDS)  # type: ignore[untyped-decorator]
+    async def watch_recovery() -> None:
+        recovery = cast(Any, app.tables).recovery  # on TableManager, not its protocol
+        remaining = recovery.active_remaining_total() if app.in_recovery else 0
+        if watch.observe(app.in_recovery, remaining, time.monotonic()):
+            RECOVERY_STALLS.inc()
+            log.error("recovery_stalled", remaining=remaining, stall_after=watch.stall_after)
+            await app.crash(RecoveryStalled(f"no progress with {remaining} changes remaining"))
 
     @app.page("/healthz")
     async def healthz(self: View, request: Request) -> Response:

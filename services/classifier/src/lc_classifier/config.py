@@ -44,6 +44,9 @@ class ClassifierSettings(ServiceSettings, RetrySettings):
     # broker also waits about this long before the first assignment.
     classifier_session_timeout: float = Field(10.0, ge=6.0)
     classifier_stream_buffer: int = Field(4096, ge=1)
+    # A table recovery without progress for this long ends the worker, which its
+    # supervisor restarts (`recovery_watch`): a changelog lost with the broker.
+    classifier_recovery_stall_seconds: float = Field(120.0, ge=5.0)
     # Signalling is decided a batch at a time: at most this many events, waiting at
     # most `within` seconds for a batch to fill (the latency it adds when idle).
     classifier_batch_size: int = Field(500, ge=1)

@@ -56,3 +56,8 @@ HISTORIES_HELD = Gauge(
     "lc_classifier_histories",
     "Attempt histories held by this worker (active and standby partitions), at the last sweep.",
 )
+RECOVERY_STALLS = Counter(
+    "lc_classifier_recovery_stalls_total",
+    "Table recoveries that made no progress for LC_CLASSIFIER_RECOVERY_STALL_SECONDS and"
+    " ended the worker (a changelog lost with the broker).",
+)

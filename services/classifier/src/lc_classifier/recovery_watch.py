@@ -1,0 +1,37 @@
+"""Ends a worker whose table recovery has stopped making progress.
+
+Faust restores the history table from its changelog before consuming; when the
+broker lost the changelog (restarted empty) the worker still waits for offsets
+the new topic will never reach, and recovery hangs for good (faust-streaming
+issues #74 and #432 report the same shape). No setting of Faust's bounds that
+wait, so the classifier watches it: a recovery that has made no progress for
+`stall_after` seconds exits the worker, and its supervisor (Kubernetes, `lc-stack
+supervise`) starts a fresh one, which recovers from what the changelog holds now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class RecoveryWatch:
+    """Decides, from periodic observations, when a recovery has stalled."""
+
+    stall_after: float
+    _since: float | None = None
+    _remaining: int | None = None
+
+    def observe(self, in_recovery: bool, remaining: int, now: float) -> bool:
+        """Record one look at the recovery; True once it has stalled.
+
+        Progress (fewer changes remaining than at the last progress) restarts the
+        clock, so a long but moving recovery never counts as stalled.
+        """
+        if not in_recovery:
+            self._since = self._remaining = None
+            return False
+        if self._since is None or self._remaining is None or remaining < self._remaining:
+            self._since, self._remaining = now, remaining
+            return False
+        return now - self._since >= self.stall_after
