@@ -77,11 +77,14 @@ async def test_a_purchase_is_credited_once(store: BillingStore) -> None:
         "created_at": NOW,
     }
     await ledger.create_purchase(row)
-    first, again = (
-        await ledger.complete_purchase(row, NOW),
-        await ledger.complete_purchase(row, NOW),
+    receipt = {"_id": "pur_1", "account_id": "acc_1", "purchase_id": "pur_1", "paid_at": NOW}
+    first, same_event, other_event = (
+        await ledger.complete_purchase(row, "evt_1", receipt, NOW),
+        await ledger.complete_purchase(row, "evt_1", receipt, NOW),
+        await ledger.complete_purchase(row, "evt_2", receipt, NOW),
     )
-    assert (first, again) == (True, False)
+    assert (first, same_event, other_event) == (True, False, False)
+    assert [r["_id"] for r in await ledger.receipts("acc_1")] == ["pur_1"]
     await ledger.grant(_grant("acc_1", 2, "grt_1"))
     assert await ledger.balance("acc_1") == Balance(balance=42, reserved=0, available=42)
     assert await ledger.credit_state("acc_1") == "restored"

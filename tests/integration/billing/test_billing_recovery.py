@@ -159,4 +159,5 @@ async def test_the_payment_webhook_refuses_oversized_bodies(
         assert chunked.status_code == 413
         # A normal-sized body still reaches the signature check.
         small = await http.post("/webhooks/payments", content=b"{}")
-        assert small.status_code == 401
+        assert small.status_code == 400
+        assert small.json()["error"]["code"] == "invalid_signature"

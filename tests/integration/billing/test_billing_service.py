@@ -1,12 +1,10 @@
-"""Billing against a real broker, store and payment simulator."""
+"""Billing against a real broker and store (purchases: test_billing_stripe.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -18,7 +16,6 @@ from lc_billing.config import BillingSettings
 from lc_billing.main import create_app
 from lc_common.events import LEAD_VERDICTS, CreditEventV1
 from lc_common.kafka import Publisher, ensure_topics
-from lc_localstack.payments import create_app as create_payments_app
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 
@@ -108,70 +105,6 @@ def _handled(outcome: str) -> float:
     """Verdicts the billing consumer finished with, in this process (a counter, so take deltas)."""
     labels = {"topic": LEAD_VERDICTS.name, "group": "billing", "outcome": outcome}
     return REGISTRY.get_sample_value("lc_events_consumed_total", labels) or 0.0
-
-
-async def test_purchase_through_hosted_checkout_credits_once_even_if_webhook_replays(
-    billing_settings: BillingSettings,
-) -> None:
-    settings = billing_settings
-    account = f"acc_{uuid.uuid4().hex[:8]}"
-    provider_port = urlparse(settings.payment_provider_url).port
-    assert provider_port is not None
-    payments = create_payments_app(secret=settings.payment_webhook_secret.get_secret_value())
-    async with (
-        serving(payments, provider_port),
-        serving(create_app(settings), settings.http_port) as url,
-        httpx.AsyncClient(base_url=url, headers=_headers(settings, account)) as http,
-        httpx.AsyncClient() as browser,
-    ):
-        created = await http.post(
-            "/internal/v1/purchases", json={"units": 250, "return_url": "http://app/billing"}
-        )
-        assert created.status_code == 201, created.text
-        purchase = created.json()
-        assert purchase["status"] == "pending"
-        page = await browser.get(purchase["checkout_url"])
-        assert page.status_code == 200 and 'name="card_number"' in page.text
-
-        session_id = purchase["checkout_url"].rsplit("/", 1)[1]
-        paid = await browser.post(
-            f"{settings.payment_provider_url}/checkout/{session_id}/pay",
-            data={"card_number": "4242 4242 4242 4242"},
-        )
-        assert paid.status_code == 303
-        assert paid.headers["location"].startswith("http://app/billing?")
-        assert "status=paid" in paid.headers["location"]
-        assert (await http.get("/internal/v1/balance")).json()["balance"] == 250
-
-        replay = await browser.post(
-            f"{settings.payment_provider_url}/v1/checkout/sessions/{session_id}/webhook/resend"
-        )
-        assert replay.json() == {"status_code": 200}
-        assert (await http.get("/internal/v1/balance")).json()["balance"] == 250
-        rows = (await http.get("/internal/v1/transactions")).json()["transactions"]
-        assert [(r["id"], r["kind"], r["units"], r["status"]) for r in rows] == [
-            (purchase["purchase_id"], "purchase", 250, "paid")
-        ]
-        stored = await http.get("/internal/v1/transactions")
-        assert "4242" not in stored.text
-
-        # A webhook whose signature does not verify changes nothing.
-        forged = json.dumps(
-            {
-                "id": "evt_forged",
-                "type": "checkout.completed",
-                "session_id": session_id,
-                "purchase_id": purchase["purchase_id"],
-                "units": 250,
-                "amount_cents": 1250,
-                "currency": "AUD",
-            }
-        )
-        refused = await browser.post(
-            f"{url}/webhooks/payments", content=forged, headers={"X-Payment-Signature": "00" * 32}
-        )
-        assert refused.status_code == 401
-        assert refused.json()["error"]["code"] == "invalid_signature"
 
 
 async def test_internal_api_refuses_calls_without_the_token(

@@ -33,29 +33,80 @@ def test_only_chargeable_final_verdicts_cost_a_unit() -> None:
     assert not domain.is_chargeable(_verdict(final=True, chargeable=False))
 
 
-def test_signature_is_hex_hmac_sha256_of_the_body() -> None:
-    # RFC 4231 test case 2.
-    body = b"what do ya want for nothing?"
-    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    assert domain.sign(body, "Jefe") == expected
-    assert domain.verify_signature(body, expected, "Jefe")
-    assert domain.verify_signature(body, expected.upper(), "Jefe")
+def test_a_purchase_is_one_inline_priced_line_of_credit() -> None:
+    assert domain.checkout_line_items(300, 5, "AUD") == [
+        {
+            "price_data": {
+                "currency": "aud",
+                "unit_amount": 5,
+                "product_data": {"name": "Lead Cleanser credit"},
+            },
+            "quantity": 300,
+        }
+    ]
+
+
+def test_checkout_params_name_the_purchase_and_come_back_to_the_panel() -> None:
+    params = domain.checkout_params(
+        purchase_id="pur_1",
+        account_id="acc_1",
+        units=300,
+        unit_price_cents=5,
+        currency="AUD",
+        success_url="https://app/billing/return",
+        cancel_url="https://app/billing",
+    )
+    assert params["mode"] == "payment"
+    assert params["client_reference_id"] == "pur_1"
+    assert params["metadata"] == {"account_id": "acc_1", "purchase_id": "pur_1", "units": "300"}
+    assert params["success_url"] == "https://app/billing/return?session_id={CHECKOUT_SESSION_ID}"
+    assert params["cancel_url"] == "https://app/billing"
+    assert domain.with_session_placeholder("https://a/r?x=1").endswith(
+        "?x=1&session_id={CHECKOUT_SESSION_ID}"
+    )
+
+
+def _session(**overrides: object) -> domain.CheckoutSessionObject:
+    fields: dict[str, object] = {
+        "id": "cs_1",
+        "client_reference_id": "pur_1",
+        "metadata": {"account_id": "acc_1", "purchase_id": "pur_1"},
+        "amount_total": 1500,
+        "currency": "aud",
+        "payment_status": "paid",
+        **overrides,
+    }
+    return domain.CheckoutSessionObject.model_validate(fields)
+
+
+PURCHASE = {
+    "_id": "pur_1",
+    "account_id": "acc_1",
+    "units": 300,
+    "amount_cents": 1500,
+    "currency": "AUD",
+    "provider_session_id": "cs_1",
+}
 
 
 @pytest.mark.parametrize(
-    ("body", "signature", "secret"),
+    ("overrides", "field"),
     [
-        (b'{"units": 1000}', domain.sign(b'{"units": 10}', "s"), "s"),  # body tampered
-        (b'{"units": 10}', domain.sign(b'{"units": 10}', "other"), "s"),  # wrong secret
-        (b'{"units": 10}', None, "s"),
-        (b'{"units": 10}', "", "s"),
-        (b'{"units": 10}', "not-hex", "s"),
+        ({}, None),
+        ({"id": "cs_2"}, "id"),
+        ({"amount_total": 5}, "amount_total"),
+        ({"currency": "usd"}, "currency"),
+        ({"metadata": {"account_id": "acc_2"}}, "account_id"),
     ],
 )
-def test_a_signature_that_does_not_match_is_refused(
-    body: bytes, signature: str | None, secret: str
-) -> None:
-    assert not domain.verify_signature(body, signature, secret)
+def test_a_paid_session_must_match_its_purchase(overrides: dict[str, object], field: str) -> None:
+    assert domain.mismatch(_session(**overrides), PURCHASE) == field
+
+
+def test_the_purchase_of_a_session_is_its_reference_or_metadata() -> None:
+    assert _session().purchase_id == "pur_1"
+    assert _session(client_reference_id=None).purchase_id == "pur_1"
+    assert _session(client_reference_id=None, metadata={}).purchase_id is None
 
 
 def test_price_and_ids() -> None:

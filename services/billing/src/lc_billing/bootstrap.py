@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 
 from lc_billing.adapters.ingest import IngestClient
 from lc_billing.adapters.ledger import MongoLedger
-from lc_billing.adapters.payments import PaymentProvider
+from lc_billing.adapters.payments import StripeCheckout
 from lc_billing.adapters.reservations import MongoReservations
 from lc_billing.adapters.store import BillingStore, StoreWithoutTransactions, supports_transactions
 from lc_billing.config import BillingSettings
@@ -36,7 +36,7 @@ class BillingRuntime:
     deps: BillingDeps
     mongo: AsyncMongoClient[Document]
     publisher: Publisher
-    provider: PaymentProvider
+    provider: StripeCheckout
     ingest: IngestClient
     reservations: MongoReservations
     relay: OutboxRelay
@@ -63,7 +63,7 @@ class BillingRuntime:
 
 
 async def bootstrap(settings: BillingSettings, clock: Clock | None = None) -> BillingRuntime:
-    """Connect to the store, broker, provider and ingest; return the wired service.
+    """Connect to the store, broker and ingest, build the Stripe client; return the wired service.
 
     Raises `StoreWithoutTransactions` on a store that cannot commit a multi-document
     transaction: reservations could then overdraw an account.
@@ -78,9 +78,9 @@ async def bootstrap(settings: BillingSettings, clock: Clock | None = None) -> Bi
     await ensure_topics(settings, TOPICS)
     publisher = Publisher(settings)
     await publisher.start()
-    provider = PaymentProvider(
-        settings.payment_provider_url,
-        settings.payment_webhook_url,
+    provider = StripeCheckout(
+        settings.stripe_api_key.get_secret_value(),
+        settings.stripe_api_base,
         timeout=settings.provider_timeout_seconds,
     )
     ingest = IngestClient(settings.ingest_url, settings.internal_token.get_secret_value())
@@ -97,7 +97,7 @@ async def bootstrap(settings: BillingSettings, clock: Clock | None = None) -> Bi
         relay=relay,
         clock=clock or SystemClock(),
         pricing=Pricing(settings.unit_price_cents, settings.currency),
-        webhook_secret=settings.payment_webhook_secret.get_secret_value(),
+        webhook_secret=settings.stripe_webhook_secret.get_secret_value(),
     )
     consumers = [
         ConsumerSpec[LeadVerdictV1](

@@ -1,4 +1,7 @@
-"""What billing does with each verdict and each request: reserve, settle, release, credit."""
+"""What billing does with each verdict and each request: reserve, settle, release, grant.
+
+Purchases and the provider's webhooks are in `lc_billing.purchases`.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +11,19 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from pydantic import ValidationError
 
 from lc_billing import domain
 from lc_billing.adapters.ledger import Balance
-from lc_billing.adapters.payments import CheckoutSession, ProviderError
+from lc_billing.adapters.payments import CheckoutSession
 from lc_billing.adapters.reservations import ChargeOutcome, ForeignLead, LeadRef, ReserveResult
-from lc_billing.domain import PaymentWebhook
 from lc_billing.metrics import (
     BALANCE_EXHAUSTED,
     DUPLICATE_VERDICTS,
-    PURCHASES,
     RESERVATIONS,
     RESERVATIONS_RELEASED,
     UNITS_CREDITED,
     UNITS_DEDUCTED,
     UNRESERVED_VERDICTS,
-    WEBHOOK_SIGNATURE_FAILURES,
-    WEBHOOKS,
 )
 from lc_common.clock import Clock
 from lc_common.errors import PoisonEvent
@@ -39,12 +37,17 @@ class Ledger(Protocol):
     async def create_purchase(self, purchase: Document) -> None: ...
     async def attach_checkout(self, purchase_id: str, session_id: str, url: str) -> None: ...
     async def purchase(self, purchase_id: str) -> Document | None: ...
-    async def complete_purchase(self, purchase: Document, now: datetime) -> bool: ...
+    async def complete_purchase(
+        self, purchase: Document, event_id: str, receipt: Document, now: datetime
+    ) -> bool: ...
     async def cancel_purchase(self, purchase_id: str, now: datetime) -> bool: ...
     async def grant(self, row: Document) -> None: ...
     async def balance(self, account_id: str) -> Balance: ...
     async def transactions(
         self, account_id: str, limit: int = 500, after: tuple[datetime, str] | None = None
+    ) -> list[Document]: ...
+    async def receipts(
+        self, account_id: str, limit: int = 100, after: tuple[datetime, str] | None = None
     ) -> list[Document]: ...
 
 
@@ -61,7 +64,7 @@ class Reservations(Protocol):
 
 class Provider(Protocol):
     async def create_checkout_session(
-        self, *, purchase_id: str, units: int, amount_cents: int, currency: str, return_url: str
+        self, params: dict[str, Any], idempotency_key: str
     ) -> CheckoutSession: ...
 
 
@@ -86,14 +89,6 @@ class BillingDeps:
     clock: Clock
     pricing: Pricing
     webhook_secret: str
-
-
-class InvalidSignature(Exception):
-    """A webhook whose signature does not verify: refused, nothing changes."""
-
-
-class BadWebhook(Exception):
-    """A signed webhook that cannot be applied (malformed, unknown or mismatched purchase)."""
 
 
 async def handle_verdict(event: LeadVerdictV1, deps: BillingDeps) -> None:
@@ -174,94 +169,6 @@ async def release(
         RESERVATIONS_RELEASED.labels("given_up").inc(released)
     log.info("reservations_released", batch_id=batch_id, leads=len(lead_ids), released=released)
     return released
-
-
-async def create_purchase(
-    deps: BillingDeps, account_id: str, units: int, return_url: str
-) -> Document:
-    """A pending purchase and the provider's hosted page where the client pays for it."""
-    now = deps.clock.now()
-    purchase_id = domain.new_purchase_id()
-    amount = domain.price_cents(units, deps.pricing.unit_price_cents)
-    await deps.ledger.create_purchase(
-        {
-            "_id": purchase_id,
-            "account_id": account_id,
-            "kind": "purchase",
-            "units": units,
-            "batch_id": None,
-            "description": f"Purchase of {units} {domain.UNIT}",
-            "status": "pending",
-            "amount_cents": amount,
-            "currency": deps.pricing.currency,
-            "created_at": now,
-            "updated_at": now,
-        }
-    )
-    PURCHASES.labels("pending").inc()
-    try:
-        session = await deps.provider.create_checkout_session(
-            purchase_id=purchase_id,
-            units=units,
-            amount_cents=amount,
-            currency=deps.pricing.currency,
-            return_url=return_url,
-        )
-    except ProviderError:
-        # Nothing can pay for it now; the client starts a new purchase.
-        await deps.ledger.cancel_purchase(purchase_id, now)
-        PURCHASES.labels("cancelled").inc()
-        raise
-    await deps.ledger.attach_checkout(purchase_id, session.id, session.url)
-    log.info("purchase_created", account_id=account_id, purchase_id=purchase_id, units=units)
-    return {"purchase_id": purchase_id, "status": "pending", "checkout_url": session.url}
-
-
-async def handle_payment_webhook(deps: BillingDeps, body: bytes, signature: str | None) -> str:
-    """Apply the provider's signed notification; returns the outcome. Replays change nothing."""
-    if not domain.verify_signature(body, signature, deps.webhook_secret):
-        WEBHOOK_SIGNATURE_FAILURES.inc()
-        log.warning("webhook_signature_invalid")
-        raise InvalidSignature("signature does not verify")
-    try:
-        hook = PaymentWebhook.model_validate_json(body)
-    except ValidationError as exc:
-        raise BadWebhook(f"malformed webhook: {exc.error_count()} errors") from exc
-    purchase = await deps.ledger.purchase(hook.purchase_id)
-    if purchase is None:
-        raise BadWebhook(f"unknown purchase {hook.purchase_id}")
-    _check_matches(hook, purchase)
-    now = deps.clock.now()
-    with structlog.contextvars.bound_contextvars(
-        purchase_id=hook.purchase_id, account_id=purchase["account_id"], webhook_id=hook.id
-    ):
-        if hook.type == "checkout.cancelled":
-            cancelled = await deps.ledger.cancel_purchase(hook.purchase_id, now)
-            outcome = "cancelled" if cancelled else "replayed"
-        elif await deps.ledger.complete_purchase(purchase, now):
-            outcome = "paid"
-            UNITS_CREDITED.labels("purchase").inc(purchase["units"])
-        else:
-            outcome = "replayed"
-        if outcome != "replayed":
-            PURCHASES.labels(outcome).inc()
-        WEBHOOKS.labels(outcome).inc()
-        log.info("payment_webhook_applied", outcome=outcome)
-        deps.relay.wake()
-    return outcome
-
-
-def _check_matches(hook: PaymentWebhook, purchase: Document) -> None:
-    expected: dict[str, Any] = {
-        "session_id": purchase.get("provider_session_id"),
-        "units": purchase["units"],
-        "amount_cents": purchase["amount_cents"],
-        "currency": purchase["currency"],
-    }
-    for field, value in expected.items():
-        if getattr(hook, field) != value:
-            WEBHOOKS.labels("mismatch").inc()
-            raise BadWebhook(f"webhook {field} does not match purchase {hook.purchase_id}")
 
 
 async def grant(deps: BillingDeps, account_id: str, units: int, description: str) -> Document:

@@ -60,7 +60,8 @@ WEBHOOK_SIGNATURE_FAILURES = Counter(
 )
 WEBHOOKS = Counter(
     "lc_billing_webhooks_total",
-    "Payment webhooks with a valid signature, by outcome.",
+    "Stripe events with a valid signature, by outcome (paid, replayed, cancelled, "
+    "awaiting_payment, ignored, mismatch).",
     ["outcome"],
 )
 CHECKOUT_SECONDS = Histogram(

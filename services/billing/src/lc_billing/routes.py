@@ -1,5 +1,5 @@
 """Billing's HTTP surface: the internal API (gateway: credit; scheduler: reservations) and
-the payment provider's webhook."""
+Stripe's webhook."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lc_billing import handlers
-from lc_billing.adapters.payments import ProviderError
+from lc_billing import handlers, purchases
+from lc_billing.adapters.payments import InvalidSignature, ProviderError
 from lc_billing.config import BillingSettings
 from lc_billing.domain import UNIT
-from lc_billing.handlers import BadWebhook, BillingDeps, InvalidSignature
+from lc_billing.handlers import BillingDeps
 from lc_billing.metrics import WEBHOOKS_TOO_LARGE
+from lc_billing.purchases import BadWebhook
 from lc_common.events.types import Identifier
 from lc_common.store import Document
 
@@ -105,8 +106,12 @@ class ReleaseRequest(BaseModel):
 
 
 class PurchaseRequest(BaseModel):
+    """`return_url`: where the browser goes once paid (Stripe's `success_url`, with
+    `session_id` added); `cancel_url`: where Cancel leads (default: `return_url`)."""
+
     units: int = Field(gt=0, le=10_000_000)
-    return_url: str = Field(min_length=1, max_length=2000)
+    return_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    cancel_url: str | None = Field(None, min_length=1, max_length=2000, pattern=r"^https?://")
 
 
 class GrantRequest(BaseModel):
@@ -175,10 +180,24 @@ async def release(body: ReleaseRequest, deps: Deps) -> dict[str, int]:
     return {"released": released}
 
 
-def encode_cursor(row: Document) -> str:
-    """The opaque cursor after `row`: its `(created_at, _id)`, URL-safe."""
-    created_at = row.get("created_at")
-    raw = json.dumps([created_at.isoformat() if created_at else None, row["_id"]])
+def receipt_json(row: Document) -> dict[str, Any]:
+    """A receipt as the contract shows it."""
+    return {
+        "id": row["_id"],
+        "purchase_id": row["purchase_id"],
+        "units": row["units"],
+        "amount_cents": row["amount_cents"],
+        "currency": row["currency"],
+        "provider": row.get("provider", "stripe"),
+        "provider_session_id": row["provider_session_id"],
+        "paid_at": _iso(row.get("paid_at")),
+    }
+
+
+def encode_cursor(row: Document, time_field: str = "created_at") -> str:
+    """The opaque cursor after `row`: its `(<time_field>, _id)`, URL-safe."""
+    moment = row.get(time_field)
+    raw = json.dumps([moment.isoformat() if moment else None, row["_id"]])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -212,13 +231,37 @@ async def transactions(
     }
 
 
+@internal.get("/receipts")
+async def receipts(
+    deps: Deps,
+    account_id: Account,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> dict[str, Any]:
+    """A page of the account's receipts (one per paid purchase), newest paid first; paged
+    as `/transactions` is (`next_cursor`, null on the last page)."""
+    after = decode_cursor(cursor) if cursor else None
+    rows = await deps.ledger.receipts(account_id, limit + 1, after)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {
+        "receipts": [receipt_json(r) for r in page],
+        "next_cursor": encode_cursor(page[-1], "paid_at") if more else None,
+    }
+
+
 @internal.post("/purchases", status_code=201)
 async def purchase(body: PurchaseRequest, request: Request, deps: Deps, account_id: Account) -> Any:
+    """Start a purchase: `{"purchase_id", "status": "pending", "checkout_url", "session_id",
+    "units", "amount_cents", "currency"}`; 502 `provider_unavailable` if Stripe failed."""
     settings: BillingSettings = request.app.state.settings
     if body.units > settings.max_purchase_units:
         raise ApiError(422, "too_many_units", f"at most {settings.max_purchase_units} per purchase")
+    cancel_url = body.cancel_url or body.return_url
     try:
-        return await handlers.create_purchase(deps, account_id, body.units, body.return_url)
+        return await purchases.create_purchase(
+            deps, account_id, body.units, body.return_url, cancel_url
+        )
     except ProviderError as exc:
         raise ApiError(502, "provider_unavailable", "the payment provider did not answer") from exc
 
@@ -233,13 +276,15 @@ async def grant(body: GrantRequest, deps: Deps, account_id: Account) -> dict[str
 async def payment_webhook(
     request: Request,
     deps: Deps,
-    signature: Annotated[str | None, Header(alias="X-Payment-Signature")] = None,
+    signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> dict[str, str]:
+    """Stripe's webhook endpoint: 400 unless `Stripe-Signature` verifies; 200 for every
+    verified event, applied once (types billing does not use are acknowledged)."""
     body = await _capped_body(request, MAX_WEBHOOK_BYTES)
     try:
-        outcome = await handlers.handle_payment_webhook(deps, body, signature)
+        outcome = await purchases.handle_payment_webhook(deps, body, signature)
     except InvalidSignature as exc:
-        raise ApiError(401, "invalid_signature", "the webhook signature does not verify") from exc
+        raise ApiError(400, "invalid_signature", "the webhook signature does not verify") from exc
     except BadWebhook as exc:
         raise ApiError(400, "bad_webhook", str(exc)) from exc
     return {"outcome": outcome}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 
 from lc_billing.adapters.store import BillingStore, account_totals
 from lc_billing.metrics import CREDIT_RESTORED
@@ -22,7 +24,8 @@ from lc_common.store import Document
 
 
 class _NotPending(Exception):
-    """Aborts a credit whose purchase is no longer pending (nothing written, nothing to commit)."""
+    """Aborts a credit whose purchase is no longer pending, or whose event was applied
+    already (nothing written, nothing to commit)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class Balance:
     balance: int
     reserved: int
     available: int
+
+
+def epoch_ms(moment: datetime) -> int:
+    """`moment` in whole milliseconds since the epoch (the store keeps milliseconds)."""
+    return int(moment.timestamp() * 1000)
 
 
 class MongoLedger:
@@ -45,6 +53,7 @@ class MongoLedger:
         await self._store.transactions.insert_one(purchase)
 
     async def attach_checkout(self, purchase_id: str, session_id: str, checkout_url: str) -> None:
+        """Remember the provider's session of a purchase (its webhook names it)."""
         await self._store.transactions.update_one(
             {"_id": purchase_id},
             {"$set": {"provider_session_id": session_id, "checkout_url": checkout_url}},
@@ -53,16 +62,28 @@ class MongoLedger:
     async def purchase(self, purchase_id: str) -> Document | None:
         return await self._store.transactions.find_one({"_id": purchase_id, "kind": "purchase"})
 
-    async def complete_purchase(self, purchase: Document, now: datetime) -> bool:
-        """Mark a pending purchase paid and credit its units; False if it was not pending."""
+    async def complete_purchase(
+        self, purchase: Document, event_id: str, receipt: Document, now: datetime
+    ) -> bool:
+        """Apply a paid checkout once: mark the provider's event applied, the pending
+        purchase paid, credit its units and keep its receipt, in one transaction.
+
+        False (nothing written) if this event was applied before or the purchase is no
+        longer pending (paid by another event, or cancelled): idempotent on both keys.
+        """
         query = {"_id": purchase["_id"], "kind": "purchase", "status": "pending"}
         update = {"$set": {"status": "paid", "paid_at": now, "updated_at": now}}
+        marker = {"_id": event_id, "purchase_id": purchase["_id"], "applied_at": now}
 
         async def work(session: AsyncClientSession) -> None:
+            if await self._store.payment_events.find_one({"_id": event_id}, session=session):
+                raise _NotPending
+            await self._store.payment_events.insert_one(marker, session=session)
             result = await self._store.transactions.update_one(query, update, session=session)
             if result.modified_count == 0:
                 raise _NotPending
             await self._credit(purchase["account_id"], purchase["units"], session)
+            await self._store.receipts.insert_one(receipt, session=session)
 
         try:
             await self._store.in_transaction(work)
@@ -121,16 +142,39 @@ class MongoLedger:
         `after` is the `(created_at, _id)` of the last row of the previous page: the
         page starts just after it, so rows inserted meanwhile (newer) never shift it.
         """
+        return await self._page(self._store.transactions, "created_at", account_id, limit, after)
+
+    async def receipts(
+        self, account_id: str, limit: int = 100, after: tuple[datetime, str] | None = None
+    ) -> list[Document]:
+        """The account's receipts, newest first (by `paid_at`, then `_id`), paged as
+        `transactions` is (`after` is the last row's `(paid_at, _id)`).
+
+        Ordered by `paid_at_ms`, the same moment in whole milliseconds: nx-27017 (the
+        local store) compares datetimes to the second, which would repeat or skip
+        receipts paid within one second.
+        """
+        key = None if after is None else (epoch_ms(after[0]), after[1])
+        return await self._page(self._store.receipts, "paid_at_ms", account_id, limit, key)
+
+    async def _page(
+        self,
+        collection: AsyncCollection[Document],
+        time_field: str,
+        account_id: str,
+        limit: int,
+        after: tuple[Any, str] | None,
+    ) -> list[Document]:
         query: Document = {"account_id": account_id}
         if after is not None:
-            created_at, row_id = after
+            moment, row_id = after
             query["$or"] = [
-                {"created_at": {"$lt": created_at}},
-                {"created_at": created_at, "_id": {"$lt": row_id}},
+                {time_field: {"$lt": moment}},
+                {time_field: moment, "_id": {"$lt": row_id}},
             ]
         cursor = (
-            self._store.transactions.find(query)
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            collection.find(query)
+            .sort([(time_field, DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
         )
         return await cursor.to_list()

@@ -10,6 +10,10 @@ Collections:
 - `charges`: one marker per charged lead, `_id` = lead id: the idempotency key of a charge.
 - `transactions`: what the Billing tab lists — purchases, one growing deduction row per
   batch, grants.
+- `payment_events`: one marker per provider event applied (`_id` = Stripe event id), so a
+  redelivered event changes nothing.
+- `receipts`: one per paid purchase (`_id` = purchase id): amount, currency, units, the
+  provider's session, when it was paid.
 
 A reservation, a charge or a credit changes a lead's document and its account's
 totals together, so billing needs a store that commits multi-document transactions
@@ -75,6 +79,8 @@ class BillingStore:
         self.reservations = db["reservations"]
         self.charges = db["charges"]
         self.transactions = db["transactions"]
+        self.payment_events = db["payment_events"]
+        self.receipts = db["receipts"]
         # One transaction at a time per process: nx-27017 (the local store) mixes up
         # concurrent transactions ("no such savepoint"). Across replicas on MongoDB, a
         # write conflict on the account document aborts one and `with_transaction`
@@ -84,6 +90,10 @@ class BillingStore:
     async def ensure_indexes(self) -> None:
         await self.transactions.create_index([("account_id", 1), ("created_at", DESCENDING)])
         await self.charges.create_index([("account_id", 1)])
+        await self.receipts.create_index([("account_id", 1), ("paid_at_ms", DESCENDING)])
+        # Also creates the collection up front: nx-27017 cannot create one inside a
+        # transaction (its commit then fails with "No session specified").
+        await self.payment_events.create_index([("purchase_id", 1)])
         await self.charges.create_index([("batch_id", 1)])
         await self.reservations.create_index([("batch_id", 1), ("status", 1)])
         await self.reservations.create_index([("status", 1), ("check_after", 1)])
