@@ -246,3 +246,14 @@ def test_unknown_ids_bad_keys_and_unreachable_services_have_their_exit_codes(
 
     missing = cli("upload", str(SAMPLE), "--name", "x", LC_URL="")
     assert missing.returncode == 2
+
+
+def test_a_field_refused_by_the_api_is_a_usage_error(stack: Stack, tmp_path: Path) -> None:
+    cli = account(stack, credit=0)
+    refused = cli("upload", str(SAMPLE), "--name", "x", "--default-region", "AUS")
+    assert refused.returncode == 2, refused.stderr
+    assert "invalid_field" in refused.stderr
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"phone\n" + b"0412345670\n" * 3_000_000)
+    refused = cli("upload", str(big), "--name", "x", "--default-region", "AUS")
+    assert refused.returncode == 2, refused.stderr
