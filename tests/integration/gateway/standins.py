@@ -277,6 +277,7 @@ class BillingState:
     transactions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     purchases: list[dict[str, Any]] = field(default_factory=list)
     transaction_limits: list[int] = field(default_factory=list)
+    receipts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def billing_app(state: BillingState) -> FastAPI:
@@ -306,6 +307,17 @@ def billing_app(state: BillingState) -> FastAPI:
         page = rows[start : start + limit]
         more = start + limit < len(rows)
         return {"transactions": page, "next_cursor": page[-1]["id"] if more else None}
+
+    @app.get("/internal/v1/receipts")
+    async def receipts(request: Request) -> Any:
+        """Pages of `limit` receipts as transactions are; `next_cursor` the last row's id."""
+        rows = state.receipts.get(_caller(request) or "", [])
+        limit = int(request.query_params.get("limit", "100"))
+        cursor = request.query_params.get("cursor")
+        start = next(i for i, r in enumerate(rows) if r["id"] == cursor) + 1 if cursor else 0
+        page = rows[start : start + limit]
+        more = start + limit < len(rows)
+        return {"receipts": page, "next_cursor": page[-1]["id"] if more else None}
 
     @app.get("/internal/v1/price")
     async def price() -> Any:
