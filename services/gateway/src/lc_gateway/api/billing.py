@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from lc_gateway.api.idempotent import OPENAPI_HEADER, idempotency_key, once
 from lc_gateway.api.schemas import ERRORS, Balance, Purchase, PurchaseRequest, TransactionList
-from lc_gateway.auth import ApiAccount, GatewayDep
+from lc_gateway.auth import ApiAccount, ApiOwner, GatewayDep
 
 router = APIRouter(prefix="/billing", tags=["billing"], responses=ERRORS)
 
@@ -46,7 +46,7 @@ async def transactions(
     responses={409: {"description": "A request with the same Idempotency-Key is in progress"}},
 )
 async def purchase(
-    order: PurchaseRequest, request: Request, account: ApiAccount, gateway: GatewayDep
+    order: PurchaseRequest, request: Request, account: ApiOwner, gateway: GatewayDep
 ) -> Any:
     return_url = order.return_url or gateway.settings.public_url.rstrip("/") + RETURN_PATH
 

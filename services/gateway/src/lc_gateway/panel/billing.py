@@ -17,6 +17,7 @@ from lc_gateway.api.billing import RETURN_PATH
 from lc_gateway.auth import GatewayDep
 from lc_gateway.bootstrap import Gateway
 from lc_gateway.panel.common import PanelAccount, checked_form, flash, local_time, redirect, render
+from lc_gateway.panel.users import PanelOwner
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,7 +85,7 @@ async def export(account: PanelAccount, gateway: GatewayDep) -> Response:
 
 
 @router.post("/billing/buy")
-async def buy(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
+async def buy(request: Request, account: PanelOwner, gateway: GatewayDep) -> Response:
     form = await checked_form(request)
     units_text = form.get("units", "").strip()
     if not units_text.isdigit() or not 0 < int(units_text) <= MAX_UNITS:

@@ -1,4 +1,4 @@
-"""API key management: list (prefixes only), create (shown once), revoke."""
+"""API key management, for owners only: list (prefixes only), create (shown once), revoke."""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ from fastapi.responses import Response
 
 from lc_gateway.auth import GatewayDep
 from lc_gateway.errors import NotFound
-from lc_gateway.panel.common import PanelAccount, checked_form, flash, redirect, render
+from lc_gateway.panel.common import checked_form, flash, redirect, render
+from lc_gateway.panel.users import PanelOwner
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/keys")
-async def keys_page(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
+async def keys_page(request: Request, account: PanelOwner, gateway: GatewayDep) -> Response:
     keys = await gateway.accounts.api_keys(account.id)
     return render(request, "keys.html", {"keys": keys, "new_key": None}, account=account)
 
 
 @router.post("/keys")
-async def create_key(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
+async def create_key(request: Request, account: PanelOwner, gateway: GatewayDep) -> Response:
     await checked_form(request)
     issued = await gateway.accounts.issue_api_key(account.id)
     keys = await gateway.accounts.api_keys(account.id)
@@ -30,7 +31,7 @@ async def create_key(request: Request, account: PanelAccount, gateway: GatewayDe
 
 @router.post("/keys/{key_id}/revoke")
 async def revoke_key(
-    key_id: str, request: Request, account: PanelAccount, gateway: GatewayDep
+    key_id: str, request: Request, account: PanelOwner, gateway: GatewayDep
 ) -> Response:
     await checked_form(request)
     if not await gateway.accounts.revoke_api_key(account.id, key_id):
