@@ -33,7 +33,6 @@ from lc_notifier.handlers import (
     handle_credit_event,
     handle_verdict,
 )
-from lc_notifier.webhooks.events import on_batch_event, on_credit_event
 from lc_notifier.webhooks.sender import WebhookDeps, http_client
 from lc_notifier.webhooks.store import WebhookStore
 from lc_notifier.zones import AccountZones
@@ -127,17 +126,6 @@ async def bootstrap(settings: NotifierSettings, clock: Clock | None = None) -> N
             topic=BILLING_EVENTS,
             group="notifier.credit",
             handler=partial(handle_credit_event, deps=deps),
-        ),
-        # Webhooks in groups of their own: a mail that cannot go out holds no webhook back.
-        ConsumerSpec[BatchEventV1](
-            topic=BATCH_EVENTS,
-            group="notifier.webhooks.batches",
-            handler=partial(on_batch_event, deps=webhooks, ingest=peers),
-        ),
-        ConsumerSpec[CreditEventV1](
-            topic=BILLING_EVENTS,
-            group="notifier.webhooks.credit",
-            handler=partial(on_credit_event, deps=webhooks),
         ),
     ]
     return NotifierRuntime(deps, mongo, publisher, peers, consumers, webhooks)

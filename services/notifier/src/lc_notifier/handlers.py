@@ -30,7 +30,7 @@ from lc_notifier.metrics import (
     PEER_FAILURES,
     SEND_FAILURES,
 )
-from lc_notifier.webhooks.events import on_daily_due
+from lc_notifier.webhooks.events import on_batch_event, on_credit_event, on_daily_due
 from lc_notifier.webhooks.sender import WebhookDeps
 from lc_notifier.zones import AccountZones
 
@@ -67,7 +67,11 @@ class NotifierDeps:
 
 
 async def handle_batch_event(event: BatchEventV1, deps: NotifierDeps) -> None:
-    """A finished batch gets its final email, once."""
+    """A finished batch gets its final email, once; `finished` and `credit_paused` are
+    queued for the account's webhooks first (idempotent, so a retry of this handler after
+    a failed email queues nothing more)."""
+    if deps.webhooks is not None:
+        await on_batch_event(event, deps.webhooks, deps.peers)
     if event.kind != "finished":
         return
     try:
@@ -78,7 +82,10 @@ async def handle_batch_event(event: BatchEventV1, deps: NotifierDeps) -> None:
 
 async def handle_credit_event(event: CreditEventV1, deps: NotifierDeps) -> None:
     """An `exhausted` account gets one "out of credit" email per exhaustion (keyed by the
-    event id, so a replay sends nothing); `restored` needs no email."""
+    event id, so a replay sends nothing); `restored` needs no email. `exhausted` is
+    queued for the account's `credit.low` webhooks first."""
+    if deps.webhooks is not None:
+        await on_credit_event(event, deps.webhooks)
     if event.kind != "exhausted":
         return
     try:
