@@ -288,6 +288,20 @@ async def test_billing_is_passed_through(stack: Stack, client: httpx.AsyncClient
     assert order["units"] == 500
     assert order["return_url"] == f"{stack.url}/billing/return"
 
+    receipt = {
+        "id": "pur_1",
+        "purchase_id": "pur_1",
+        "units": 500,
+        "amount_cents": 2500,
+        "currency": "AUD",
+        "provider": "stripe",
+        "provider_session_id": "cs_test_1",
+        "paid_at": "2025-03-05T01:02:03+00:00",
+    }
+    stack.billing.receipts[owner.account.id] = [receipt]
+    receipts = await client.get("/api/v1/billing/receipts", headers=bearer(owner.api_key))
+    assert receipts.json() == {"receipts": [receipt], "next_cursor": None}
+
     zero = await client.post(
         "/api/v1/billing/purchases", json={"units": 0}, headers=bearer(owner.api_key)
     )
@@ -345,6 +359,7 @@ async def test_openapi_health_and_metrics(stack: Stack, client: httpx.AsyncClien
         "/api/v1/billing/balance",
         "/api/v1/billing/transactions",
         "/api/v1/billing/purchases",
+        "/api/v1/billing/receipts",
         "/api/v1/users",
     }
     assert (

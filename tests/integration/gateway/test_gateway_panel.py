@@ -192,6 +192,18 @@ async def test_billing_tab_and_buy_credit(stack: Stack, client: httpx.AsyncClien
             "status": "done",
         }
     ]
+    stack.billing.receipts[owner.account.id] = [
+        {
+            "id": "pur_1",
+            "purchase_id": "pur_1",
+            "units": 5000,
+            "amount_cents": 25000,
+            "currency": "AUD",
+            "provider": "stripe",
+            "provider_session_id": "cs_test_abc",
+            "paid_at": "2025-03-05T01:02:03+00:00",
+        }
+    ]
     token = await log_in(client, owner.login)
 
     page = await client.get("/billing")
@@ -199,12 +211,25 @@ async def test_billing_tab_and_buy_credit(stack: Stack, client: httpx.AsyncClien
     assert '<span id="balance">42</span>' in page.text
     assert "Batch April" in page.text
     assert "2025-03-04 12:02" in page.text  # 01:02 UTC is 12:02 in Sydney (AEDT)
+    assert 'data-receipt-id="pur_1"' in page.text
+    assert "AUD 250.00" in page.text and "cs_test_abc" in page.text
 
-    buy = await client.post("/billing/buy", data={"units": "300", "csrf_token": token})
+    # First the price and the total to confirm; nothing is bought yet.
+    confirm = await client.post("/billing/buy", data={"units": "300", "csrf_token": token})
+    assert confirm.status_code == 200
+    assert '<td class="num" id="confirm-unit-price">AUD 0.05</td>' in confirm.text
+    assert '<strong id="confirm-total">AUD 15.00</strong>' in confirm.text
+    assert stack.billing.purchases == []
+    buy = await client.post(
+        "/billing/buy", data={"units": "300", "confirm": "yes", "csrf_token": token}
+    )
     assert buy.status_code == 303
     assert buy.headers["location"].startswith(stack.settings.billing_url)
     assert stack.billing.purchases[-1]["units"] == 300
     assert stack.billing.purchases[-1]["return_url"] == f"{stack.url}/billing/return"
+    assert stack.billing.purchases[-1]["cancel_url"] == f"{stack.url}/billing?checkout=cancelled"
+    cancelled = await client.get("/billing?checkout=cancelled")
+    assert 'id="checkout-cancelled"' in cancelled.text
 
     bad = await client.post("/billing/buy", data={"units": "-3", "csrf_token": token})
     assert bad.status_code == 303

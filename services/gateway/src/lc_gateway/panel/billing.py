@@ -1,5 +1,6 @@
-"""The Billing tab: balance, every transaction a page at a time (and as CSV), Buy Credit with
-its price, and the return from the payment page."""
+"""The Billing tab: balance, every transaction a page at a time (and as CSV), receipts, Buy
+Credit with its price and a confirmation of the total before Stripe Checkout, and the return
+from the payment page."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from lc_gateway.accounts import Account
-from lc_gateway.api.billing import RETURN_PATH
+from lc_gateway.api.billing import CANCEL_PATH, RETURN_PATH
 from lc_gateway.auth import GatewayDep
 from lc_gateway.bootstrap import Gateway
 from lc_gateway.panel.common import PanelAccount, checked_form, flash, local_time, redirect, render
@@ -23,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 
 MAX_UNITS = 10_000_000
 PAGE_SIZE = 50
+RECEIPTS_SHOWN = 20
 EXPORT_PAGE = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = ("created_at", "kind", "description", "batch_id", "status", "units", "id")
@@ -31,10 +33,11 @@ EXPORT_COLUMNS = ("created_at", "kind", "description", "batch_id", "status", "un
 @router.get("/billing")
 async def billing_page(request: Request, account: PanelAccount, gateway: GatewayDep) -> Response:
     cursor = request.query_params.get("cursor") or None
-    balance, (transactions, next_cursor), price = await asyncio.gather(
+    balance, (transactions, next_cursor), price, (receipts, more_receipts) = await asyncio.gather(
         gateway.billing.balance(account.id),
         gateway.billing.transactions(account.id, PAGE_SIZE, cursor),
         gateway.billing.price(account.id),
+        gateway.billing.receipts(account.id, RECEIPTS_SHOWN),
     )
     context = {
         "balance": balance,
@@ -42,6 +45,9 @@ async def billing_page(request: Request, account: PanelAccount, gateway: Gateway
         "next_cursor": next_cursor,
         "first_page": cursor is None,
         "price": price,
+        "receipts": receipts,
+        "more_receipts": more_receipts is not None,
+        "checkout_cancelled": request.query_params.get("checkout") == "cancelled",
     }
     return render(request, "billing.html", context, account=account)
 
@@ -86,13 +92,22 @@ async def export(account: PanelAccount, gateway: GatewayDep) -> Response:
 
 @router.post("/billing/buy")
 async def buy(request: Request, account: PanelOwner, gateway: GatewayDep) -> Response:
+    """Buy Credit in two steps: the units typed are shown with the unit price and the total
+    to confirm; the confirmed form starts the purchase and sends the browser to Stripe."""
     form = await checked_form(request)
     units_text = form.get("units", "").strip()
     if not units_text.isdigit() or not 0 < int(units_text) <= MAX_UNITS:
         flash(request, "error", f"Enter a whole number of units between 1 and {MAX_UNITS}.")
         return redirect("/billing")
-    return_url = gateway.settings.public_url.rstrip("/") + RETURN_PATH
-    purchase = await gateway.billing.purchase(account.id, int(units_text), return_url)
+    units = int(units_text)
+    if form.get("confirm") != "yes":
+        price = await gateway.billing.price(account.id)
+        context = {"units": units, "price": price, "total_cents": units * price["unit_price_cents"]}
+        return render(request, "billing_confirm.html", context, account=account)
+    base = gateway.settings.public_url.rstrip("/")
+    purchase = await gateway.billing.purchase(
+        account.id, units, base + RETURN_PATH, base + CANCEL_PATH
+    )
     # Card details are entered on the provider's hosted page, never here.
     return redirect(purchase["checkout_url"])
 
