@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from lc_gateway.api.errors import error_response
 from lc_gateway.auth import get_gateway, session_account
 from lc_gateway.errors import GatewayError
-from lc_gateway.panel import auth, batches, billing, imports, keys
+from lc_gateway.panel import auth, batches, billing, imports, keys, webhooks
 from lc_gateway.panel.common import HERE, LoginRequired, redirect, render
 
 _MACHINE_PREFIXES = ("/api/", "/internal/")
@@ -38,7 +38,7 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Add the panel's pages, static files and error pages to the app."""
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, batches, imports, billing, keys):
+    for module in (auth, batches, imports, billing, keys, webhooks):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(GatewayError, _gateway_error)
