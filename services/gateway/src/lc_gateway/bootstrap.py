@@ -17,6 +17,7 @@ from lc_gateway.adapters.idempotency import MongoIdempotencyStore
 from lc_gateway.adapters.ingest import IngestClient
 from lc_gateway.adapters.mail import SmtpMailer
 from lc_gateway.adapters.mongo import MongoAccountRepository
+from lc_gateway.adapters.notifier import NotifierClient
 from lc_gateway.adapters.sessions import MongoSessionStore
 from lc_gateway.adapters.tokens import MongoTokenStore
 from lc_gateway.adapters.upstream import Upstream
@@ -47,6 +48,7 @@ class Gateway:
     mail: BackgroundMail
     ingest: IngestClient
     billing: BillingClient
+    notifier: NotifierClient
     # Raises unless the store answers; used by /readyz.
     ping_store: Callable[[], Awaitable[None]]
 
@@ -63,8 +65,10 @@ def build_gateway(
     billing_http: httpx.AsyncClient,
     ping_store: Callable[[], Awaitable[None]],
     clock: Clock | None = None,
+    notifier_http: httpx.AsyncClient | None = None,
 ) -> Gateway:
-    """Wire given adapters into a `Gateway`; tests may pass their own."""
+    """Wire given adapters into a `Gateway`; tests may pass their own (no `notifier_http`:
+    a client of `settings.notifier_url`)."""
     clock = clock or SystemClock()
     token = settings.internal_token.get_secret_value()
     sessions = Sessions(
@@ -103,6 +107,11 @@ def build_gateway(
         mail=mail,
         ingest=IngestClient(Upstream("ingest", ingest_http, token)),
         billing=BillingClient(Upstream("billing", billing_http, token)),
+        notifier=NotifierClient(
+            Upstream(
+                "notifier", notifier_http or _http_client(settings.notifier_url, settings), token
+            )
+        ),
         ping_store=ping_store,
     )
 
@@ -130,6 +139,9 @@ async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await token_store.ensure_indexes()
         ingest_http = await stack.enter_async_context(_http_client(settings.ingest_url, settings))
         billing_http = await stack.enter_async_context(_http_client(settings.billing_url, settings))
+        notifier_http = await stack.enter_async_context(
+            _http_client(settings.notifier_url, settings)
+        )
 
         async def ping_store() -> None:
             await ping(client)
@@ -144,6 +156,7 @@ async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             ingest_http=ingest_http,
             billing_http=billing_http,
             ping_store=ping_store,
+            notifier_http=notifier_http,
         )
         stack.push_async_callback(gateway.lockouts.drain)
         stack.push_async_callback(gateway.mail.drain)

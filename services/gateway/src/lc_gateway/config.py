@@ -22,6 +22,8 @@ class GatewaySettings(MailingServiceSettings):
     http_port: int = 8000
     ingest_url: str = "http://127.0.0.1:8001"
     billing_url: str = "http://127.0.0.1:8005"
+    # The notifier keeps the clients' webhooks (registration, deliveries).
+    notifier_url: str = "http://127.0.0.1:8006"
     # Kept for deployments that still set it; sessions live in the store now.
     session_secret: SecretStr = SecretStr(DEV_SECRET)
     # Where clients reach the gateway; used to build absolute links (payment return page).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lc_gateway.api import batches, billing, internal
+from lc_gateway.api import batches, billing, internal, webhooks
 
 API_PREFIX = "/api/v1"
 
@@ -14,6 +14,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(batches.router)
     router.include_router(billing.router)
+    router.include_router(webhooks.router)
     return router
 
 
