@@ -16,9 +16,11 @@ from tests.integration.gateway.standins import (
     TOKEN,
     BillingState,
     IngestState,
+    NotifierState,
     billing_app,
     ingest_app,
     listening_socket,
+    notifier_app,
     serving,
 )
 
@@ -40,6 +42,7 @@ class Stack:
     settings: GatewaySettings
     ingest: IngestState
     billing: BillingState
+    notifier: NotifierState
 
     @property
     def accounts(self) -> AccountService:
@@ -85,14 +88,19 @@ def gateway_settings(
 @asynccontextmanager
 async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
     """A gateway with stand-ins behind it; `overrides` are settings of the gateway."""
-    ingest, billing = IngestState(), BillingState()
-    async with serving(ingest_app(ingest)) as ingest_url, serving(billing_app(billing)) as bill:
+    ingest, billing, notifier = IngestState(), BillingState(), NotifierState()
+    async with (
+        serving(ingest_app(ingest)) as ingest_url,
+        serving(billing_app(billing)) as bill,
+        serving(notifier_app(notifier)) as notifier_url,
+    ):
         sock = listening_socket()
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        settings = gateway_settings(url, ingest_url, bill, **overrides)
+        fields = {"notifier_url": notifier_url, **overrides}
+        settings = gateway_settings(url, ingest_url, bill, **fields)
         app = create_app(settings)
         async with serving(app, sock):
-            yield Stack(url, app, settings, ingest, billing)
+            yield Stack(url, app, settings, ingest, billing, notifier)
 
 
 @pytest.fixture

@@ -345,6 +345,74 @@ def billing_app(state: BillingState) -> FastAPI:
     return app
 
 
+@dataclass
+class NotifierState:
+    """The notifier's webhook endpoints per account (its internal webhook API)."""
+
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_webhook(self, account_id: str, url: str = "https://hooks.example.com/in") -> str:
+        webhook_id = f"wh_{uuid.uuid4().hex[:24]}"
+        self.webhooks[webhook_id] = {
+            "id": webhook_id,
+            "account_id": account_id,
+            "url": url,
+            "events": ["batch.finished"],
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        return webhook_id
+
+
+def notifier_app(state: NotifierState) -> FastAPI:
+    """The notifier's internal webhook API: an id of another account answers 404."""
+    app = FastAPI()
+
+    def public(hook: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in hook.items() if k != "account_id"}
+
+    def owned(request: Request, webhook_id: str) -> dict[str, Any] | None:
+        hook = state.webhooks.get(webhook_id)
+        return hook if hook and hook["account_id"] == _caller(request) else None
+
+    @app.middleware("http")
+    async def internal_only(request: Request, call_next: Any) -> Response:
+        if _caller(request) is None:
+            return error(401, "not_authenticated", "internal token refused")
+        response: Response = await call_next(request)
+        return response
+
+    @app.post("/internal/v1/webhooks", status_code=201)
+    async def create(request: Request) -> Any:
+        body = await request.json()
+        webhook_id = state.add_webhook(_caller(request) or "", body["url"])
+        state.webhooks[webhook_id]["events"] = body["events"]
+        return {**public(state.webhooks[webhook_id]), "secret": "whsec_c3RhbmQtaW4="}
+
+    @app.get("/internal/v1/webhooks")
+    async def listing(request: Request) -> Any:
+        mine = [h for h in state.webhooks.values() if h["account_id"] == _caller(request)]
+        return {"webhooks": [public(h) for h in mine]}
+
+    @app.delete("/internal/v1/webhooks/{webhook_id}")
+    async def delete(request: Request, webhook_id: str) -> Any:
+        if owned(request, webhook_id) is None:
+            return error(404, "webhook_not_found", "no such webhook in this account")
+        del state.webhooks[webhook_id]
+        return {"id": webhook_id, "deleted": True}
+
+    @app.get("/internal/v1/webhooks/{webhook_id}/deliveries")
+    async def deliveries(request: Request, webhook_id: str) -> Any:
+        if owned(request, webhook_id) is None:
+            return error(404, "webhook_not_found", "no such webhook in this account")
+        return {"deliveries": []}
+
+    @app.get("/internal/v1/webhook-deliveries")
+    async def all_deliveries() -> Any:
+        return {"deliveries": []}
+
+    return app
+
+
 def listening_socket() -> socket.socket:
     """A socket bound to a free port on 127.0.0.1, for uvicorn to serve on."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

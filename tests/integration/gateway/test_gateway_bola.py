@@ -67,7 +67,9 @@ async def test_no_route_reaches_another_accounts_objects(stack: Stack) -> None:
     invitation = await stack.app.state.gateway.users.invite(
         their_owner, "invited.b@example.com", "member"
     )
+    their_webhook = stack.notifier.add_webhook(theirs.account.id)
     ids = {
+        "webhook_id": their_webhook,
         "batch_id": their_batch,
         "key_id": their_key.id,
         "user_id": their_member.id,
@@ -83,6 +85,8 @@ async def test_no_route_reaches_another_accounts_objects(stack: Stack) -> None:
         "/keys/{key_id}/revoke",
         "/users/{user_id}/remove",
         "/users/invitations/{invitation_id}/withdraw",
+        "/api/v1/webhooks/{webhook_id}",
+        "/webhooks/{webhook_id}/delete",
     }
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as panel:
         token = await log_in(panel, mine.login)
@@ -114,6 +118,7 @@ async def test_no_route_reaches_another_accounts_objects(stack: Stack) -> None:
 
     assert stack.ingest.batches == batches_before
     assert await stack.accounts.api_keys(theirs.account.id) == keys_before
+    assert their_webhook in stack.notifier.webhooks
     assert [user.id for user in await stack.accounts.users(theirs.account.id)] == [
         their_owner.id,
         their_member.id,
