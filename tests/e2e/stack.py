@@ -178,6 +178,9 @@ def start_stack(
         "LC_INSECURE_COOKIES": "true",
         "LC_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
         "LC_BILLING_URL": f"http://127.0.0.1:{ports['billing']}",
+        "LC_NOTIFIER_URL": f"http://127.0.0.1:{ports['notifier']}",
+        # Webhooks to a receiver on the loopback, over plain http (never in production).
+        "LC_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
         "LC_SMTP_PORT": str(ports["smtp"]),
         "LC_UPLOAD_DIR": str(workdir / "uploads"),
         "LC_CLASSIFIER_DATA_DIR": str(workdir / "classifier"),

@@ -329,6 +329,7 @@ def expected_flows() -> set[tuple[str, str, str, int]]:
         for src, dst in [
             ("gateway", "ingest"),
             ("gateway", "billing"),
+            ("gateway", "notifier"),
             ("scheduler", "ingest"),
             ("scheduler", "billing"),
             ("billing", "ingest"),
