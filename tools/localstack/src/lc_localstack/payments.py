@@ -22,6 +22,7 @@ the webhook secret and the webhook URL come from `LC_STRIPE_API_KEY`,
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import html
@@ -90,8 +91,16 @@ class Simulator:
     deliveries: list[Delivery] = field(default_factory=list)
 
     def authorize(self, request: Request) -> None:
+        """The secret key as Bearer (the library) or Basic user (`curl -u sk_test_...:`)."""
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not key.startswith("sk_test_"):
+        if scheme.lower() == "basic":
+            try:
+                key = base64.b64decode(key).decode().partition(":")[0]
+            except (ValueError, UnicodeDecodeError):
+                key = ""
+        elif scheme.lower() != "bearer":
+            key = ""
+        if not key.startswith("sk_test_"):
             raise StripeError(401, "invalid_request_error", "Invalid API Key provided")
         if not hmac.compare_digest(key.encode(), self.api_key.encode()):
             raise StripeError(401, "invalid_request_error", "Invalid API Key provided")
