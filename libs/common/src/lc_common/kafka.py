@@ -20,7 +20,7 @@ from aiokafka.helpers import create_ssl_context
 
 from lc_common.events.base import Event
 from lc_common.events.registry import Topic
-from lc_common.metrics import EVENTS_PUBLISHED
+from lc_common.metrics import EVENTS_PUBLISHED, TOPICS_RECREATED
 from lc_common.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -51,8 +51,8 @@ def kafka_client_options(settings: ServiceSettings) -> dict[str, Any]:
     return options
 
 
-async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> None:
-    """Create the topics (and their dead-letter twins) that do not exist yet."""
+async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> list[str]:
+    """Create the topics (and their dead-letter twins) that do not exist yet; their names."""
     admin = AIOKafkaAdminClient(**kafka_client_options(settings))
     await admin.start()
     try:
@@ -69,8 +69,34 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> N
                 await admin.create_topics([new])
         if wanted:
             log.info("topics_created", topics=[t.name for t in wanted])
+        return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+async def keep_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> None:
+    """Recreate, every `topic_check_seconds`, any of the topics that has vanished.
+
+    A broker restarted empty loses every topic, and the local broker (like Kafka with
+    `auto.create.topics.enable=false`) creates none on a send: without this, each
+    publish would wait out its metadata timeout until the process restarted.
+    """
+    wanted = list(topics)
+    while True:
+        await asyncio.sleep(settings.topic_check_seconds)
+        await recreate_missing_topics(settings, wanted)
+
+
+async def recreate_missing_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> None:
+    """One look of `keep_topics`: create what is missing; a broker down is logged, not raised."""
+    try:
+        created = await ensure_topics(settings, topics)
+    except Exception as exc:  # the broker is down: look again next time
+        log.warning("topic_check_failed", error=repr(exc))
+        return
+    if created:
+        TOPICS_RECREATED.inc(len(created))
+        log.warning("topics_recreated", topics=created)
 
 
 async def partition_count(settings: ServiceSettings, topic: Topic) -> int:

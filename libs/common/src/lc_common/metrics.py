@@ -25,6 +25,10 @@ HANDLE_SECONDS = Histogram(
     ["topic"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+TOPICS_RECREATED = Counter(
+    "lc_topics_recreated_total",
+    "Topics found missing (a broker restarted empty) and created again.",
+)
 COMMIT_FAILURES = Counter(
     "lc_consumer_commit_failures_total",
     "Offset commits the group refused (a rebalance, or the broker lost the group); the"

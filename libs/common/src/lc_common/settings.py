@@ -67,6 +67,8 @@ class ServiceSettings(BaseSettings):
     )
     mongodb_database: str = "leadcleanser"
     topic_prefix: str = ""
+    # How often a service checks that its topics still exist (`kafka.keep_topics`).
+    topic_check_seconds: float = Field(30.0, gt=0)
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"

@@ -19,7 +19,7 @@ from lc_billing.reconciler import run_reconciler
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import ConsumerSpec
 from lc_common.events import BILLING_EVENTS, LEAD_VERDICTS, LeadVerdictV1, Topic
-from lc_common.kafka import Publisher, ensure_topics
+from lc_common.kafka import Publisher, ensure_topics, keep_topics
 from lc_common.outbox import OutboxRelay
 from lc_common.service import Workers
 from lc_common.store import Document, connect_mongo, database
@@ -45,6 +45,7 @@ class BillingRuntime:
     def start_workers(self, workers: Workers) -> None:
         """The outbox relay of credit events and the reconciler of old reservations."""
         workers.start("billing-outbox", self.relay.run())
+        workers.start("billing-topics", keep_topics(self.settings, TOPICS))
         workers.start(
             "billing-reconciler",
             run_reconciler(

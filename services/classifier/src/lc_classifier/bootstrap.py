@@ -33,6 +33,7 @@ from lc_classifier.recovery_watch import RecoveryWatch
 from lc_classifier.rules import RuleSet, load_rules
 from lc_common.clock import Clock, SystemClock
 from lc_common.events import LEAD_VERDICTS, PROBE_RETRIES, PROBE_SIGNALLING
+from lc_common.kafka import recreate_missing_topics
 from lc_common.metrics import EVENTS_PUBLISHED
 
 log = structlog.get_logger(__name__)
@@ -217,6 +218,10 @@ def build_app(
             RECOVERY_STALLS.inc()
             log.error("recovery_stalled", remaining=remaining, stall_after=watch.stall_after)
             await app.crash(RecoveryStalled(f"no progress with {remaining} changes remaining"))
+
+    @app.timer(settings.topic_check_seconds)  # type: ignore[untyped-decorator]
+    async def keep_own_topics() -> None:
+        await recreate_missing_topics(settings, [PROBE_SIGNALLING, *OUTPUTS])
 
     @app.page("/healthz")
     async def healthz(self: View, request: Request) -> Response:

@@ -18,7 +18,7 @@ from lc_common.events import (
     Topic,
     probe_requests,
 )
-from lc_common.kafka import Publisher, ensure_topics, partition_count
+from lc_common.kafka import Publisher, ensure_topics, keep_topics, partition_count
 from lc_common.lanes import lane_shares
 from lc_common.service import Workers
 from lc_common.trunks import Trunk, load_trunks, require_caller_ids
@@ -152,7 +152,8 @@ async def build_runtime(
     if settings.environment == "production":
         require_caller_ids(trunks)
     topics = {t.name: probe_requests(t) for t in trunks}
-    await ensure_topics(settings, [PROBE_SIGNALLING, BATCH_EVENTS, *topics.values()])
+    all_topics = [PROBE_SIGNALLING, BATCH_EVENTS, *topics.values()]
+    await ensure_topics(settings, all_topics)
     async with AsyncExitStack() as stack:
         publisher = publisher or Publisher(settings)
         await publisher.start()
@@ -163,6 +164,7 @@ async def build_runtime(
         senders: list[SignallingSender] = []
         pauses = Pauses()
         workers.start("prober:pauses", read_pauses(settings, pauses))
+        workers.start("prober:topics", keep_topics(settings, all_topics))
         for trunk in trunks:
             lanes = await trunk_lanes(trunk, topics[trunk.name], settings)
             client = SipTrunkClient(client_config(trunk, settings))

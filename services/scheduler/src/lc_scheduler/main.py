@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pymongo import AsyncMongoClient
 
 from lc_common.clock import Clock, SystemClock
-from lc_common.kafka import Publisher, ensure_topics
+from lc_common.kafka import Publisher, ensure_topics, keep_topics
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_common.store import Document, connect_mongo, database, ping
@@ -154,6 +154,7 @@ async def _lead(
     workers.start("sweeps", scheduler.dispatcher.run_sweeps())
     workers.start("releases", scheduler.credit.run_releases())
     workers.start("retention", scheduler.retention.run())
+    workers.start("topics", keep_topics(settings, scheduler_topics(trunks)))
     if settings.redrive_on_startup:
         workers.start("startup-redrive", scheduler.redriver.run_at_startup())
     app.state.scheduler = scheduler
