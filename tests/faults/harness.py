@@ -52,6 +52,7 @@ FAULT_ENV = {
     "LC_HEALTH_BACKOFF_MAX_SECONDS": "4",
     # A classifier whose changelog went with the broker restarts after 20 s, not 120 s.
     "LC_CLASSIFIER_RECOVERY_STALL_SECONDS": "20",
+    "LC_TOPIC_CHECK_SECONDS": "5",
 }
 
 
