@@ -199,3 +199,26 @@ def test_a_number_without_extension_has_none() -> None:
 def test_an_extension_does_not_rescue_a_bad_number() -> None:
     result = check_number("0412 345 ext. 12")
     assert isinstance(result, Rejected) and result.code is RejectCode.TOO_SHORT
+
+
+def test_no_emergency_number_anywhere_is_longer_than_the_fast_path_assumes() -> None:
+    from phonenumbers import shortnumberinfo
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    from lc_ingest.domain.numbers import MAX_EMERGENCY_DIGITS, UNIVERSAL_EMERGENCY
+
+    longest = max(len(n) for n in UNIVERSAL_EMERGENCY)
+    for region in shortnumberinfo.SUPPORTED_SHORT_REGIONS:
+        emergency = PhoneMetadata.short_metadata_for_region(region).emergency
+        if emergency is not None:
+            assert emergency.possible_length, region
+            longest = max(longest, *emergency.possible_length)
+    assert longest <= MAX_EMERGENCY_DIGITS
+
+
+@pytest.mark.parametrize("raw", [" 0412 345 678\t", "\t+61 412 345 678 ", "0412\v345678"])
+def test_plain_ascii_cells_read_as_the_unicode_path_reads_them(raw: str) -> None:
+    from lc_ingest.domain.numbers import visible
+
+    # The same cell with one non-ASCII character appended (then stripped) takes the full path.
+    assert visible(raw) == visible(raw + "\u200b").rstrip()

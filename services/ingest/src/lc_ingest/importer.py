@@ -7,6 +7,13 @@ Accepted and Rejected from the rows actually stored, so the counters only ever
 grow (docs/invariants.md I5). Per chunk the rows are stored, then counted, then
 the accepted ones published: a lead is counted before any verdict can reach it.
 
+The import is a pipeline of three stages joined by bounded queues (`queued_chunks`
+chunks each), so memory stays flat whatever the file's size and the stages overlap:
+reading and judging a chunk (CSV, phone number check, dedupe: in a thread), storing
+and counting the one before (one bulk insert and one `$inc`), publishing the one
+before that (sent together, acknowledgements awaited per chunk). 16 rows and
+1,000,000 rows take the same path.
+
 Only a file that cannot be read fails the batch. A store or broker error is
 retried; if it persists the import task raises, which brings the process down
 (its supervisor restarts it and `resume_imports` goes on from what was stored).
@@ -17,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
@@ -40,6 +48,29 @@ from lc_ingest.metrics import IMPORT_SECONDS, LEADS_IMPORTED
 log = structlog.get_logger(__name__)
 
 Row = tuple[int, list[str]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One chunk of rows judged: a lead document per row, and the accepted leads' events."""
+
+    leads: list[dict[str, Any]]
+    accepted: list[LeadAcceptedV1]
+
+
+async def handoff(queue: asyncio.Queue[T], item: T, consumer: asyncio.Task[None]) -> None:
+    """Put `item` on the bounded `queue` (waiting while it is full); raise the consumer's
+    error instead if it stops meanwhile, so a failed stage never leaves its feeder waiting."""
+    put = asyncio.ensure_future(queue.put(item))
+    try:
+        await asyncio.wait({put, consumer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not put.done():
+            put.cancel()
+    if not put.done() or put.cancelled():
+        consumer.result()  # raises its error
+        raise RuntimeError("an import stage ended before its input did")
 
 
 def overrides_of(batch: dict[str, Any]) -> Overrides:
@@ -63,6 +94,7 @@ class Importer:
         clock: Clock,
         chunk_rows: int = 1000,
         *,
+        queued_chunks: int = 2,
         attempts: int = 6,
         max_backoff_seconds: float = 10.0,
     ) -> None:
@@ -71,6 +103,7 @@ class Importer:
         self._lifecycle = lifecycle
         self._clock = clock
         self._chunk_rows = chunk_rows
+        self._queued_chunks = queued_chunks
         self._attempts = attempts
         self._max_backoff = max_backoff_seconds
 
@@ -134,20 +167,77 @@ class Importer:
             },
         )
         stream: Iterator[Row] = itertools.chain(sample, rows)
-        dedupe = DuplicateDetector()
         # Rows a previous run stored: counted from the store, never stored or counted again.
         stored = await self._retrying(self._store.count_states, batch["_id"])
         totals = import_counters(stored)
         if totals["imported"]:
             log.info("import_resumed_from_store", **totals)
             await self._retrying(self._store.update_batch, batch["_id"], totals)
+        judged: asyncio.Queue[Judged | None] = asyncio.Queue(self._queued_chunks)
+        to_publish: asyncio.Queue[list[LeadAcceptedV1] | None] = asyncio.Queue(self._queued_chunks)
+        publishing = asyncio.create_task(self._publish_chunks(to_publish))
+        storing = asyncio.create_task(
+            self._store_chunks(batch["_id"], judged, to_publish, totals, bool(stored), publishing)
+        )
+        unreadable: UnreadableFile | None = None
         rows_seen = 0
-        while chunk := await asyncio.to_thread(
-            lambda: list(itertools.islice(stream, self._chunk_rows))
-        ):
-            rows_seen += len(chunk)
-            leads, accepted = self._judge(batch, chunk, column, dedupe)
-            if stored:
+        try:
+            try:
+                rows_seen = await self._judge_chunks(batch, stream, column, judged, storing)
+            except UnreadableFile as exc:
+                # The rows judged before the bad line are still stored and counted.
+                unreadable = exc
+            await handoff(judged, None, storing)
+            await storing
+            await publishing
+        except BaseException:
+            for stage in (storing, publishing):
+                stage.cancel()
+            await asyncio.gather(storing, publishing, return_exceptions=True)
+            raise
+        if unreadable is not None:
+            raise unreadable
+        if rows_seen == 0:
+            raise UnreadableFile("The file has a header but no data rows.")
+        return totals
+
+    async def _judge_chunks(
+        self,
+        batch: dict[str, Any],
+        stream: Iterator[Row],
+        column: int,
+        judged: asyncio.Queue[Judged | None],
+        storing: asyncio.Task[None],
+    ) -> int:
+        """Stage 1: read and judge the rows a chunk at a time (in a thread: parsing and
+        checking are the CPU work); how many rows there were."""
+        dedupe = DuplicateDetector()
+
+        def next_chunk() -> Judged | None:
+            chunk = list(itertools.islice(stream, self._chunk_rows))
+            return self._judge(batch, chunk, column, dedupe) if chunk else None
+
+        rows_seen = 0
+        while chunk := await asyncio.to_thread(next_chunk):
+            rows_seen += len(chunk.leads)
+            await handoff(judged, chunk, storing)
+        return rows_seen
+
+    async def _store_chunks(
+        self,
+        batch_id: str,
+        judged: asyncio.Queue[Judged | None],
+        to_publish: asyncio.Queue[list[LeadAcceptedV1] | None],
+        totals: dict[str, int],
+        resumed: bool,
+        publishing: asyncio.Task[None],
+    ) -> None:
+        """Stage 2: store each chunk's leads in one bulk write, then count them with one
+        `$inc`, then hand its accepted leads to the publisher: a lead is counted before any
+        verdict can reach it."""
+        while (chunk := await judged.get()) is not None:
+            leads, accepted = chunk.leads, chunk.accepted
+            if resumed:
                 leads, accepted = await self._not_yet_stored(leads, accepted)
             await self._retrying(self._store.insert_leads, leads)
             new_accepted = sum(1 for lead in leads if lead["state"] == "pending")
@@ -156,19 +246,23 @@ class Importer:
                 "accepted": new_accepted,
                 "rejected": len(leads) - new_accepted,
             }
-            await self._retrying(self._store.add_to_counters, batch["_id"], deltas)
+            await self._retrying(self._store.add_to_counters, batch_id, deltas)
+            for name, n in deltas.items():
+                totals[name] += n
+            LEADS_IMPORTED.labels("accepted").inc(new_accepted)
+            LEADS_IMPORTED.labels("rejected").inc(len(leads) - new_accepted)
+            await handoff(to_publish, accepted, publishing)
+        await handoff(to_publish, None, publishing)
+
+    async def _publish_chunks(self, to_publish: asyncio.Queue[list[LeadAcceptedV1] | None]) -> None:
+        """Stage 3: publish each chunk's accepted leads in one batch (sent together, then
+        every acknowledgement awaited), while the next chunk is being stored."""
+        while (accepted := await to_publish.get()) is not None:
             await self._retrying(
                 self._publisher.publish_many,
                 LEADS_ACCEPTED,
                 [(event.lead_id, event) for event in accepted],
             )
-            for name, n in deltas.items():
-                totals[name] += n
-            LEADS_IMPORTED.labels("accepted").inc(new_accepted)
-            LEADS_IMPORTED.labels("rejected").inc(len(leads) - new_accepted)
-        if rows_seen == 0:
-            raise UnreadableFile("The file has a header but no data rows.")
-        return totals
 
     async def _not_yet_stored(
         self, leads: list[dict[str, Any]], accepted: list[LeadAcceptedV1]
@@ -185,7 +279,7 @@ class Importer:
 
     def _judge(
         self, batch: dict[str, Any], chunk: list[Row], column: int, dedupe: DuplicateDetector
-    ) -> tuple[list[dict[str, Any]], list[LeadAcceptedV1]]:
+    ) -> Judged:
         leads: list[dict[str, Any]] = []
         accepted: list[LeadAcceptedV1] = []
         batch_id, account_id = batch["_id"], batch["account_id"]
@@ -228,4 +322,4 @@ class Importer:
                     state="rejected", reject_code=verdict.code.value, reject_reason=verdict.reason
                 )
             leads.append(lead)
-        return leads, accepted
+        return Judged(leads, accepted)

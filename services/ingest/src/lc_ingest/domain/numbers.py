@@ -83,6 +83,9 @@ _TYPE_NAMES: Final = {
     if name.isupper() and isinstance(value, int)
 }
 _MAX_SHORT_CODE_DIGITS: Final = 6
+# The longest emergency number of any region (phonenumbers' short-number metadata, and
+# UNIVERSAL_EMERGENCY); a unit test holds it to the metadata.
+MAX_EMERGENCY_DIGITS: Final = 6
 _MIN_DIGITS_BEFORE_EXTENSION: Final = 6
 # An extension written after the number; the separator before it is required so that
 # digits alone are never read as one.
@@ -144,6 +147,10 @@ def visible(raw: str) -> str:
     """The cell as a person sees it: NFKC-normalised, without format characters (Cf:
     zero-width spaces and joiners, bidi marks), every Unicode space (Zs) a plain space,
     stripped."""
+    if raw.isascii():
+        # Plain ASCII (nearly every cell) has no format character, no space but " ", and
+        # is its own NFKC form.
+        return raw.strip()
     text = unicodedata.normalize("NFKC", raw)
     kept = []
     for ch in text:
@@ -219,7 +226,10 @@ def _classify(number: phonenumbers.PhoneNumber, default_region: str) -> NumberCh
     national = phonenumbers.national_significant_number(number)
     if _is_emergency(national, home):
         return _emergency(national)
-    valid = phonenumbers.is_valid_number(number)
+    # A number is valid exactly when its type is known (`is_valid_number` and `number_type`
+    # both look the type up under the region `region_code_for_number` finds): one lookup.
+    kind = phonenumbers.number_type(number)
+    valid = kind != PhoneNumberType.UNKNOWN
     if shortnumberinfo.is_valid_short_number_for_region(number, home) or (
         valid
         and len(national) <= _MAX_SHORT_CODE_DIGITS
@@ -259,7 +269,6 @@ def _classify(number: phonenumbers.PhoneNumber, default_region: str) -> NumberCh
             RejectCode.INVALID_NUMBER,
             f"The number is not in a range allocated to any phone service in {where}.",
         )
-    kind = phonenumbers.number_type(number)
     if kind == PhoneNumberType.PREMIUM_RATE:
         return _reject(
             RejectCode.PREMIUM_RATE,
@@ -274,6 +283,9 @@ def _classify(number: phonenumbers.PhoneNumber, default_region: str) -> NumberCh
 
 
 def _is_emergency(digits: str, region: str) -> bool:
+    # A phone line's worth of digits is no emergency number anywhere: skip the patterns.
+    if len(digits) > MAX_EMERGENCY_DIGITS:
+        return False
     return digits in UNIVERSAL_EMERGENCY or shortnumberinfo.is_emergency_number(digits, region)
 
 
