@@ -28,7 +28,7 @@ class GatewaySettings(MailingServiceSettings):
     session_secret: SecretStr = SecretStr(DEV_SECRET)
     # Where clients reach the gateway; used to build absolute links (payment return page).
     public_url: str = "http://127.0.0.1:8000"
-    max_upload_bytes: int = 64 * 1024 * 1024
+    max_upload_bytes: int = 128 * 1024 * 1024
     # Every body that is not an upload (JSON, forms) is refused above this size.
     max_body_bytes: int = 64 * 1024
     upstream_timeout_seconds: float = 30.0
