@@ -161,11 +161,13 @@ def _billing(
 
 
 def _write_demo_env(demo: dict[str, str]) -> None:
+    # Exported, so that programs started after `source .local/demo.env` (the
+    # `leadcleanser` command line) see them too.
     DEMO_ENV.write_text(
-        f"LC_URL={GATEWAY}\n"
-        f"LC_USER={demo['login']}\n"
-        f"LC_PASSWORD={DEMO['password']}\n"
-        f"LC_API_KEY={demo['api_key']}\n"
+        f"export LC_URL={GATEWAY}\n"
+        f"export LC_USER={demo['login']}\n"
+        f"export LC_PASSWORD={DEMO['password']}\n"
+        f"export LC_API_KEY={demo['api_key']}\n"
     )
 
 
