@@ -197,6 +197,20 @@ def test_unclosed_quote_is_unreadable_instead_of_swallowing_rows() -> None:
     assert "never closes" in caught.value.reason
 
 
+@pytest.mark.parametrize("ending", ["", "\n"])
+def test_a_quote_left_open_on_the_last_line_is_unreadable(ending: str) -> None:
+    data = f'name,phone\nJo,0412345678\n"Al,0412345679{ending}'.encode()
+    with pytest.raises(UnreadableFile) as caught:
+        list(open_csv(io.BytesIO(data)).rows())
+    assert caught.value.line == 3
+    assert "never closes" in caught.value.reason
+
+
+def test_a_lone_quote_inside_a_cell_is_text() -> None:
+    data = b'name,phone\nJo "JJ,0412345678\nAl,0412345679'
+    assert _rows(data) == [(1, ['Jo "JJ', "0412345678"]), (2, ["Al", "0412345679"])]
+
+
 def test_invalid_bytes_in_utf16_are_unreadable() -> None:
     good = "name,phone\nJo,0412345678\n".encode("utf-16")
     data = good + "Al,0412345679\n".encode("utf-16-le") + b"\x00\xdc"  # lone low surrogate

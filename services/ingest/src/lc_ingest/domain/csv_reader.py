@@ -128,6 +128,9 @@ class CsvDocument:
                 ) from error
             if len(lines.record) > 1:
                 self._refuse_swallowed_rows(lines.record, start)
+            elif lines.record and _quote_left_open(lines.record[0], self.delimiter):
+                # Only the last line can end inside a quote and still be one record.
+                raise UnreadableFile(_OPEN_QUOTE, line=start)
             if len(cells) > MAX_COLUMNS:
                 raise _too_wide(start)
             if _is_blank(cells):
@@ -151,6 +154,18 @@ class CsvDocument:
                     'look like rows of their own: check for a stray double quote (") here.',
                     line=start,
                 )
+
+
+def _quote_left_open(line: str, delimiter: str) -> bool:
+    """Whether the line ends inside a quoted field (a stray quote on the last line)."""
+    if line.count('"') % 2 == 0:
+        return False
+    try:
+        for _ in csv.reader([line], delimiter=delimiter, quotechar='"', strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 class _Lines:
