@@ -37,8 +37,3 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         """Jump to a moment (aware)."""
         self._now = moment.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    """The current time, aware UTC."""
-    return datetime.now(UTC)

@@ -164,10 +164,6 @@ class RuleSet(_Strict):
                 raise ValueError(f"rule {rule.id}: only a disconnected verdict is confirmed")
         return self
 
-    def first_match(self, facts: Facts) -> Rule:
-        """The deciding rule: the first that matches (the last rule always does)."""
-        return next(rule for rule in self.rules if rule.when.matches(facts))
-
     def matches(self, facts: Facts) -> list[Rule]:
         """Every rule that matches, in precedence order."""
         key = (

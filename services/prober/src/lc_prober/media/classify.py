@@ -50,11 +50,6 @@ class AudioFinding:
         return cast(SitKind, self.sit.kind) if self.sit is not None else None
 
 
-def analyse(samples: NDArray[np.integer] | NDArray[np.floating]) -> FrameFeatures:
-    """Frame features with every frequency the detectors need."""
-    return frame_features(to_float(samples), ALL_FREQS)
-
-
 def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first frame, length) of the runs of True."""
     runs: list[tuple[int, int]] = []

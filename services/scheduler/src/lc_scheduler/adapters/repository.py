@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, InsertOne, ReplaceOne
@@ -185,8 +184,3 @@ class Repository:
             if errors and all(err.get("code") == _DUPLICATE_KEY for err in errors):
                 raise _fenced_out("batch records", len(ops), len(ops) - len(errors)) from exc
             raise
-
-    async def final_since(self, lead_ids: Sequence[str]) -> dict[str, datetime | None]:
-        """For those of these leads that are final here: when they were finalised."""
-        found = await self.entries(lead_ids)
-        return {k: e.finalised_at for k, e in found.items() if e.state == "final"}
