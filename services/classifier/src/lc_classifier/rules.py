@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from lc_classifier.announcements import AnnouncementLibrary
 from lc_classifier.fast import built
 from lc_common.events import EndedBy, ProbeSignallingV1
+from lc_sip.phrases import REASON_PHRASES
 
 Status = Literal["connected", "disconnected", "indeterminate", "trunk_fault"]
 Basis = Literal[
@@ -31,35 +32,8 @@ Recognition = Literal["connected", "disconnected", "indeterminate", "unrecognise
 
 DEFAULT_RULES = "verdicts.v1.yaml"
 
+
 # Reason phrases of RFC 3261 and friends, for a detail when a carrier sends none.
-SIP_PHRASES: dict[int, str] = {
-    180: "Ringing",
-    181: "Call Is Being Forwarded",
-    182: "Queued",
-    183: "Session Progress",
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    407: "Proxy Authentication Required",
-    408: "Request Timeout",
-    410: "Gone",
-    480: "Temporarily Unavailable",
-    484: "Address Incomplete",
-    486: "Busy Here",
-    487: "Request Terminated",
-    488: "Not Acceptable Here",
-    500: "Server Internal Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Server Time-out",
-    600: "Busy Everywhere",
-    603: "Decline",
-    604: "Does Not Exist Anywhere",
-}
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -262,7 +236,7 @@ def render_detail(rule: Rule, facts: Facts, rules: RuleSet) -> str:
     cause = facts.q850_cause
     values = {
         "code": code if code is not None else "",
-        "reason": facts.final_reason or SIP_PHRASES.get(code or 0, ""),
+        "reason": facts.final_reason or REASON_PHRASES.get(code or 0, ""),
         "cause": cause if cause is not None else "",
         "cause_label": rules.q850_labels.get(cause or -1, "cause"),
         "sit_kind": (facts.sit_kind or "unknown").replace("_", " "),

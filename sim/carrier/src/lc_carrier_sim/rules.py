@@ -41,37 +41,6 @@ FINAL_CODES: dict[str, int] = {
     "decline": 603,
 }
 
-REASON_PHRASES: dict[int, str] = {
-    100: "Trying",
-    180: "Ringing",
-    183: "Session Progress",
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    408: "Request Timeout",
-    410: "Gone",
-    480: "Temporarily Unavailable",
-    481: "Call/Transaction Does Not Exist",
-    484: "Address Incomplete",
-    486: "Busy Here",
-    487: "Request Terminated",
-    500: "Server Internal Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Server Time-out",
-    600: "Busy Everywhere",
-    603: "Decline",
-    604: "Does Not Exist Anywhere",
-}
-
-
-def phrase(code: int) -> str:
-    """The standard reason phrase of a code (a generic one if unknown)."""
-    return REASON_PHRASES.get(code, "Unknown" if code >= 300 else "Progress")
-
 
 class Match(BaseModel):
     """How a rule selects numbers; all given criteria must hold, none given matches all."""

@@ -14,8 +14,9 @@ import structlog
 
 from lc_carrier_sim.auth import DigestAuthenticator
 from lc_carrier_sim.media import MediaPump
-from lc_carrier_sim.rules import Rule, SimConfig, phrase
+from lc_carrier_sim.rules import Rule, SimConfig
 from lc_carrier_sim.sipmsg import SipRequest, build_response
+from lc_sip.phrases import phrase
 from lc_sip.sdp import audio_sdp, parse_audio
 
 log = structlog.get_logger("lc_carrier_sim")
