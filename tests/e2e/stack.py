@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -136,7 +137,22 @@ class Stack:
         return account
 
 
-def start_stack(
+START_ATTEMPTS = 3
+
+
+def start_stack(workdir: Path, peer_env: dict[str, str], **options: Any) -> Stack:
+    """`start_stack_once`, again on fresh ports when a port picked free was taken
+    before its process bound it (other test runs on the machine race for ports)."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return start_stack_once(workdir, peer_env, **options)
+        except RuntimeError as exc:
+            if "address already in use" not in str(exc) or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def start_stack_once(
     workdir: Path,
     peer_env: dict[str, str],
     *,
