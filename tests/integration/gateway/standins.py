@@ -160,7 +160,7 @@ def ingest_app(state: IngestState) -> FastAPI:
     @app.middleware("http")
     async def internal_only(request: Request, call_next: Any) -> Response:
         if request.headers.get("x-lc-internal-token") != TOKEN:
-            return error(401, "not_authenticated", "internal token refused")
+            return error(401, "unauthorized", "internal token refused")
         response: Response = await call_next(request)
         return response
 
@@ -286,7 +286,7 @@ def billing_app(state: BillingState) -> FastAPI:
     @app.middleware("http")
     async def internal_only(request: Request, call_next: Any) -> Response:
         if request.url.path.startswith("/internal/") and _caller(request) is None:
-            return error(401, "not_authenticated", "internal token refused")
+            return error(401, "unauthorized", "internal token refused")
         response: Response = await call_next(request)
         return response
 
@@ -377,7 +377,7 @@ def notifier_app(state: NotifierState) -> FastAPI:
     @app.middleware("http")
     async def internal_only(request: Request, call_next: Any) -> Response:
         if _caller(request) is None:
-            return error(401, "not_authenticated", "internal token refused")
+            return error(401, "unauthorized", "internal token refused")
         response: Response = await call_next(request)
         return response
 

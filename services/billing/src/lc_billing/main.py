@@ -7,9 +7,10 @@ from fastapi import FastAPI
 
 from lc_billing.bootstrap import bootstrap
 from lc_billing.config import BillingSettings
-from lc_billing.routes import install_error_handlers, internal, webhooks
+from lc_billing.routes import internal, webhooks
 from lc_common.clock import Clock
 from lc_common.consuming_app import create_consuming_app
+from lc_common.http import install_error_handlers
 from lc_common.logging import configure_logging
 from lc_common.service import serve
 

@@ -4,17 +4,13 @@ Stripe's webhook."""
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field, model_validator
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lc_billing import handlers, purchases
 from lc_billing.adapters.payments import InvalidSignature, ProviderError
@@ -24,38 +20,11 @@ from lc_billing.handlers import BillingDeps
 from lc_billing.metrics import WEBHOOKS_TOO_LARGE
 from lc_billing.purchases import BadWebhook
 from lc_common.events.types import Identifier
+from lc_common.http import AccountId, InternalCaller, ServiceError
 from lc_common.store import Document
 
 # The webhook endpoint is public: a body larger than any real notification is refused unread.
 MAX_WEBHOOK_BYTES = 64 * 1024
-
-
-class ApiError(Exception):
-    """An error answered as `{"error": {"code", "message"}}`."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Every error, ours or the framework's, in the one JSON shape."""
-
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, "invalid_request", str(exc.errors()[:3]))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, "http_error", str(exc.detail))
 
 
 def _deps(request: Request) -> BillingDeps:
@@ -63,23 +32,7 @@ def _deps(request: Request) -> BillingDeps:
     return deps
 
 
-def _internal(
-    request: Request, token: Annotated[str | None, Header(alias="X-LC-Internal-Token")] = None
-) -> None:
-    settings: BillingSettings = request.app.state.settings
-    expected = settings.internal_token.get_secret_value()
-    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise ApiError(401, "unauthorized", "missing or wrong internal token")
-
-
-def _account(account_id: Annotated[str | None, Header(alias="X-LC-Account-Id")] = None) -> str:
-    if not account_id:
-        raise ApiError(400, "account_required", "X-LC-Account-Id is required")
-    return account_id
-
-
 Deps = Annotated[BillingDeps, Depends(_deps)]
-Account = Annotated[str, Depends(_account)]
 
 
 class LeadToReserve(BaseModel):
@@ -136,12 +89,12 @@ def transaction_json(row: Document) -> dict[str, Any]:
     }
 
 
-internal = APIRouter(prefix="/internal/v1", dependencies=[Depends(_internal)])
+internal = APIRouter(prefix="/internal/v1", dependencies=[InternalCaller])
 webhooks = APIRouter()
 
 
 @internal.get("/balance")
-async def balance(deps: Deps, account_id: Account) -> dict[str, Any]:
+async def balance(deps: Deps, account_id: AccountId) -> dict[str, Any]:
     """What the account owns (`balance` = credited - charged), holds for leads in flight
     (`reserved`) and can still reserve (`available`)."""
     held = await deps.ledger.balance(account_id)
@@ -208,13 +161,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return datetime.fromisoformat(created_at), str(row_id)
     except (ValueError, TypeError) as exc:
-        raise ApiError(422, "invalid_cursor", "the cursor is not one this API gave") from exc
+        raise ServiceError(422, "invalid_cursor", "the cursor is not one this API gave") from exc
 
 
 @internal.get("/transactions")
 async def transactions(
     deps: Deps,
-    account_id: Account,
+    account_id: AccountId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> dict[str, Any]:
@@ -234,7 +187,7 @@ async def transactions(
 @internal.get("/receipts")
 async def receipts(
     deps: Deps,
-    account_id: Account,
+    account_id: AccountId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> dict[str, Any]:
@@ -251,23 +204,29 @@ async def receipts(
 
 
 @internal.post("/purchases", status_code=201)
-async def purchase(body: PurchaseRequest, request: Request, deps: Deps, account_id: Account) -> Any:
+async def purchase(
+    body: PurchaseRequest, request: Request, deps: Deps, account_id: AccountId
+) -> Any:
     """Start a purchase: `{"purchase_id", "status": "pending", "checkout_url", "session_id",
     "units", "amount_cents", "currency"}`; 502 `provider_unavailable` if Stripe failed."""
     settings: BillingSettings = request.app.state.settings
     if body.units > settings.max_purchase_units:
-        raise ApiError(422, "too_many_units", f"at most {settings.max_purchase_units} per purchase")
+        raise ServiceError(
+            422, "too_many_units", f"at most {settings.max_purchase_units} per purchase"
+        )
     cancel_url = body.cancel_url or body.return_url
     try:
         return await purchases.create_purchase(
             deps, account_id, body.units, body.return_url, cancel_url
         )
     except ProviderError as exc:
-        raise ApiError(502, "provider_unavailable", "the payment provider did not answer") from exc
+        raise ServiceError(
+            502, "provider_unavailable", "the payment provider did not answer"
+        ) from exc
 
 
 @internal.post("/grants", status_code=201)
-async def grant(body: GrantRequest, deps: Deps, account_id: Account) -> dict[str, Any]:
+async def grant(body: GrantRequest, deps: Deps, account_id: AccountId) -> dict[str, Any]:
     row = await handlers.grant(deps, account_id, body.units, body.description)
     return transaction_json(row)
 
@@ -284,9 +243,11 @@ async def payment_webhook(
     try:
         outcome = await purchases.handle_payment_webhook(deps, body, signature)
     except InvalidSignature as exc:
-        raise ApiError(400, "invalid_signature", "the webhook signature does not verify") from exc
+        raise ServiceError(
+            400, "invalid_signature", "the webhook signature does not verify"
+        ) from exc
     except BadWebhook as exc:
-        raise ApiError(400, "bad_webhook", str(exc)) from exc
+        raise ServiceError(400, "bad_webhook", str(exc)) from exc
     return {"outcome": outcome}
 
 
@@ -295,11 +256,11 @@ async def _capped_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         WEBHOOKS_TOO_LARGE.inc()
-        raise ApiError(413, "too_large", f"the body exceeds {limit} bytes")
+        raise ServiceError(413, "too_large", f"the body exceeds {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             WEBHOOKS_TOO_LARGE.inc()
-            raise ApiError(413, "too_large", f"the body exceeds {limit} bytes")
+            raise ServiceError(413, "too_large", f"the body exceeds {limit} bytes")
     return bytes(body)

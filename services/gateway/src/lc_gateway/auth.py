@@ -9,7 +9,6 @@ the account, as its owners do.
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 import structlog
@@ -146,12 +145,3 @@ async def api_owner(request: Request, account: ApiAccount) -> Account:
 
 
 ApiOwner = Annotated[Account, Depends(api_owner)]
-
-
-def internal_caller(request: Request, gateway: GatewayDep) -> None:
-    """Refuse (401) an internal call without the shared internal token."""
-    expected = gateway.settings.internal_token.get_secret_value()
-    # Header values arrive as latin-1 text; compare bytes, so any character is a plain miss.
-    given = request.headers.get("x-lc-internal-token", "").encode("utf-8", "surrogateescape")
-    if not hmac.compare_digest(expected.encode(), given):
-        raise NotAuthenticated("This internal endpoint needs a valid X-LC-Internal-Token.")

@@ -10,6 +10,7 @@ from datetime import timedelta
 import httpx
 
 from lc_common.clock import Clock, SystemClock
+from lc_common.http import pooled_client
 from lc_common.store import connect_mongo, database, ping
 from lc_gateway.accounts import AccountRepository, AccountService
 from lc_gateway.adapters.billing import BillingClient
@@ -117,11 +118,8 @@ def build_gateway(
 
 
 def _http_client(base_url: str, settings: GatewaySettings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=5.0),
-        follow_redirects=False,
-    )
+    # No token here: `Upstream` sends it with each call, beside the account.
+    return pooled_client(base_url, settings.upstream_timeout_seconds, connect_timeout=5.0)
 
 
 @asynccontextmanager

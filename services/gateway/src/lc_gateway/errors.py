@@ -6,22 +6,17 @@ Every error reaches clients as `{"error": {"code", "message"}}` with `status`;
 
 from __future__ import annotations
 
+from lc_common.http import ServiceError
 
-class GatewayError(Exception):
-    """An error with the status, code and message the client should see."""
+
+class GatewayError(ServiceError):
+    """A `ServiceError` whose class names its status and code (the public API's codes)."""
 
     status: int = 500
     code: str = "internal_error"
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        # Extra response headers (Retry-After of a 429).
-        self.headers: dict[str, str] = {}
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
+        super().__init__(status or type(self).status, code or type(self).code, message)
 
 
 class NotAuthenticated(GatewayError):

@@ -84,6 +84,8 @@ def create_app(settings: GatewaySettings, *, wiring: OpenGateway = open_gateway)
             Middleware(ApiAuthGate, prefix=f"{API_PREFIX}/", public=PUBLIC_API_PATHS),
         ],
     )
+    # Where lc_common.http's internal-token check finds the token.
+    app.state.settings = settings
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(internal.router)

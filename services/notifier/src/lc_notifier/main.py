@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from lc_common.clock import Clock
 from lc_common.consuming_app import create_consuming_app
+from lc_common.http import install_error_handlers
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, serve
 from lc_notifier.bootstrap import NotifierRuntime, bootstrap
@@ -42,7 +43,7 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
         open_runtime=lambda: bootstrap(settings, clock),
         on_start=start_loops,
     )
-    webhook_routes.install_error_handlers(app)
+    install_error_handlers(app)
     app.include_router(webhook_routes.router)
     return app
 

@@ -21,6 +21,7 @@ from lc_common.events import (
     LeadVerdictV1,
     ProbeRetryV1,
 )
+from lc_common.http import pooled_client
 from lc_common.kafka import Publisher
 from lc_common.trunks import Trunk, load_trunks
 from lc_scheduler.adapters.billing import BillingClient
@@ -54,7 +55,7 @@ class Scheduler:
     dispatcher: Dispatcher
     redriver: Redriver
     retention: Retention
-    http: httpx.AsyncClient
+    peers: tuple[httpx.AsyncClient, ...]
 
     async def start(self, epoch: int) -> None:
         """Take the store over for this leader's term, load the schedule, relay the outbox."""
@@ -63,8 +64,9 @@ class Scheduler:
         await self.relay.publish_unsent()
 
     async def aclose(self) -> None:
-        """Close the pooled HTTP client."""
-        await self.http.aclose()
+        """Close the pooled HTTP clients of the peers."""
+        for client in self.peers:
+            await client.aclose()
 
     def consumer_specs(self) -> list[ConsumerSpec[Any]]:
         """The scheduler's consumers: topic, group, handler and limits."""
@@ -129,11 +131,13 @@ def build_scheduler(
 ) -> Scheduler:
     """Wire the scheduler from its adapters; tests pass their own clock, trunks, ingest, billing.
 
-    billing and ingest are called over one pooled HTTP client (`Scheduler.aclose`).
+    billing and ingest are each called over one pooled HTTP client (`Scheduler.aclose`).
     """
     clock = clock or SystemClock()
-    http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
     token = settings.internal_token.get_secret_value()
+    timeout = settings.http_timeout_seconds
+    billing_http = pooled_client(settings.billing_url, timeout, token)
+    ingest_http = pooled_client(settings.ingest_url, timeout, token)
     trunks = trunks if trunks is not None else load_trunks(settings.trunks_file)
     policy = settings.calling_policy()
     schedule = Schedule(repo)
@@ -148,7 +152,7 @@ def build_scheduler(
     )
     credit = Credit(
         schedule,
-        billing or BillingClient(http, settings.billing_url, token),
+        billing or BillingClient(billing_http),
         clock,
         recheck=timedelta(seconds=settings.credit_recheck_seconds),
         release_interval=timedelta(seconds=settings.release_interval_seconds),
@@ -179,7 +183,7 @@ def build_scheduler(
             windows_enforced=settings.windows_enforced,
         ),
     )
-    ingest = IngestClient(http, settings.ingest_url, token)
+    ingest = IngestClient(ingest_http)
     source = open_leads or ingest
     redriver = Redriver(
         handlers,
@@ -206,5 +210,5 @@ def build_scheduler(
             keep=timedelta(days=settings.retention_days),
             interval=timedelta(seconds=settings.retention_check_interval_seconds),
         ),
-        http=http,
+        peers=(billing_http, ingest_http),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -10,11 +9,11 @@ from datetime import timedelta
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Request
 from pymongo import AsyncMongoClient
 
 from lc_common.clock import Clock, SystemClock
+from lc_common.http import InternalCaller, ServiceError, install_error_handlers
 from lc_common.kafka import Publisher, ensure_topics, keep_topics
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
@@ -30,41 +29,29 @@ from lc_scheduler.leadership import Leadership, instance_id
 log = structlog.get_logger(__name__)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status)
+def _leader(request: Request) -> Scheduler:
+    """The running scheduler; 409 `standby` on a replica waiting for the lease."""
+    scheduler: Scheduler | None = getattr(request.app.state, "scheduler", None)
+    if scheduler is None:
+        raise ServiceError(409, "standby", "this replica is standing by; ask the leader")
+    return scheduler
 
 
-def internal_router(settings: SchedulerSettings) -> APIRouter:
+Leader = Annotated[Scheduler, Depends(_leader)]
+
+
+def internal_router() -> APIRouter:
     """`POST /internal/v1/redrive` starts a re-drive; `GET` tells how the last one went."""
-    router = APIRouter(prefix="/internal/v1")
-    token = settings.internal_token.get_secret_value()
+    router = APIRouter(prefix="/internal/v1", dependencies=[InternalCaller])
 
-    def allowed(given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(given.encode(), token.encode())
-
-    @router.post("/redrive")
-    async def start_redrive(
-        request: Request,
-        x_lc_internal_token: Annotated[str | None, Header()] = None,
-    ) -> JSONResponse:
-        if not allowed(x_lc_internal_token):
-            return _error(401, "unauthorized", "internal token missing or wrong")
-        scheduler: Scheduler | None = request.app.state.scheduler
-        if scheduler is None:
-            return _error(409, "standby", "this replica is standing by; ask the leader")
+    @router.post("/redrive", status_code=202)
+    async def start_redrive(scheduler: Leader) -> dict[str, object]:
         started = scheduler.redriver.start()
-        return JSONResponse({"started": started, "last": _jsonable(scheduler)}, 202)
+        return {"started": started, "last": _jsonable(scheduler)}
 
     @router.get("/redrive")
-    async def redrive_status(
-        request: Request,
-        x_lc_internal_token: Annotated[str | None, Header()] = None,
-    ) -> JSONResponse:
-        if not allowed(x_lc_internal_token):
-            return _error(401, "unauthorized", "internal token missing or wrong")
-        if request.app.state.scheduler is None:
-            return _error(409, "standby", "this replica is standing by; ask the leader")
-        return JSONResponse({"last": _jsonable(request.app.state.scheduler)})
+    async def redrive_status(scheduler: Leader) -> dict[str, object]:
+        return {"last": _jsonable(scheduler)}
 
     return router
 
@@ -122,7 +109,9 @@ def create_app(settings: SchedulerSettings | None = None, clock: Clock | None = 
         checks=[store_ready],
         details=leadership.detail,
     )
-    app.include_router(internal_router(settings))
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(internal_router())
     return app
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from lc_common.events.types import Identifier
+from lc_common.http import pooled_client
 
 MAX_LEADS_PER_CALL = 1000
 
@@ -36,9 +36,7 @@ class IngestClient:
     """`POST /internal/v1/leads/states` on ingest, with the internal token."""
 
     def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, headers={"X-LC-Internal-Token": token}
-        )
+        self._http = pooled_client(base_url, timeout, token)
 
     async def close(self) -> None:
         await self._http.aclose()

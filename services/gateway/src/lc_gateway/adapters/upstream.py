@@ -14,13 +14,11 @@ from typing import Any
 import httpx
 import structlog
 
+from lc_common.http import ACCOUNT_HEADER, INTERNAL_TOKEN_HEADER
 from lc_gateway.errors import GatewayError, UpstreamFailed, UpstreamRejected, UpstreamUnavailable
 from lc_gateway.metrics import UPSTREAM_ERRORS
 
 log = structlog.get_logger(__name__)
-
-INTERNAL_TOKEN_HEADER = "X-LC-Internal-Token"
-ACCOUNT_HEADER = "X-LC-Account-Id"
 
 
 class Upstream:

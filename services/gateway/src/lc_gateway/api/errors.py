@@ -1,8 +1,10 @@
-"""Every error answers `{"error": {"code", "message"}}` with a fitting status."""
+"""Every error answers `{"error": {"code", "message"}}` with a fitting status.
+
+The shape and the handling are lc_common.http's; the public API keeps its own codes
+for the framework's errors (`not_authenticated`, `validation_error`, DESIGN.md 5).
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -10,7 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lc_gateway.errors import GatewayError
+from lc_common.http import ServiceError, error_body, validation_message
+
+__all__ = ["error_body", "error_response", "install_error_handlers", "validation_message"]
 
 log = structlog.get_logger(__name__)
 
@@ -29,11 +33,6 @@ _HTTP_CODES = {
 }
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    """The JSON shape of every error."""
-    return {"error": {"code": code, "message": message}}
-
-
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -44,17 +43,8 @@ def error_response(
     return JSONResponse(error_body(code, message), status_code=status, headers=extra or None)
 
 
-def validation_message(errors: list[Any]) -> str:
-    """A one-line summary of pydantic's validation errors, e.g. `body.paused: Field required`."""
-    parts = []
-    for error in errors[:5]:
-        where = ".".join(str(part) for part in error.get("loc", ()))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", ""))
-    return "; ".join(parts) or "The request is not valid."
-
-
-async def _gateway_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, GatewayError)
+async def _service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
@@ -79,7 +69,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error the app can raise as the JSON error shape."""
-    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

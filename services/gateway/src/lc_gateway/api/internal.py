@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from lc_gateway.auth import GatewayDep, internal_caller
+from lc_common.http import InternalCaller
+from lc_gateway.auth import GatewayDep
 from lc_gateway.errors import NotFound
 
-router = APIRouter(
-    prefix="/internal/v1", include_in_schema=False, dependencies=[Depends(internal_caller)]
-)
+router = APIRouter(prefix="/internal/v1", include_in_schema=False, dependencies=[InternalCaller])
 
 
 @router.get("/accounts/{account_id}")

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from lc_common.http import ACCOUNT_HEADER, pooled_client
 from lc_notifier.emails import Account
 
 
@@ -22,9 +23,8 @@ class Peers:
     """Internal HTTP calls, each with the internal token and, where needed, the account."""
 
     def __init__(self, gateway_url: str, ingest_url: str, token: str, timeout: float) -> None:
-        headers = {"X-LC-Internal-Token": token}
-        self._gateway = httpx.AsyncClient(base_url=gateway_url, headers=headers, timeout=timeout)
-        self._ingest = httpx.AsyncClient(base_url=ingest_url, headers=headers, timeout=timeout)
+        self._gateway = pooled_client(gateway_url, timeout, token)
+        self._ingest = pooled_client(ingest_url, timeout, token)
 
     async def close(self) -> None:
         await self._gateway.aclose()
@@ -38,9 +38,7 @@ class Peers:
         params: dict[str, str] | None = None,
     ) -> Any:
         try:
-            response = await client.get(
-                path, params=params, headers={"X-LC-Account-Id": account_id}
-            )
+            response = await client.get(path, params=params, headers={ACCOUNT_HEADER: account_id})
         except httpx.HTTPError as exc:
             raise PeerError(f"{client.base_url}{path}: {exc!r}") from exc
         if response.status_code in (404, 410):

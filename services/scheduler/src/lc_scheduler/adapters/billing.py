@@ -40,25 +40,23 @@ class Reservation(BaseModel):
 
 @dataclass
 class BillingClient:
-    """Calls billing's internal API over the scheduler's pooled HTTP client."""
+    """Calls billing's internal API over the scheduler's pooled client of billing
+    (`lc_common.http.pooled_client`: base URL and internal token set there)."""
 
     http: httpx.AsyncClient
-    base_url: str
-    token: str
 
     async def reserve(self, account_id: str, leads: Sequence[tuple[str, str]]) -> Reservation:
         """Reserve a unit for each (lead id, batch id); raises if billing does not answer."""
         if len(leads) > RESERVE_MAX:
             raise ValueError(f"at most {RESERVE_MAX} leads per reservation request")
         response = await self.http.post(
-            f"{self.base_url.rstrip('/')}/internal/v1/reservations",
+            "/internal/v1/reservations",
             json={
                 "account_id": account_id,
                 "leads": [
                     {"lead_id": lead_id, "batch_id": batch_id} for lead_id, batch_id in leads
                 ],
             },
-            headers={"X-LC-Internal-Token": self.token},
         )
         response.raise_for_status()
         return Reservation.model_validate(response.json())
@@ -66,8 +64,7 @@ class BillingClient:
     async def release_batch(self, batch_id: str) -> None:
         """Release every reservation of the batch's leads; raises if billing does not answer."""
         response = await self.http.post(
-            f"{self.base_url.rstrip('/')}/internal/v1/reservations/release",
+            "/internal/v1/reservations/release",
             json={"batch_id": batch_id},
-            headers={"X-LC-Internal-Token": self.token},
         )
         response.raise_for_status()

@@ -9,6 +9,8 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel
 
+from lc_common.http import ACCOUNT_HEADER
+
 # Lead states at ingest that are never dialled again.
 FINAL_STATES = frozenset({"connected", "disconnected", "indeterminate", "rejected"})
 
@@ -40,25 +42,17 @@ class OpenLeadsPage(BaseModel):
 
 @dataclass
 class IngestClient:
-    """Calls ingest's internal API over the scheduler's pooled HTTP client."""
+    """Calls ingest's internal API over the scheduler's pooled client of ingest
+    (`lc_common.http.pooled_client`: base URL and internal token set there)."""
 
     http: httpx.AsyncClient
-    base_url: str
-    token: str
-
-    def _url(self, path: str) -> str:
-        return f"{self.base_url.rstrip('/')}{path}"
 
     async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage:
         """One page of open leads, in lead id order, after `after`."""
         params: dict[str, str | int] = {"open": "true", "limit": limit}
         if after:
             params["after"] = after
-        response = await self.http.get(
-            self._url("/internal/v1/leads"),
-            params=params,
-            headers={"X-LC-Internal-Token": self.token},
-        )
+        response = await self.http.get("/internal/v1/leads", params=params)
         response.raise_for_status()
         return OpenLeadsPage.model_validate(response.json())
 
@@ -70,9 +64,9 @@ class IngestClient:
         ingest checks that itself (it may have seen an unpause we have not yet).
         """
         response = await self.http.delete(
-            self._url(f"/internal/v1/batches/{batch_id}"),
+            f"/internal/v1/batches/{batch_id}",
             params={"expired_before": expired_before.isoformat()},
-            headers={"X-LC-Internal-Token": self.token, "X-LC-Account-Id": account_id},
+            headers={ACCOUNT_HEADER: account_id},
         )
         if response.status_code == 404:
             return "not_found"
