@@ -361,6 +361,9 @@ async def test_openapi_health_and_metrics(stack: Stack, client: httpx.AsyncClien
         "/api/v1/billing/purchases",
         "/api/v1/billing/receipts",
         "/api/v1/users",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{webhook_id}",
+        "/api/v1/webhooks/{webhook_id}/deliveries",
     }
     assert (
         "multipart/form-data"

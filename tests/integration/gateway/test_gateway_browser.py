@@ -229,6 +229,9 @@ async def test_billing_pages_and_buy_credit_with_its_price(stack: Stack, page: P
 
     await page.get_by_label("Units").fill("250")
     await page.get_by_role("button", name="Buy Credit").click()
+    # A confirmation shows the price per unit and the total before any checkout.
+    await expect(page.locator("main")).to_contain_text("AUD 12.50")
+    await page.get_by_role("button", name="Continue to payment").click()
     # The stand-in provider pays at once and sends the browser back to the return page.
     await expect(page).to_have_url(f"{stack.url}/billing/return")
     await expect(page.locator("#balance")).to_have_text("260")
