@@ -157,6 +157,19 @@ def check_terminal(batch: Mapping[str, Any], expected: str) -> list[str]:
     return found
 
 
+def chargeable_final(verdicts: Iterable[Verdict], lead_ids: Iterable[str]) -> int:
+    """How many of these leads have a final verdict that is chargeable (a lead whose every
+    attempt met a trunk fault ends final but free)."""
+    wanted = set(lead_ids)
+    final: dict[str, Verdict] = {}
+    for verdict in verdicts:
+        if verdict.final and verdict.lead_id in wanted:
+            last = final.get(verdict.lead_id)
+            if last is None or verdict.attempt >= last.attempt:
+                final[verdict.lead_id] = verdict
+    return sum(1 for verdict in final.values() if verdict.chargeable)
+
+
 def check_charges(
     charged: int, chargeable: int, balances: Iterable[int], granted: int
 ) -> list[str]:

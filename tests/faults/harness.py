@@ -314,11 +314,15 @@ class FaultRun:
                 "I2 attempts", checker.check_calls_within(calls, attempts, "attempts recorded")
             )
         report.add("I5 counters", checker.check_counters(self.poller.samples))
-        charged = await self.charged_once_settled(final_leads)
+        batch_leads = [
+            lead for lead in number_of if any(lead.startswith(f"{b}:") for b in expected)
+        ]
+        chargeable = checker.chargeable_final(verdicts, batch_leads)
+        charged = await self.charged_once_settled(chargeable)
         balance = int((await self.api.get("/api/v1/billing/balance")).json()["balance"])
         balances = [*self.poller.balances, balance]
         report.add(
-            "I3/I4 billing", checker.check_charges(charged, final_leads, balances, self.granted)
+            "I3/I4 billing", checker.check_charges(charged, chargeable, balances, self.granted)
         )
         wanted = {f"Batch finished: {name}": 1 for name in finished_names}
         subjects = await self.mails_once_settled(set(wanted))
@@ -352,6 +356,7 @@ class FaultRun:
             "dispatched_probes": sum(dispatches.values()),
             "attempts_recorded": sum(attempts.values()),
             "final_leads": final_leads,
+            "chargeable_final_leads": chargeable,
             "charged": charged,
             "balance": balance,
             "counter_polls": len(self.poller.samples),

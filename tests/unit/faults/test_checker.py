@@ -6,6 +6,7 @@ import pytest
 from tests.faults.checker import (
     Report,
     Verdict,
+    chargeable_final,
     check_calls_within,
     check_charges,
     check_counters,
@@ -135,3 +136,15 @@ def test_per_number_and_report() -> None:
     report.add("I2", ["+1: 2 calls"])
     with pytest.raises(AssertionError, match="I2: \\+1: 2 calls"):
         report.assert_held()
+
+
+def test_chargeable_final_counts_each_lead_once_by_its_last_final_verdict() -> None:
+    verdicts = [
+        Verdict("e1", "b1:1", "connected", True, 1, chargeable=True),
+        Verdict("e2", "b1:1", "connected", True, 1, chargeable=True),  # re-emitted
+        Verdict("e3", "b1:2", "indeterminate", False, 1, chargeable=False),
+        Verdict("e4", "b1:2", "indeterminate", True, 2, chargeable=False),  # trunk faults only
+        Verdict("e5", "b1:3", "disconnected", True, 2, chargeable=True),
+        Verdict("e6", "b2:1", "connected", True, 1, chargeable=True),  # another batch
+    ]
+    assert chargeable_final(verdicts, ["b1:1", "b1:2", "b1:3", "b1:4"]) == 2
