@@ -215,7 +215,7 @@ async def test_a_file_that_is_not_csv_fails_its_batch_with_a_reason(
             "/internal/v1/batches", headers={"X-LC-Internal-Token": "x"}
         )
         assert unauthorised.status_code == 401
-        assert unauthorised.json()["error"]["code"] == "unauthorised"
+        assert unauthorised.json()["error"]["code"] == "unauthorized"
 
 
 async def test_format_overrides_apply_to_the_preview_and_the_import(

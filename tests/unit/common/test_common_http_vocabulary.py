@@ -1,8 +1,6 @@
 """Every internal API answers the same failure with the same code, the one that
 docs/internal-apis.md writes down. Each service's app is built in-process (no
 lifespan, so no peers): the failures below are refused before any peer is asked.
-
-ingest is not here yet: it still has its own plumbing (`unauthorised`, `no_account`).
 """
 
 from __future__ import annotations
@@ -30,6 +28,8 @@ from lc_common.http import (
 )
 from lc_gateway.config import GatewaySettings
 from lc_gateway.main import create_app as gateway_app
+from lc_ingest.config import IngestSettings
+from lc_ingest.main import create_app as ingest_app
 from lc_notifier.config import NotifierSettings
 from lc_notifier.main import create_app as notifier_app
 from lc_scheduler.config import SchedulerSettings
@@ -61,6 +61,12 @@ def billing() -> FastAPI:
 def notifier() -> FastAPI:
     app = notifier_app(NotifierSettings(internal_token=TOKEN))
     app.state.runtime = SimpleNamespace(webhooks=None)  # never reached: refused before
+    return app
+
+
+def ingest() -> FastAPI:
+    app = ingest_app(IngestSettings(internal_token=TOKEN))
+    app.state.runtime = SimpleNamespace()  # never reached: refused before
     return app
 
 
@@ -97,6 +103,11 @@ CASES: list[Case] = [
     ("notifier", notifier, "POST", "/internal/v1/webhooks", ACCOUNT, {}, 422, INVALID_REQUEST),
     ("notifier", notifier, "GET", "/internal/v1/nothing", GOOD, None, 404, NOT_FOUND),
     ("notifier", notifier, "PUT", "/internal/v1/webhooks", GOOD, None, 405, METHOD_NOT_ALLOWED),
+    ("ingest", ingest, "GET", "/internal/v1/batches", {}, None, 401, UNAUTHORIZED),
+    ("ingest", ingest, "GET", "/internal/v1/batches", GOOD, None, 400, ACCOUNT_REQUIRED),
+    ("ingest", ingest, "POST", "/internal/v1/leads/states", GOOD, {}, 422, INVALID_REQUEST),
+    ("ingest", ingest, "GET", "/internal/v1/nothing", GOOD, None, 404, NOT_FOUND),
+    ("ingest", ingest, "PUT", "/internal/v1/batches", GOOD, None, 405, METHOD_NOT_ALLOWED),
     ("scheduler", scheduler, "POST", "/internal/v1/redrive", {}, None, 401, UNAUTHORIZED),
     ("scheduler", scheduler, "GET", "/internal/v1/redrive", {}, None, 401, UNAUTHORIZED),
     ("scheduler", scheduler, "GET", "/internal/v1/nothing", GOOD, None, 404, NOT_FOUND),
@@ -152,6 +163,7 @@ async def test_the_scheduler_standing_by_says_so() -> None:
     ("build", "path"),
     [
         (billing, "/internal/v1/balance"),
+        (ingest, "/internal/v1/batches"),
         (notifier, "/internal/v1/webhooks"),
         (scheduler, "/internal/v1/redrive"),
         (gateway, "/internal/v1/accounts/acc_0123"),

@@ -7,11 +7,12 @@ import datetime as dt
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from lc_common.events.types import Identifier
+from lc_common.http import AccountId, InternalCaller
 from lc_ingest.batches import FINAL_LEAD_STATES, BatchView, batch_view
 from lc_ingest.batches_service import new_batch_counters
 from lc_ingest.bootstrap import IngestRuntime
@@ -22,7 +23,7 @@ from lc_ingest.errors import ClientError
 from lc_ingest.metrics import DOWNLOADS, UPLOAD_BYTES
 from lc_ingest.upload import Upload, receive_upload
 
-router = APIRouter(prefix="/internal/v1")
+router = APIRouter(prefix="/internal/v1", dependencies=[InternalCaller])
 
 
 def runtime(request: Request) -> IngestRuntime:
@@ -33,26 +34,8 @@ def runtime(request: Request) -> IngestRuntime:
 Runtime = Annotated[IngestRuntime, Depends(runtime)]
 
 
-async def internal_caller(
-    rt: Runtime, x_lc_internal_token: Annotated[str | None, Header()] = None
-) -> None:
-    """Refuse calls without the shared internal token."""
-    expected = rt.settings.internal_token.get_secret_value()
-    if not x_lc_internal_token or not secrets.compare_digest(x_lc_internal_token, expected):
-        raise ClientError(401, "unauthorised", "Missing or wrong internal token.")
-
-
-async def account(
-    _: Annotated[None, Depends(internal_caller)],
-    x_lc_account_id: Annotated[str | None, Header()] = None,
-) -> str:
-    """The account the gateway acts for."""
-    if not x_lc_account_id:
-        raise ClientError(400, "no_account", "X-LC-Account-Id is required.")
-    return x_lc_account_id
-
-
-Account = Annotated[str, Depends(account)]
+# Every route is for peers only: the shared internal token is checked first.
+Account = AccountId
 
 
 async def _own_batch(rt: IngestRuntime, batch_id: str, account_id: str) -> dict[str, Any]:
@@ -286,7 +269,7 @@ async def daily(
     return {"date": date.isoformat(), "tz": tz, "batches": batches}
 
 
-@router.get("/leads", dependencies=[Depends(internal_caller)])
+@router.get("/leads")
 async def open_leads(
     rt: Runtime,
     after: str = "",
@@ -311,7 +294,7 @@ async def open_leads(
     return {"leads": leads, "next": leads[-1]["lead_id"] if len(leads) == limit else None}
 
 
-@router.post("/leads/states", dependencies=[Depends(internal_caller)])
+@router.post("/leads/states")
 async def lead_states(body: LeadStatesRequest, rt: Runtime) -> LeadStates:
     """The states of these leads, for billing's reconciler; unknown (or purged) ids are
     omitted. `chargeable` is known only for a final lead (null otherwise, and for leads

@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from lc_common.clock import Clock
+from lc_common.http import install_error_handlers
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_ingest.api import router
 from lc_ingest.bootstrap import build_runtime
 from lc_ingest.config import IngestSettings
-from lc_ingest.errors import install_error_handlers
 
 
 def create_app(settings: IngestSettings, clock: Clock | None = None) -> FastAPI:
@@ -32,6 +32,7 @@ def create_app(settings: IngestSettings, clock: Clock | None = None) -> FastAPI:
     app = create_service_app(
         title="Lead Cleanser ingest", lifespan=lifespan, workers=workers, checks=[store_answers]
     )
+    app.state.settings = settings
     install_error_handlers(app)
     app.include_router(router)
     return app
