@@ -164,7 +164,7 @@ async def publish(bootstrap: str, topic: str, values: list[bytes]) -> None:
     try:
         futures = []
         for value in values:
-            key = json.loads(value)["lead_id"].encode()
+            key = json.loads(value)[LEADS_ACCEPTED.key].encode()
             futures.append(await producer.send(topic, value, key=key))
         await asyncio.gather(*futures)
     finally:

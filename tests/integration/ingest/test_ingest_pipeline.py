@@ -67,9 +67,11 @@ async def new_batch(store: IngestStore, csv: Path) -> str:
     return batch_id
 
 
-async def accepted_keys(settings: IngestSettings, batch_id: str, at_least: int) -> list[str]:
-    """The keys of the batch's `leads.accepted` events on the topic (read until `at_least`
-    arrived, then one more poll for any extra)."""
+async def accepted_keys(
+    settings: IngestSettings, batch_id: str, at_least: int
+) -> list[tuple[str, str]]:
+    """(key, lead id) of the batch's `leads.accepted` events on the topic (read until
+    `at_least` arrived, then one more poll for any extra)."""
     consumer = AIOKafkaConsumer(
         settings.topic(LEADS_ACCEPTED.name),
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -77,14 +79,15 @@ async def accepted_keys(settings: IngestSettings, batch_id: str, at_least: int) 
         group_id=f"reader-{uuid.uuid4().hex[:8]}",
     )
     await consumer.start()
-    keys: list[str] = []
+    keys: list[tuple[str, str]] = []
     try:
         while True:
             polled = await consumer.getmany(timeout_ms=1000)
             for records in polled.values():
                 for record in records:
-                    if json.loads(record.value or b"{}")["batch_id"] == batch_id:
-                        keys.append((record.key or b"").decode())
+                    event = json.loads(record.value or b"{}")
+                    if event["batch_id"] == batch_id:
+                        keys.append(((record.key or b"").decode(), event["lead_id"]))
             if len(keys) >= at_least and not polled:
                 return keys
     finally:
@@ -109,7 +112,9 @@ async def test_many_chunks_store_count_and_announce_each_row_once(
     assert (batch["status"], batch["import_done"]) == ("queued", True)
     assert await store.count_states(batch_id) == {"pending": 399, "rejected": 101}
     keys = await accepted_keys(IngestSettings(), batch_id, 399)
-    assert len(keys) == len(set(keys)) == 399
+    leads = [lead for _, lead in keys]
+    assert len(leads) == len(set(leads)) == 399
+    assert {key for key, _ in keys} == {batch_id}  # keyed by batch: one partition
     assert not csv.exists()
 
 

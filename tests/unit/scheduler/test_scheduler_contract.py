@@ -7,6 +7,7 @@ lead lives: accepted, retried, judged, its batch changing.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from scheduler_fakes import Harness
@@ -32,7 +33,7 @@ async def test_every_example_of_every_input_topic_is_handled() -> None:
     assert set(specs) == {topic.name for topic in LIFE}
     [accepted, *_] = examples(LEADS_ACCEPTED)
     assert accepted.key is not None
-    lead_id = accepted.key.decode()
+    lead_id = json.loads(accepted.value)["lead_id"]
     states = {}
     for topic in LIFE:
         spec = specs[topic.name]

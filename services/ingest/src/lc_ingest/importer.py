@@ -261,7 +261,7 @@ class Importer:
             await self._retrying(
                 self._publisher.publish_many,
                 LEADS_ACCEPTED,
-                [(event.lead_id, event) for event in accepted],
+                [(event.batch_id, event) for event in accepted],
             )
 
     async def _not_yet_stored(

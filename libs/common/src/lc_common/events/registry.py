@@ -36,7 +36,11 @@ class Topic:
         return f"{self.name}.dlq"
 
 
-LEADS_ACCEPTED = Topic("leads.accepted", LeadAcceptedV1, "ingest", ("scheduler",))
+# Keyed by batch: a batch's leads share a partition, so a small batch on another
+# partition is read at once instead of behind every lead of a big one (fairness).
+LEADS_ACCEPTED = Topic(
+    "leads.accepted", LeadAcceptedV1, "ingest", ("scheduler",), partitions=8, key="batch_id"
+)
 LEADS_DISPATCHED = Topic(
     "leads.dispatched", LeadsDispatchedV1, "scheduler", ("ingest",), key="batch_id"
 )
