@@ -74,6 +74,14 @@ class KafkaProbePublisher:
         if name not in self._cycles:
             trunk = self._by_topic[name]
             partitions = len(await self._publisher.producer.partitions_for(full))
+            declared = probe_requests(trunk).partitions
+            if partitions < declared:
+                log.error(
+                    "trunk_topic_short_of_lanes",
+                    trunk=trunk.name,
+                    partitions=partitions,
+                    declared=declared,
+                )
             try:
                 order = lane_cycle(lane_shares(trunk, partitions))
             except ValueError:  # more partitions than lanes: the probers refuse them anyway
@@ -83,4 +91,8 @@ class KafkaProbePublisher:
         return self._cycles[name]
 
     async def recover(self) -> None:
+        """After a failed publish: create lost topics, and read each trunk topic's
+        partitions again on the next publish (a topic created anew, by a consumer's
+        subscription on a broker that creates topics, may have fewer lanes than before)."""
         await ensure_topics(self._settings, scheduler_topics(self._trunks))
+        self._cycles.clear()
