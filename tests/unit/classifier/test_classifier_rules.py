@@ -18,7 +18,7 @@ from classifier_factories import (
 )
 from pydantic import ValidationError
 
-from lc_classifier.domain import observe
+from lc_classifier.observation import observe
 from lc_classifier.rules import RuleSet, load_rules
 from lc_common.events import ProbeSignallingV1
 

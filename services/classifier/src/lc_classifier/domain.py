@@ -1,6 +1,6 @@
 """How the classifier decides: pure functions over pydantic models, no I/O.
 
-`observe` judges one call from its signalling (the rules file). `decide` folds
+`observe` judges one call from its signalling (the rules file; `observation.py`). `decide` folds
 that observation into the lead's attempt history and says what to publish: a
 verdict for the attempt (final or not) and/or a retry request.
 
@@ -42,7 +42,8 @@ from pydantic import Field
 
 from lc_classifier.fast import built
 from lc_classifier.history import AttemptRecord, LeadHistory
-from lc_classifier.rules import Facts, Rule, RuleSet, Status, facts_of, render_detail
+from lc_classifier.observation import Observation, observe, record_of
+from lc_classifier.rules import RuleSet
 from lc_common.events import (
     Evidence,
     LeadStatus,
@@ -54,21 +55,8 @@ from lc_common.events import (
 from lc_common.retry_policy import RetryPolicy as SharedRetryPolicy
 
 _EVENT_NS = uuid.UUID("6f1d3c2e-8a47-4d5b-9a0e-3c1b2a4d5e6f")
-_DECISIVE = ("connected", "disconnected")
 
 Ignored = Literal["duplicate", "stale_attempt", "after_final"]
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """The judgement of one call, before the lead's history is considered."""
-
-    status: Status
-    rule_id: str
-    detail: str
-    confidence: int
-    needs_confirm: bool
-    facts: Facts
 
 
 class RetryPolicy(SharedRetryPolicy):
@@ -104,55 +92,6 @@ class Decision:
     verdict: LeadVerdictV1 | None = None
     retry: ProbeRetryV1 | None = None
     ignored: Ignored | None = None
-
-
-def observe(signalling: ProbeSignallingV1, rules: RuleSet) -> Observation:
-    """Judge one call from its signalling alone."""
-    facts = facts_of(signalling, rules)
-    matched = rules.matches(facts)
-    decisive = matched[0]
-    others = [r for r in matched[1:] if r.basis not in ("fallback", "trunk")]
-    agreeing = [r for r in others if r.status == decisive.status]
-    conflicting = [r for r in others if r.status in _DECISIVE and r.status != decisive.status]
-    strongest: Rule = max([decisive, *agreeing], key=lambda r: r.confidence)
-    confidence = strongest.confidence
-    needs_confirm = decisive.confirm and all(r.confirm for r in agreeing)
-    if decisive.status in _DECISIVE:
-        if agreeing:
-            confidence += rules.agreement_bonus
-        if conflicting:
-            confidence -= rules.conflict_penalty
-            needs_confirm = needs_confirm or decisive.status == "disconnected"
-    return Observation(
-        status=decisive.status,
-        rule_id=decisive.id,
-        detail=render_detail(strongest, facts, rules),
-        confidence=max(0, min(99, confidence)),
-        needs_confirm=needs_confirm,
-        facts=facts,
-    )
-
-
-def record_of(signalling: ProbeSignallingV1, observation: Observation) -> AttemptRecord:
-    """The history entry of one call."""
-    media = signalling.early_media
-    return built(
-        AttemptRecord,
-        probe_id=signalling.probe_id,
-        attempt=signalling.attempt,
-        trunk=signalling.trunk,
-        outcome=observation.status,
-        rule_id=observation.rule_id,
-        detail=observation.detail,
-        confidence=observation.confidence,
-        needs_confirm=observation.needs_confirm,
-        codes=[r.code for r in signalling.responses],
-        q850_cause=observation.facts.q850_cause,
-        early_media=media.finding if media else None,
-        sit_kind=observation.facts.sit_kind,
-        announcement=observation.facts.announcement,
-        tested_at=signalling.started_at,
-    )
 
 
 def decide(
