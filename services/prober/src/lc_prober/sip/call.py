@@ -26,13 +26,11 @@ from lc_prober.sip.mailbox import TIMED_OUT, Mailbox
 from lc_prober.sip.messages import CallLeg, new_branch, random_hex
 from lc_prober.sip.reason import parse_reason, q850_cause
 from lc_prober.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
+from lc_prober.sip.transaction import TxKey, begin_non_invite, finish_non_invite
 from lc_prober.sip.transport import TransportError
 from lc_sip.message import SipResponse
 
 log = structlog.get_logger("lc_prober.sip")
-
-TxKey = tuple[str, str, str]
-"""(Call-ID, top Via branch, CSeq method): how responses find their transaction."""
 
 
 class CallContext(Protocol):
@@ -371,42 +369,13 @@ class OutgoingCall:
 
     def _begin_non_invite(self, data: bytes, branch: str, method: str) -> Mailbox:
         key: TxKey = (self.leg.call_id, branch, method)
-        mailbox = Mailbox(self._loop)
         self._keys.add(key)
-        self.ctx.register(key, mailbox.put)
-        self.ctx.send(data)
-        return mailbox
+        return begin_non_invite(self.ctx, self._loop, key, data)
 
     async def _finish_non_invite(
         self, data: bytes, key: TxKey, mailbox: Mailbox
     ) -> SipResponse | None:
-        timers = self.cfg.timers
         try:
-            now = self._loop.time()
-            deadline = now + timers.timer_b
-            interval = timers.t1
-            next_retransmit = math.inf if self.ctx.reliable else now + interval
-            while True:
-                now = self._loop.time()
-                if now >= deadline:
-                    return None
-                if now >= next_retransmit:
-                    self.ctx.send(data)
-                    interval = min(2 * interval, timers.t2)
-                    next_retransmit = now + interval
-                event = await mailbox.next(min(deadline, next_retransmit))
-                if event is TIMED_OUT:
-                    continue
-                if isinstance(event, SipResponse):
-                    if event.code >= 200:
-                        return event
-                    if not self.ctx.reliable:
-                        interval = timers.t2
-                        next_retransmit = self._loop.time() + interval
-                elif isinstance(event, Exception):
-                    return None
-        except TransportError:
-            return None
+            return await finish_non_invite(self.ctx, self._loop, self.cfg.timers, data, mailbox)
         finally:
-            mailbox.close()
             self._unregister(key)

@@ -9,11 +9,12 @@ from types import TracebackType
 
 import structlog
 
-from lc_prober.sip.call import OutgoingCall, TxKey
+from lc_prober.sip.call import OutgoingCall
 from lc_prober.sip.config import CallPolicy, TrunkConfig
 from lc_prober.sip.linger import LingeringAcks
 from lc_prober.sip.messages import CallLeg, address_value, new_call_id, new_tag, request_uri
 from lc_prober.sip.result import CallResult
+from lc_prober.sip.transaction import TxKey
 from lc_prober.sip.transport import (
     SipTransport,
     TcpTransport,
