@@ -14,14 +14,16 @@ from lc_gateway.accounts import (
     ApiKeyRecord,
     LoginTaken,
     User,
+    is_account_id,
+    new_id,
+    normalise_login,
+)
+from lc_gateway.credentials import (
     hash_api_key,
     hash_password,
-    is_account_id,
     key_prefix,
     looks_like_api_key,
     new_api_key,
-    new_id,
-    normalise_login,
     verify_password,
 )
 

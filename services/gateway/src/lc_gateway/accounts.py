@@ -4,13 +4,12 @@ An account is a client (a call centre). Its users log into the control panel
 with an email and password, as an owner (everything) or a member (no credit
 purchases, users or API keys); scripts use API keys, which belong to the
 account. Only a SHA-256 of a key is kept, so a key is shown once, when it is
-issued, and never again.
+issued, and never again (`credentials.py`: keys and password hashes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import re
 import secrets
@@ -18,24 +17,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from lc_common.clock import Clock, SystemClock
+from lc_gateway.credentials import (
+    DUMMY_PASSWORD_HASH,
+    hash_api_key,
+    hash_password,
+    key_prefix,
+    looks_like_api_key,
+    needs_rehash,
+    new_api_key,
+    verify_password,
+)
 from lc_gateway.metrics import SESSIONS_ENDED
 
-API_KEY_PREFIX = "lc_live_"
 DEFAULT_TIME_ZONE = "Australia/Sydney"
-_API_KEY_RE = re.compile(r"^lc_live_[A-Za-z0-9_-]{32,64}$")
 _ACCOUNT_ID_RE = re.compile(r"^acc_[0-9a-f]{6,64}$")
 
 OWNER = "owner"
 MEMBER = "member"
 ROLES = (OWNER, MEMBER)
-
-_hasher = PasswordHasher()
-# Verified against when the login is unknown, so both answers take as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -155,42 +155,9 @@ def is_account_id(value: str) -> bool:
     return bool(_ACCOUNT_ID_RE.match(value))
 
 
-def new_api_key() -> str:
-    """A new random API key: `lc_live_` followed by 43 URL-safe characters (256 bits)."""
-    return API_KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def looks_like_api_key(value: str) -> bool:
-    """True when `value` has the shape of a key; a cheap filter before any lookup."""
-    return bool(_API_KEY_RE.match(value))
-
-
-def hash_api_key(key: str) -> str:
-    """The stored form of a key: hex SHA-256. Keys are random, so no salt or slow hash is needed."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def key_prefix(key: str) -> str:
-    """The first characters of a key, enough for a person to recognise it in a list."""
-    return key[: len(API_KEY_PREFIX) + 6]
-
-
 def normalise_login(email: str) -> str:
     """Logins are emails compared without case or surrounding spaces."""
     return email.strip().lower()
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of a password."""
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """True when `password` matches `password_hash`."""
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 class SessionEnder(Protocol):
@@ -339,11 +306,11 @@ class AccountService:
         """The user whose login and password match, or None (in about the same time)."""
         user = await self._repo.user_by_login(normalise_login(email))
         if user is None:
-            await self._verify(_DUMMY_HASH, password)
+            await self._verify(DUMMY_PASSWORD_HASH, password)
             return None
         if not await self._verify(user.password_hash, password):
             return None
-        if _hasher.check_needs_rehash(user.password_hash):
+        if needs_rehash(user.password_hash):
             await self._repo.set_password_hash(user.id, await self._hash(password))
         return user
 
