@@ -17,7 +17,11 @@ CA = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificat
 
 def test_plaintext_by_default_outside_production() -> None:
     options = kafka_client_options(ServiceSettings(kafka_bootstrap_servers="k:9092"))
-    assert options == {"bootstrap_servers": "k:9092", "security_protocol": "PLAINTEXT"}
+    assert options == {
+        "bootstrap_servers": "k:9092",
+        "security_protocol": "PLAINTEXT",
+        "metadata_max_age_ms": 30_000,
+    }
 
 
 def test_ssl_verifies_the_broker_against_the_ca_file() -> None:

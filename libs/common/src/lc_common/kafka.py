@@ -39,6 +39,7 @@ def kafka_client_options(settings: ServiceSettings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "security_protocol": protocol,
+        "metadata_max_age_ms": settings.kafka_metadata_max_age_ms,
     }
     if protocol in ("SSL", "SASL_SSL"):
         cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None

@@ -67,6 +67,10 @@ class ServiceSettings(BaseSettings):
     )
     mongodb_database: str = "leadcleanser"
     topic_prefix: str = ""
+    # How stale a Kafka client's view of topics and partitions may grow (aiokafka's
+    # default is 5 minutes): after a broker restarted empty, a topic created anew is
+    # seen within this long.
+    kafka_metadata_max_age_ms: int = Field(30_000, ge=1_000)
     # How often a service checks that its topics still exist (`kafka.keep_topics`).
     topic_check_seconds: float = Field(30.0, gt=0)
     http_host: str = "127.0.0.1"

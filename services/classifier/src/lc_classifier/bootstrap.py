@@ -83,6 +83,8 @@ def faust_app(settings: ClassifierSettings, app_id: str) -> faust.App:
         topic_partitions=PROBE_SIGNALLING.partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
+        consumer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+        producer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         broker_session_timeout=settings.classifier_session_timeout,
         broker_rebalance_timeout=settings.classifier_session_timeout,
         broker_heartbeat_interval=min(3.0, settings.classifier_session_timeout / 3),

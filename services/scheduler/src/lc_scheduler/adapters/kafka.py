@@ -95,4 +95,5 @@ class KafkaProbePublisher:
         partitions again on the next publish (a topic created anew, by a consumer's
         subscription on a broker that creates topics, may have fewer lanes than before)."""
         await ensure_topics(self._settings, scheduler_topics(self._trunks))
+        await self._publisher.producer.client.force_metadata_update()
         self._cycles.clear()
