@@ -215,8 +215,10 @@ def build_app(
     @app.timer(RECOVERY_CHECK_SECONDS)  # type: ignore[untyped-decorator]
     async def watch_recovery() -> None:
         recovery = cast(Any, app.tables).recovery  # on TableManager, not its protocol
-        remaining = recovery.active_remaining_total() if app.in_recovery else 0
-        if watch.observe(app.in_recovery, remaining, time.monotonic()):
+        # Faust's own mark of the last changelog event it applied (None before any).
+        progress = recovery._last_active_event_processed_at
+        if watch.observe(app.in_recovery, progress, time.monotonic()):
+            remaining = recovery.active_remaining_total()
             RECOVERY_STALLS.inc()
             log.error("recovery_stalled", remaining=remaining, stall_after=watch.stall_after)
             await app.crash(RecoveryStalled(f"no progress with {remaining} changes remaining"))

@@ -20,18 +20,20 @@ class RecoveryWatch:
 
     stall_after: float
     _since: float | None = None
-    _remaining: int | None = None
+    _last: object = None
 
-    def observe(self, in_recovery: bool, remaining: int, now: float) -> bool:
+    def observe(self, in_recovery: bool, last_progress: object, now: float) -> bool:
         """Record one look at the recovery; True once it has stalled.
 
-        Progress (fewer changes remaining than at the last progress) restarts the
-        clock, so a long but moving recovery never counts as stalled.
+        `last_progress` marks the recovery's latest step (when it last applied a
+        changelog event); a new mark restarts the clock, so a long but moving recovery
+        never counts as stalled. The changes still to read are no measure: a recovery
+        that rebalances again recounts them, up or down, without reading anything.
         """
         if not in_recovery:
-            self._since = self._remaining = None
+            self._since, self._last = None, None
             return False
-        if self._since is None or self._remaining is None or remaining < self._remaining:
-            self._since, self._remaining = now, remaining
+        if self._since is None or last_progress != self._last:
+            self._since, self._last = now, last_progress
             return False
         return now - self._since >= self.stall_after
