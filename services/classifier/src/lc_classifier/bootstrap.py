@@ -10,6 +10,7 @@ changelog topic), and publishing to `lead.verdicts`, `probe.retries` and
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -68,6 +69,32 @@ class Classifier:
     app: faust.App
     table: Any
     pipeline: SignallingPipeline
+    watch: RecoveryWatch
+
+    async def watch_recovery(self) -> None:
+        """Crash the worker when its table recovery stalls (`recovery_watch`).
+
+        Run on the worker's loop beside the app, not as a Faust timer: Faust starts
+        its timers once the app has started, which a first recovery that hangs
+        never lets it finish.
+        """
+        while True:
+            await asyncio.sleep(RECOVERY_CHECK_SECONDS)
+            recovery = getattr(self.app.tables, "recovery", None)
+            if recovery is None:
+                continue
+            # Faust's own mark of the last changelog event it applied (None before any).
+            progress = recovery._last_active_event_processed_at
+            if self.watch.observe(self.app.in_recovery, progress, time.monotonic()):
+                remaining = recovery.active_remaining_total()
+                RECOVERY_STALLS.inc()
+                log.error(
+                    "recovery_stalled", remaining=remaining, stall_after=self.watch.stall_after
+                )
+                await self.app.crash(
+                    RecoveryStalled(f"no progress with {remaining} changes remaining")
+                )
+                return
 
 
 def faust_app(settings: ClassifierSettings, app_id: str) -> faust.App:
@@ -210,19 +237,6 @@ def build_app(
         )
         await pruner.sweep(table.data, active)
 
-    watch = RecoveryWatch(settings.classifier_recovery_stall_seconds)
-
-    @app.timer(RECOVERY_CHECK_SECONDS)  # type: ignore[untyped-decorator]
-    async def watch_recovery() -> None:
-        recovery = cast(Any, app.tables).recovery  # on TableManager, not its protocol
-        # Faust's own mark of the last changelog event it applied (None before any).
-        progress = recovery._last_active_event_processed_at
-        if watch.observe(app.in_recovery, progress, time.monotonic()):
-            remaining = recovery.active_remaining_total()
-            RECOVERY_STALLS.inc()
-            log.error("recovery_stalled", remaining=remaining, stall_after=watch.stall_after)
-            await app.crash(RecoveryStalled(f"no progress with {remaining} changes remaining"))
-
     @app.timer(settings.topic_check_seconds)  # type: ignore[untyped-decorator]
     async def keep_own_topics() -> None:
         await recreate_missing_topics(settings, [PROBE_SIGNALLING, *OUTPUTS])
@@ -252,4 +266,9 @@ def build_app(
         body = generate_latest()
         return cast(Response, AioResponse(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST}))
 
-    return Classifier(app=app, table=table, pipeline=pipeline)
+    return Classifier(
+        app=app,
+        table=table,
+        pipeline=pipeline,
+        watch=RecoveryWatch(settings.classifier_recovery_stall_seconds),
+    )

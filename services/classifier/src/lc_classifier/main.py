@@ -29,15 +29,19 @@ def run() -> None:
         http_port=settings.http_port,
         topic_prefix=settings.topic_prefix,
     )
+    loop = asyncio.new_event_loop()
+    # Scheduled before the worker runs the loop: it watches the first recovery too.
+    watchdog = loop.create_task(classifier.watch_recovery())
     worker = faust.Worker(
         classifier.app,
-        loop=asyncio.new_event_loop(),
+        loop=loop,
         loglevel=settings.log_level,
         quiet=True,
         override_logging=False,
         redirect_stdouts=False,
     )
     worker.execute_from_commandline()
+    watchdog.cancel()
 
 
 if __name__ == "__main__":
