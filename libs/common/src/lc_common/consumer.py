@@ -44,10 +44,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
-from aiokafka.structs import OffsetAndMetadata
 
 from lc_common.consuming.lane_loop import LanesMixin
-from lc_common.consuming.offsets import OffsetTracker
+from lc_common.consuming.offsets import OffsetTracker, commit_within
 from lc_common.consuming.records import RecordProcessor, dead_letter_headers
 from lc_common.consuming.spec import PARTITION as _PARTITION
 from lc_common.consuming.spec import ConsumerSpec, PartitionLimits, current_partition
@@ -204,7 +203,7 @@ class ConsumerRunner(LanesMixin, Generic[E]):
         if not offsets:
             return
         try:
-            await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in offsets.items()})
+            await commit_within(consumer, offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             # The group moved on without us (a rebalance, or a broker that lost the
             # group): the events stay uncommitted and their next owner handles them again,

@@ -22,9 +22,8 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
-from aiokafka.structs import OffsetAndMetadata
 
-from lc_common.consuming.offsets import OffsetTracker
+from lc_common.consuming.offsets import OffsetTracker, commit_within
 from lc_common.consuming.spec import ConsumerSpec
 from lc_common.metrics import EVENTS_CONSUMED
 
@@ -138,9 +137,7 @@ class LanesMixin:
                 continue
             offsets = {tp: records[-1].offset + 1 for tp, records in claimed.items()}
             try:
-                await consumer.commit(
-                    {tp: OffsetAndMetadata(off, "") for tp, off in offsets.items()}
-                )
+                await commit_within(consumer, offsets)
             except (CommitFailedError, IllegalStateError) as exc:
                 self._drop(claimed, repr(exc))
                 continue

@@ -6,9 +6,39 @@ event, however the events of a partition finish out of order.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+# Far above a healthy commit (milliseconds), far below a consumer session.
+COMMIT_TIMEOUT_SECONDS = 30.0
+
+
+class CommitStuck(RuntimeError):
+    """A commit the broker kept refusing with a retriable error: the process must restart."""
+
+
+async def commit_within(
+    consumer: AIOKafkaConsumer,
+    offsets: dict[TopicPartition, int],
+    stuck_after: float = COMMIT_TIMEOUT_SECONDS,
+) -> None:
+    """Commit the offsets, or raise `CommitStuck` after `stuck_after` seconds.
+
+    aiokafka retries a retriable commit error without end: after a broker restarted
+    empty, a partition the topic no longer has (it came back with fewer) answers
+    UNKNOWN_TOPIC_OR_PARTITION to every try, and the consumer would hang for good.
+    A fresh process reads the topics as they are now.
+    """
+    try:
+        await asyncio.wait_for(
+            consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in offsets.items()}),
+            stuck_after,
+        )
+    except TimeoutError as exc:
+        raise CommitStuck(f"commit of {len(offsets)} partitions stuck {stuck_after}s") from exc
 
 
 @dataclass
