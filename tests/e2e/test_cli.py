@@ -159,9 +159,13 @@ def test_upload_waits_to_finished_then_downloads_the_csv(stack: Stack, tmp_path:
     assert cli("balance").stdout.strip() == "990 CU"
 
 
-def test_pause_and_unpause(stack: Stack) -> None:
-    cli = account(stack, credit=100)
-    created = cli("upload", str(SAMPLE), "--name", "to pause", "--phone-column", "phone", "--json")
+def test_pause_and_unpause(stack: Stack, tmp_path: Path) -> None:
+    cli = account(stack, credit=1000)
+    # Enough numbers that ring that the batch cannot finish before the pause arrives
+    # (the 16-row sample can, on a loaded machine, and a finished batch cannot pause).
+    leads = tmp_path / "many.csv"
+    leads.write_text("phone\n" + "".join(f"0412{i:06d}\n" for i in range(0, 2000, 10)))
+    created = cli("upload", str(leads), "--name", "to pause", "--phone-column", "phone", "--json")
     assert created.returncode == 0, created.stderr
     batch_id = json.loads(created.stdout)["id"]
 
