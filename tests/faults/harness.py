@@ -117,9 +117,14 @@ class FaultRun:
             peers.stop()
             raise
         stack.ports["carrier-control"] = control
-        account = await asyncio.to_thread(
-            stack.create_account, "Fault Centre", "faults@example.com", "fault-password", credit
-        )
+        try:
+            account = await asyncio.to_thread(
+                stack.create_account, "Fault Centre", "faults@example.com", "fault-password", credit
+            )
+        except BaseException:  # leave no processes behind a run that never started
+            await asyncio.to_thread(stack.stop)
+            peers.stop()
+            raise
         api = httpx.AsyncClient(
             base_url=stack.url("gateway"),
             headers={"Authorization": f"Bearer {account['api_key']}"},
