@@ -5,41 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter
+from tests.unit.gateway.openapi_support import assert_examples, router_operations
 
-from lc_gateway.api import API_PREFIX, batches
+from lc_gateway.api import batches, users, webhooks
 from lc_gateway.api.schemas import BATCH_EXAMPLE, Batch, BatchPatch
 
 
-def document() -> dict[str, Any]:
-    app = FastAPI()
-    app.include_router(batches.router, prefix=API_PREFIX)
-    return app.openapi()
-
-
 def operations() -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (method, path, operation)
-        for path, methods in document()["paths"].items()
-        for method, operation in methods.items()
-    ]
-
-
-def has_example(media: dict[str, Any], schemas: dict[str, Any]) -> bool:
-    if "example" in media or "examples" in media:
-        return True
-    ref = media.get("schema", {}).get("$ref", "")
-    return bool(ref) and "examples" in schemas[ref.rsplit("/", 1)[-1]]
+    return router_operations(batches.router)
 
 
 @pytest.mark.parametrize(("method", "path", "operation"), operations())
 def test_every_batch_route_has_examples(method: str, path: str, operation: dict[str, Any]) -> None:
-    schemas = document()["components"]["schemas"]
-    for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
-        assert has_example(media, schemas), (method, path, "request", media_type)
-    for status, answer in operation["responses"].items():
-        for media_type, media in answer.get("content", {}).items():
-            assert has_example(media, schemas), (method, path, status, media_type)
+    assert_examples(batches.router, method, path, operation)
 
 
 def test_the_routes_are_all_there() -> None:
@@ -60,3 +39,16 @@ def test_the_examples_are_valid_and_consistent() -> None:
     assert batch.imported == batch.accepted + batch.rejected
     for example in BatchPatch.model_json_schema()["examples"]:
         BatchPatch.model_validate(example)
+
+
+OTHER_ROUTERS = [webhooks.router, users.router]
+
+
+@pytest.mark.parametrize(
+    ("router", "method", "path", "operation"),
+    [(router, *op) for router in OTHER_ROUTERS for op in router_operations(router)],
+)
+def test_every_webhook_and_user_route_has_examples(
+    router: APIRouter, method: str, path: str, operation: dict[str, Any]
+) -> None:
+    assert_examples(router, method, path, operation)

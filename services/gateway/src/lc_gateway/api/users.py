@@ -22,7 +22,17 @@ router = APIRouter(
     tags=["users"],
     responses={
         **ERRORS,
-        403: {"model": ErrorBody, "description": "A member's session: owners only"},
+        403: {
+            "model": ErrorBody,
+            "description": "A member's session: owners only",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "error": {"code": "forbidden", "message": "Only an owner may do this."}
+                    }
+                }
+            },
+        },
     },
 )
 
@@ -53,6 +63,9 @@ class UserOut(BaseModel):
 class UserList(BaseModel):
     """The account's active users, oldest first."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"users": UserOut.model_json_schema()["examples"]}]}
+    )
     users: list[UserOut]
 
 
