@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from tests.integration.ingest.support import create_importing_batch
 from tests.support import until
 
 from lc_common.clock import ManualClock
@@ -33,7 +34,7 @@ from lc_common.outbox import OutboxRelay
 from lc_common.store import connect_mongo, database
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import batch_view, lead_id
-from lc_ingest.batches_service import BatchLifecycle, new_batch_counters
+from lc_ingest.batches_service import BatchLifecycle
 from lc_ingest.config import IngestSettings
 from lc_ingest.handlers import TestingProjector as Dispatched
 from lc_ingest.handlers import VerdictProjector
@@ -70,25 +71,7 @@ async def peers(service_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Pe
 
 
 async def new_batch(peers: Peers, csv: Path) -> str:
-    batch_id = f"bat_{uuid.uuid4().hex[:12]}"
-    await peers.store.create_batch(
-        {
-            "_id": batch_id,
-            "account_id": "acc_1",
-            "name": "n",
-            "reference": "r",
-            "filename": csv.name,
-            "phone_column_choice": "phone",
-            "phone_column": "phone",
-            "default_region": "AU",
-            "status": "importing",
-            "import_done": False,
-            "submitted_at": peers.clock.now(),
-            "upload_path": str(csv),
-            **new_batch_counters(),
-        }
-    )
-    return batch_id
+    return await create_importing_batch(peers.store, csv, peers.clock.now())
 
 
 def verdict(

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from tests.integration.ingest.support import create_importing_batch
 
 from lc_common.clock import ManualClock
 from lc_common.events import LEADS_ACCEPTED
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.store import connect_mongo, database
 from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches_service import BatchLifecycle, new_batch_counters
+from lc_ingest.batches_service import BatchLifecycle
 from lc_ingest.config import IngestSettings
 from lc_ingest.domain.csv_reader import MAX_COLUMNS
 from lc_ingest.importer import Importer
@@ -46,25 +47,7 @@ async def importer(service_env: dict[str, str]) -> AsyncIterator[Importer]:
 
 
 async def new_batch(store: IngestStore, csv: Path) -> str:
-    batch_id = f"bat_{uuid.uuid4().hex[:12]}"
-    await store.create_batch(
-        {
-            "_id": batch_id,
-            "account_id": "acc_1",
-            "name": "n",
-            "reference": "r",
-            "filename": csv.name,
-            "phone_column_choice": "phone",
-            "phone_column": "phone",
-            "default_region": "AU",
-            "status": "importing",
-            "import_done": False,
-            "submitted_at": CLOCK.now(),
-            "upload_path": str(csv),
-            **new_batch_counters(),
-        }
-    )
-    return batch_id
+    return await create_importing_batch(store, csv, CLOCK.now())
 
 
 async def accepted_keys(
