@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from lc_common.http import ServiceError
 from lc_ingest.domain import Overrides, UnreadableFile, open_csv, preview
 from lc_ingest.domain.csv_reader import MAX_COLUMNS, MAX_LINE_CHARS
-from lc_ingest.errors import ClientError
 from lc_ingest.upload import form_fields
 
 
@@ -150,6 +150,6 @@ def test_form_fields_are_checked() -> None:
     ],
 )
 def test_bad_form_fields_are_refused(values: dict[str, str], code: str) -> None:
-    with pytest.raises(ClientError) as caught:
+    with pytest.raises(ServiceError) as caught:
         form_fields(values)
     assert caught.value.status == 422 and caught.value.code == code

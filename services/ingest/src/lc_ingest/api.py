@@ -12,14 +12,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from lc_common.events.types import Identifier
-from lc_common.http import AccountId, InternalCaller
+from lc_common.http import AccountId, InternalCaller, ServiceError
 from lc_ingest.batches import FINAL_LEAD_STATES, BatchView, batch_view
 from lc_ingest.batches_service import new_batch_counters
 from lc_ingest.bootstrap import IngestRuntime
 from lc_ingest.domain.encoding import UnreadableFile
 from lc_ingest.domain.preview import DryRun, preview
 from lc_ingest.downloads import download_chunks, local_day_bounds, zone
-from lc_ingest.errors import ClientError
 from lc_ingest.metrics import DOWNLOADS, UPLOAD_BYTES
 from lc_ingest.upload import Upload, receive_upload
 
@@ -41,7 +40,7 @@ Account = AccountId
 async def _own_batch(rt: IngestRuntime, batch_id: str, account_id: str) -> dict[str, Any]:
     batch = await rt.store.get_batch(batch_id, account_id)
     if batch is None:
-        raise ClientError(404, "batch_not_found", f"No batch {batch_id}.")
+        raise ServiceError(404, "batch_not_found", f"No batch {batch_id}.")
     return batch
 
 
@@ -76,7 +75,7 @@ def _local_day(day: dt.date | None, tz: str) -> tuple[str, str] | None:
     try:
         where = zone(tz)
     except ValueError as exc:
-        raise ClientError(422, "bad_time_zone", f"{tz!r} is not an IANA time zone.") from exc
+        raise ServiceError(422, "bad_time_zone", f"{tz!r} is not an IANA time zone.") from exc
     return None if day is None else local_day_bounds(day, where)
 
 
@@ -111,7 +110,7 @@ async def preview_import(request: Request, rt: Runtime, _: Account) -> dict[str,
                 phone_column=fields.phone_column or None,
             )
     except UnreadableFile as exc:
-        raise ClientError(422, "unreadable_file", str(exc)) from exc
+        raise ServiceError(422, "unreadable_file", str(exc)) from exc
     finally:
         upload.path.unlink(missing_ok=True)
     column = found.suggested_phone_column
@@ -201,11 +200,11 @@ async def delete_expired_batch(
     """Retention (asked by the scheduler): delete the batch if its retention started before
     `expired_before`; 409 `not_expired` otherwise. The batch stays, as Deleted."""
     if expired_before.tzinfo is None:
-        raise ClientError(422, "naive_time", "expired_before needs a time zone.")
+        raise ServiceError(422, "naive_time", "expired_before needs a time zone.")
     await _own_batch(rt, batch_id, account_id)
     deleted = await rt.lifecycle.delete_expired(batch_id, expired_before)
     if deleted is None:
-        raise ClientError(404, "batch_not_found", f"No batch {batch_id}.")
+        raise ServiceError(404, "batch_not_found", f"No batch {batch_id}.")
     return batch_view(deleted)
 
 
@@ -222,11 +221,11 @@ async def download(
     between = _local_day(processed_on, tz)
     batch = await _own_batch(rt, batch_id, account_id)
     if batch["status"] == "deleted":
-        raise ClientError(
+        raise ServiceError(
             410, "batch_deleted", "This batch was deleted under the 6-week retention policy."
         )
     if batch["status"] in ("importing", "failed"):
-        raise ClientError(
+        raise ServiceError(
             409, "not_imported", f"The batch is {batch['status']}: nothing to download."
         )
     day = processed_on.isoformat() if processed_on else None
@@ -278,7 +277,7 @@ async def open_leads(
 ) -> dict[str, Any]:
     """Leads not final yet, for the scheduler's re-drive after a broker data loss."""
     if not open:
-        raise ClientError(400, "unsupported", "Only open=true is supported.")
+        raise ServiceError(400, "unsupported", "Only open=true is supported.")
     docs = await rt.store.open_leads(after, limit)
     leads = [
         {

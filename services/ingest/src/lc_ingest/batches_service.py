@@ -25,6 +25,7 @@ import structlog
 
 from lc_common.clock import Clock
 from lc_common.events import BatchEventV1
+from lc_common.http import ServiceError
 from lc_common.store import to_store_time
 from lc_ingest.adapters.store import IngestStore
 from lc_ingest.batches import ACTIVE_STATUSES, OPEN_LEAD_STATES, RETENTION_STATUSES
@@ -37,7 +38,6 @@ from lc_ingest.domain.progress import (
     after_import,
     after_pause_request,
 )
-from lc_ingest.errors import ClientError
 from lc_ingest.metrics import BATCH_TRANSITIONS
 
 log = structlog.get_logger(__name__)
@@ -142,12 +142,12 @@ class BatchLifecycle:
         try:
             to = after_pause_request(batch, paused)
         except PauseRefused as exc:
-            raise ClientError(409, exc.code, exc.message) from exc
+            raise ServiceError(409, exc.code, exc.message) from exc
         if to is None:
             return doc
         updated = await self._change(batch, self._status_fields(batch, to), to.kind)
         if updated is None:
-            raise ClientError(409, "conflict", "The batch changed meanwhile; try again.")
+            raise ServiceError(409, "conflict", "The batch changed meanwhile; try again.")
         if not paused:
             await self.settle_credit(batch.account_id)
             return await self._store.get_batch(batch.id) or updated
@@ -204,7 +204,7 @@ class BatchLifecycle:
 
         Only a finished, failed or paused batch whose retention started before
         `expired_before` by ingest's own record is deleted; otherwise
-        `ClientError(409)` (it was resumed meanwhile). Idempotent: a deleted batch
+        `ServiceError(409)` (it was resumed meanwhile). Idempotent: a deleted batch
         is purged again (a crash may have come between mark and purge) and returned.
         None if there is no such batch.
         """
@@ -220,13 +220,13 @@ class BatchLifecycle:
             or started is None
             or started >= to_store_time(expired_before)
         ):
-            raise ClientError(409, "not_expired", "The batch's retention has not run out.")
+            raise ServiceError(409, "not_expired", "The batch's retention has not run out.")
         # Marked first, so no download sees a half-purged batch: it answers 410 from now on.
         batch = Batch.from_doc(doc)
         fields = {"status": "deleted", "deleted_at": self._now()}
         updated = await self._change(batch, fields, "deleted")
         if updated is None:
-            raise ClientError(409, "conflict", "The batch changed meanwhile; try again.")
+            raise ServiceError(409, "conflict", "The batch changed meanwhile; try again.")
         purged = await self._store.purge_leads(batch_id)
         log.info("batch_purged", batch_id=batch_id, leads=purged)
         return updated

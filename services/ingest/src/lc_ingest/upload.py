@@ -21,8 +21,8 @@ from starlette.requests import Request
 from streaming_form_data import StreamingFormDataParser
 from streaming_form_data.targets import FileTarget, ValueTarget
 
+from lc_common.http import ServiceError
 from lc_ingest.domain.csv_reader import DELIMITERS, Overrides
-from lc_ingest.errors import ClientError
 
 # Characters a field may hold; the parser caps its bytes at 4 per character (UTF-8).
 FIELD_CHARS: Final = {
@@ -95,21 +95,21 @@ class _CheckedFile(FileTarget):  # type: ignore[misc]
 
 
 def form_fields(values: dict[str, str]) -> FormFields:
-    """Check the form's text fields (missing ones are blank); raises `ClientError` 422
+    """Check the form's text fields (missing ones are blank); raises `ServiceError` 422
     naming the first field that is too long or not a value it may take."""
     for name, text in values.items():
         if len(text) > FIELD_CHARS[name]:
             raise _too_long_field(name)
     region = values.get("default_region", "").strip().upper()
     if region and not (len(region) == 2 and region.isascii() and region.isalpha()):
-        raise ClientError(422, "bad_region", "default_region must be a 2-letter country code.")
+        raise ServiceError(422, "bad_region", "default_region must be a 2-letter country code.")
     delimiter = values.get("delimiter", "")
     delimiter = _DELIMITER_NAMES.get(delimiter.strip().lower(), delimiter)
     if delimiter and delimiter not in DELIMITERS:
-        raise ClientError(422, "bad_delimiter", "delimiter must be one of , ; | or a tab.")
+        raise ServiceError(422, "bad_delimiter", "delimiter must be one of , ; | or a tab.")
     has_header = values.get("has_header", "").strip().lower()
     if has_header not in ("", "true", "false"):
-        raise ClientError(422, "bad_has_header", "has_header must be true or false.")
+        raise ServiceError(422, "bad_has_header", "has_header must be true or false.")
     encoding = values.get("encoding", "").strip()
     return FormFields(
         name=values.get("name", "").strip(),
@@ -127,11 +127,11 @@ def form_fields(values: dict[str, str]) -> FormFields:
 async def receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> Upload:
     """Parse a multipart body with a `file` part into a file under `upload_dir`.
 
-    Raises `ClientError` (and leaves nothing in `upload_dir`) when the body is not
+    Raises `ServiceError` (and leaves nothing in `upload_dir`) when the body is not
     multipart, too large, malformed, has no file, or a field fails `form_fields`.
     """
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise ClientError(415, "not_multipart", "Send the file as multipart/form-data.")
+        raise ServiceError(415, "not_multipart", "Send the file as multipart/form-data.")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -151,9 +151,9 @@ async def receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> 
                 raise _too_large(max_bytes)
             parser.data_received(chunk)
         if not file_target.multipart_filename and not path.exists():
-            raise ClientError(422, "file_missing", "The form has no 'file' part.")
+            raise ServiceError(422, "file_missing", "The form has no 'file' part.")
         fields = form_fields(_texts(values))
-    except ClientError:
+    except ServiceError:
         path.unlink(missing_ok=True)
         raise
     except _FieldTooLong as exc:
@@ -161,7 +161,7 @@ async def receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> 
         raise _too_long_field(exc.name) from None
     except Exception as exc:
         path.unlink(missing_ok=True)
-        raise ClientError(400, "bad_multipart", f"The upload could not be read: {exc}") from exc
+        raise ServiceError(400, "bad_multipart", f"The upload could not be read: {exc}") from exc
     return Upload(
         fields=fields,
         path=path,
@@ -174,13 +174,13 @@ def _texts(values: dict[str, _CappedValue]) -> dict[str, str]:
     return {name: t.value.decode("utf-8", "replace") for name, t in values.items() if t.value}
 
 
-def _too_long_field(name: str) -> ClientError:
-    return ClientError(
+def _too_long_field(name: str) -> ServiceError:
+    return ServiceError(
         422, "field_too_long", f"{name} is longer than {FIELD_CHARS[name]} characters."
     )
 
 
-def _too_large(max_bytes: int) -> ClientError:
-    return ClientError(
+def _too_large(max_bytes: int) -> ServiceError:
+    return ServiceError(
         413, "file_too_large", f"The file is larger than the limit of {max_bytes // 2**20} MiB."
     )
