@@ -7,7 +7,6 @@ given and no Docker engine answers.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -72,11 +71,15 @@ def broker_command(port: int) -> list[str]:
 
 
 def store_command(port: int, data_dir: Path) -> list[str]:
-    """The command line of nx-27017 on 127.0.0.1:port, one SQLite file per database."""
+    """The command line of nx-27017 on 127.0.0.1:port, one SQLite file per database.
+
+    Run through `lc_localstack.store_server`, which aborts a dead client's transaction.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    exe = shutil.which("nx-27017") or str(Path(sys.executable).parent / "nx-27017")
     return [
-        exe,
+        sys.executable,
+        "-m",
+        "lc_localstack.store_server",
         "--host",
         "127.0.0.1",
         "--port",
