@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from lc_common.diagnostics import install_dump_signals
 from lc_common.limits import (
     BodyLimitMiddleware,
     BodyTooLarge,
@@ -131,7 +132,10 @@ async def _check_reason(check: ReadinessCheck) -> str | None:
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run the app until SIGTERM/SIGINT; exit 1 if a background worker crashed."""
+    """Run the app until SIGTERM/SIGINT; exit 1 if a background worker crashed.
+
+    SIGUSR1 logs every asyncio task's stack (`lc_common.diagnostics`).
+    """
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -148,7 +152,12 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         server.should_exit = True
 
     workers.on_failure = stop_server
-    asyncio.run(server.serve())
+
+    async def serve_with_dumps() -> None:
+        install_dump_signals()
+        await server.serve()
+
+    asyncio.run(serve_with_dumps())
     if workers.failure is not None or not server.started:
         sys.exit(1)
 
