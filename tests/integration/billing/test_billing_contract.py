@@ -10,7 +10,7 @@ import pytest
 
 from lc_billing import handlers
 from lc_billing.adapters.ledger import Balance
-from lc_billing.bootstrap import bootstrap
+from lc_billing.bootstrap import build
 from lc_billing.config import BillingSettings
 from lc_common.events import LEAD_VERDICTS
 from lc_common.events.contract import examples
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 async def test_every_example_of_every_input_topic_is_handled(
     billing_settings: BillingSettings,
 ) -> None:
-    runtime = await bootstrap(billing_settings)
+    runtime = await build(billing_settings)
     try:
         [spec] = runtime.consumers
         assert spec.topic is LEAD_VERDICTS

@@ -20,11 +20,11 @@ from tests.support import serving, until
 
 from lc_billing import handlers
 from lc_billing.adapters.ledger import Balance
-from lc_billing.bootstrap import BillingRuntime, bootstrap
+from lc_billing.api import MAX_WEBHOOK_BYTES
+from lc_billing.bootstrap import BillingRuntime, build
 from lc_billing.config import BillingSettings
 from lc_billing.main import create_app
 from lc_billing.reconciler import reconcile_once
-from lc_billing.routes import MAX_WEBHOOK_BYTES
 from lc_common.clock import ManualClock
 from lc_common.events import BILLING_EVENTS
 from lc_localstack.peers import free_port
@@ -52,7 +52,7 @@ def _ingest_stand_in(states: dict[str, dict[str, Any]], token: str) -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def _runtime(settings: BillingSettings, clock: ManualClock) -> AsyncIterator[BillingRuntime]:
-    runtime = await bootstrap(settings, clock)
+    runtime = await build(settings, clock)
     try:
         yield runtime
     finally:

@@ -63,7 +63,7 @@ class BillingRuntime:
         await self.mongo.close()
 
 
-async def bootstrap(settings: BillingSettings, clock: Clock | None = None) -> BillingRuntime:
+async def build(settings: BillingSettings, clock: Clock | None = None) -> BillingRuntime:
     """Connect to the store, broker and ingest, build the Stripe client; return the wired service.
 
     Raises `StoreWithoutTransactions` on a store that cannot commit a multi-document

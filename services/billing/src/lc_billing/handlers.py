@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from lc_billing import domain
-from lc_billing.adapters.ledger import Balance
-from lc_billing.adapters.payments import CheckoutSession
-from lc_billing.adapters.reservations import ChargeOutcome, ForeignLead, LeadRef, ReserveResult
+from lc_billing.adapters.reservations import ChargeOutcome, ForeignLead, LeadRef
 from lc_billing.metrics import (
     BALANCE_EXHAUSTED,
     DUPLICATE_VERDICTS,
@@ -25,51 +22,13 @@ from lc_billing.metrics import (
     UNITS_DEDUCTED,
     UNRESERVED_VERDICTS,
 )
+from lc_billing.ports import Ledger, Provider, Relay, Reservations
 from lc_common.clock import Clock
 from lc_common.errors import PoisonEvent
 from lc_common.events import LeadVerdictV1
 from lc_common.store import Document
 
 log = structlog.get_logger(__name__)
-
-
-class Ledger(Protocol):
-    async def create_purchase(self, purchase: Document) -> None: ...
-    async def attach_checkout(self, purchase_id: str, session_id: str, url: str) -> None: ...
-    async def purchase(self, purchase_id: str) -> Document | None: ...
-    async def complete_purchase(
-        self, purchase: Document, event_id: str, receipt: Document, now: datetime
-    ) -> bool: ...
-    async def cancel_purchase(self, purchase_id: str, now: datetime) -> bool: ...
-    async def grant(self, row: Document) -> None: ...
-    async def balance(self, account_id: str) -> Balance: ...
-    async def transactions(
-        self, account_id: str, limit: int = 500, after: tuple[datetime, str] | None = None
-    ) -> list[Document]: ...
-    async def receipts(
-        self, account_id: str, limit: int = 100, after: tuple[datetime, str] | None = None
-    ) -> list[Document]: ...
-
-
-class Reservations(Protocol):
-    async def reserve(
-        self, account_id: str, leads: Sequence[tuple[str, str]], now: datetime
-    ) -> ReserveResult: ...
-    async def release(
-        self, now: datetime, *, lead_ids: Sequence[str] = (), batch_id: str | None = None
-    ) -> int: ...
-    async def charge(self, lead: LeadRef, source: str, now: datetime) -> ChargeOutcome: ...
-    async def free(self, lead: LeadRef, now: datetime) -> bool: ...
-
-
-class Provider(Protocol):
-    async def create_checkout_session(
-        self, params: dict[str, Any], idempotency_key: str
-    ) -> CheckoutSession: ...
-
-
-class Relay(Protocol):
-    def wake(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -80,7 +39,7 @@ class Pricing:
 
 @dataclass
 class BillingDeps:
-    """Everything the handlers need, built by `bootstrap`."""
+    """Everything the handlers need, built by `bootstrap.build`."""
 
     ledger: Ledger
     reservations: Reservations
@@ -98,8 +57,6 @@ async def handle_verdict(event: LeadVerdictV1, deps: BillingDeps) -> None:
     verdict (or one the reconciler already settled) charges nothing more. Not
     chargeable (every attempt met a trunk fault): the unit is released, no charge.
     """
-    if event.attempt < 1:
-        raise PoisonEvent(f"verdict for attempt {event.attempt}")
     if not event.final:
         return
     lead = LeadRef(event.lead_id, event.account_id, event.batch_id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lc_billing.bootstrap import bootstrap
+from lc_billing.api import internal, webhooks
+from lc_billing.bootstrap import build
 from lc_billing.config import BillingSettings
-from lc_billing.routes import internal, webhooks
 from lc_common.clock import Clock
 from lc_common.consuming_app import create_consuming_app
 from lc_common.http import install_error_handlers
@@ -22,7 +22,7 @@ def create_app(settings: BillingSettings | None = None, clock: Clock | None = No
     app = create_consuming_app(
         title="Lead Cleanser billing",
         settings=settings,
-        open_runtime=lambda: bootstrap(settings, clock),
+        open_runtime=lambda: build(settings, clock),
         on_start=lambda runtime, workers: runtime.start_workers(workers),
     )
     install_error_handlers(app)

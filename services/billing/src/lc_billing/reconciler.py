@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
 
 import structlog
 
@@ -22,19 +19,10 @@ from lc_billing.adapters.ingest import LeadState
 from lc_billing.adapters.reservations import LeadRef
 from lc_billing.handlers import BillingDeps, record_charge
 from lc_billing.metrics import RECONCILED, RESERVATIONS_RELEASED
+from lc_billing.ports import DueReservations, LeadStates
 from lc_billing.reservations import reconcile_action
-from lc_common.store import Document
 
 log = structlog.get_logger(__name__)
-
-
-class LeadStates(Protocol):
-    async def lead_states(self, lead_ids: Sequence[str]) -> dict[str, LeadState]: ...
-
-
-class DueReservations(Protocol):
-    async def due_for_reconciling(self, now: datetime, limit: int = 1000) -> list[Document]: ...
-    async def postpone(self, lead_ids: Sequence[str], now: datetime) -> None: ...
 
 
 async def reconcile_once(
