@@ -21,7 +21,7 @@ from lc_common.events import BATCH_EVENTS, BILLING_EVENTS, LEAD_VERDICTS
 from lc_common.events.contract import examples
 from lc_localstack.mailbox import running_mailbox
 from lc_localstack.peers import free_port
-from lc_notifier.bootstrap import bootstrap
+from lc_notifier.bootstrap import build
 from lc_notifier.config import NotifierSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.smtp]
@@ -61,7 +61,7 @@ async def test_every_example_of_every_input_topic_is_handled(
             smtp_port=mailbox.port,
         )
         clock = ManualClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
-        runtime = await bootstrap(settings, clock)
+        runtime = await build(settings, clock)
         try:
             specs = {spec.topic.name: spec for spec in runtime.consumers}
             assert set(specs) == {BATCH_EVENTS.name, LEAD_VERDICTS.name, BILLING_EVENTS.name}

@@ -13,7 +13,7 @@ from lc_common.events import BILLING_EVENTS, CreditEventV1
 from lc_common.kafka import Publisher, ensure_topics
 from lc_localstack.mailbox import running_mailbox
 from lc_localstack.peers import free_port
-from lc_notifier.bootstrap import bootstrap
+from lc_notifier.bootstrap import build
 from lc_notifier.config import NotifierSettings
 from lc_notifier.handlers import handle_credit_event
 from lc_notifier.main import create_app
@@ -59,7 +59,7 @@ async def test_an_exhausted_account_gets_one_out_of_credit_email(
         finally:
             await publisher.stop()
         # A restarted notifier seeing the event again sends nothing either.
-        runtime = await bootstrap(settings)
+        runtime = await build(settings)
         try:
             await handle_credit_event(exhausted, runtime.deps)
         finally:

@@ -32,7 +32,7 @@ from lc_common.events import (
 from lc_common.kafka import Publisher, ensure_topics
 from lc_localstack.mailbox import Mailbox, running_mailbox
 from lc_localstack.peers import free_port
-from lc_notifier.bootstrap import bootstrap
+from lc_notifier.bootstrap import build
 from lc_notifier.config import NotifierSettings
 from lc_notifier.domain import daily_due_at
 from lc_notifier.handlers import handle_batch_event, handle_verdict, run_daily
@@ -155,7 +155,7 @@ async def test_a_finished_batch_gets_one_email_despite_redelivery_and_restarts(
     # A restarted notifier (new clients, same store) that sees the event again sends nothing:
     # the handler is called directly, as rejoining the same consumer group takes the
     # broker a session timeout.
-    runtime = await bootstrap(settings, stack.clock)
+    runtime = await build(settings, stack.clock)
     try:
         await handle_batch_event(event, runtime.deps)
     finally:
@@ -298,7 +298,7 @@ async def test_leads_at_2330_and_0030_in_sydney_get_one_summary_per_local_day(
         await _passes(3)
 
     # A restarted notifier that sees the verdicts again and runs its daily pass sends nothing.
-    runtime = await bootstrap(settings, stack.clock)
+    runtime = await build(settings, stack.clock)
     try:
         for v in verdicts:
             await handle_verdict(v, runtime.deps)
@@ -338,7 +338,7 @@ async def test_a_failed_send_is_recorded_and_retried(stack: Stack) -> None:
     assert stack.mailbox.files() == []
 
     # The relay is back; after the back-off a daily-loop pass (of a restarted notifier) retries.
-    runtime = await bootstrap(stack.settings, stack.clock)
+    runtime = await build(stack.settings, stack.clock)
     try:
         await run_daily(runtime.deps)
         assert stack.mailbox.files() == []  # the back-off has not passed yet
@@ -371,7 +371,7 @@ async def test_a_verdict_of_an_account_the_gateway_does_not_know_is_left_not_par
         await until(lambda: consumed(LEAD_VERDICTS.name, group) - ok >= len(verdicts))
     assert consumed(LEAD_VERDICTS.name, group, "dead_lettered") == parked
     assert skipped() - skipped_before == 1
-    runtime = await bootstrap(settings, stack.clock)
+    runtime = await build(settings, stack.clock)
     try:
         pending = await runtime.deps.activity.pending(date(2025, 3, 10))
     finally:

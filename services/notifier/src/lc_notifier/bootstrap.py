@@ -58,7 +58,7 @@ class NotifierRuntime:
         await self.mongo.close()
 
 
-async def bootstrap(settings: NotifierSettings, clock: Clock | None = None) -> NotifierRuntime:
+async def build(settings: NotifierSettings, clock: Clock | None = None) -> NotifierRuntime:
     """Connect to the store, broker and peers; return the wired service."""
     mongo = connect_mongo(settings)
     db = database(mongo, settings)

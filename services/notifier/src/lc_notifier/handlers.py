@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
-from email.message import EmailMessage
-from typing import Any, Literal, Protocol, cast
+from typing import Literal, cast
 
 import structlog
 
@@ -22,7 +20,7 @@ from lc_notifier import domain
 from lc_notifier.adapters.peers import PeerError, PeerNotFound
 from lc_notifier.adapters.store import ActivityLog, NotificationLog
 from lc_notifier.domain import Notification
-from lc_notifier.emails import Account, Email, Renderer
+from lc_notifier.emails import Email, Renderer
 from lc_notifier.metrics import (
     DAILY_RUN_SECONDS,
     EMAILS_SENT,
@@ -30,6 +28,7 @@ from lc_notifier.metrics import (
     PEER_FAILURES,
     SEND_FAILURES,
 )
+from lc_notifier.ports import Mailer, PeerReader
 from lc_notifier.webhooks.events import on_batch_event, on_credit_event, on_daily_due
 from lc_notifier.webhooks.sender import WebhookDeps
 from lc_notifier.zones import AccountZones
@@ -39,19 +38,9 @@ log = structlog.get_logger(__name__)
 Outcome = Literal["sent", "skipped", "done", "busy", "failed", "given_up", "later"]
 
 
-class PeerReader(Protocol):
-    async def account(self, account_id: str) -> Account: ...
-    async def batch(self, account_id: str, batch_id: str) -> dict[str, Any]: ...
-    async def daily(self, account_id: str, day: date, tz: str) -> list[dict[str, Any]]: ...
-
-
-class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
-
-
 @dataclass
 class NotifierDeps:
-    """Everything the handlers need, built by `bootstrap`."""
+    """Everything the handlers need, built by `bootstrap.build`."""
 
     notifications: NotificationLog
     activity: ActivityLog

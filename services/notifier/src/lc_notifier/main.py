@@ -12,10 +12,10 @@ from lc_common.consuming_app import create_consuming_app
 from lc_common.http import install_error_handlers
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, serve
-from lc_notifier.bootstrap import NotifierRuntime, bootstrap
+from lc_notifier.api import router as internal
+from lc_notifier.bootstrap import NotifierRuntime, build
 from lc_notifier.config import NotifierSettings
 from lc_notifier.handlers import NotifierDeps, run_daily
-from lc_notifier.webhooks import routes as webhook_routes
 from lc_notifier.webhooks.sender import sender_loop
 
 
@@ -40,11 +40,11 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     app = create_consuming_app(
         title="Lead Cleanser notifier",
         settings=settings,
-        open_runtime=lambda: bootstrap(settings, clock),
+        open_runtime=lambda: build(settings, clock),
         on_start=start_loops,
     )
     install_error_handlers(app)
-    app.include_router(webhook_routes.router)
+    app.include_router(internal)
     return app
 
 

@@ -4,13 +4,13 @@ keyed so that a replayed event adds nothing (store.enqueue)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Protocol
 
 import structlog
 
 from lc_common.events import BatchEventV1, CreditEventV1
 from lc_notifier.adapters.peers import PeerNotFound
 from lc_notifier.metrics import WEBHOOK_EVENTS
+from lc_notifier.ports import IngestReader
 from lc_notifier.webhooks import domain
 from lc_notifier.webhooks.domain import EventType, WebhookEvent
 from lc_notifier.webhooks.sender import WebhookDeps
@@ -21,11 +21,6 @@ BATCH_KINDS: dict[str, EventType] = {
     "finished": "batch.finished",
     "credit_paused": "batch.paused_no_credit",
 }
-
-
-class IngestReader(Protocol):
-    async def batch(self, account_id: str, batch_id: str) -> dict[str, Any]: ...
-    async def daily(self, account_id: str, day: date, tz: str) -> list[dict[str, Any]]: ...
 
 
 async def enqueue(event: WebhookEvent, deps: WebhookDeps) -> int:

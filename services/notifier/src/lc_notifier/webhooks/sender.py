@@ -32,7 +32,7 @@ USER_AGENT = "LeadCleanser-Webhooks/1"
 
 @dataclass
 class WebhookDeps:
-    """What registering, queueing and sending webhooks need; built by `bootstrap`."""
+    """What registering, queueing and sending webhooks need; built by `bootstrap.build`."""
 
     store: WebhookStore
     http: httpx.AsyncClient
