@@ -29,6 +29,12 @@ TOPICS_RECREATED = Counter(
     "lc_topics_recreated_total",
     "Topics found missing (a broker restarted empty) and created again.",
 )
+POSITIONS_PAST_END = Counter(
+    "lc_consumer_positions_past_end_total",
+    "Partitions whose consumer position was past the end (a broker that came back"
+    " empty) and went back to the start, by topic.",
+    ["topic"],
+)
 COMMIT_FAILURES = Counter(
     "lc_consumer_commit_failures_total",
     "Offset commits the group refused (a rebalance, or the broker lost the group); the"
