@@ -6,28 +6,34 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches_service import new_batch_counters
+from lc_ingest.domain.batch import received_batch
+from lc_ingest.domain.csv_reader import Overrides
+from lc_ingest.ports import IngestStore
 
 
-async def create_importing_batch(store: IngestStore, csv: Path, now: datetime) -> str:
-    """Store a batch of account `acc_1` about to import `csv` (phone column `phone`); its id."""
-    batch_id = f"bat_{uuid.uuid4().hex[:12]}"
-    await store.create_batch(
-        {
-            "_id": batch_id,
-            "account_id": "acc_1",
-            "name": "n",
-            "reference": "r",
-            "filename": csv.name,
-            "phone_column_choice": "phone",
-            "phone_column": "phone",
-            "default_region": "AU",
-            "status": "importing",
-            "import_done": False,
-            "submitted_at": now,
-            "upload_path": str(csv),
-            **new_batch_counters(),
-        }
+async def create_importing_batch(
+    store: IngestStore,
+    csv: Path,
+    now: datetime,
+    *,
+    batch_id: str | None = None,
+    account_id: str = "acc_1",
+    name: str = "n",
+    reference: str = "r",
+) -> str:
+    """Store a batch of `account_id` about to import `csv` (phone column `phone`); its id."""
+    batch_id = batch_id or f"bat_{uuid.uuid4().hex[:12]}"
+    batch = received_batch(
+        batch_id,
+        account_id,
+        filename=csv.name,
+        name=name,
+        reference=reference,
+        phone_column="phone",
+        default_region="AU",
+        overrides=Overrides(),
+        upload_path=str(csv),
+        now=now,
     )
+    await store.create_batch(batch)
     return batch_id

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -32,13 +31,14 @@ from lc_common.events import (
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.outbox import OutboxRelay
 from lc_common.store import connect_mongo, database
-from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches import batch_view, lead_id
-from lc_ingest.batches_service import BatchLifecycle
+from lc_ingest.adapters.store import MongoIngestStore
 from lc_ingest.config import IngestSettings
+from lc_ingest.domain.batch import Batch
+from lc_ingest.domain.lead import lead_id
 from lc_ingest.handlers import TestingProjector as Dispatched
 from lc_ingest.handlers import VerdictProjector
 from lc_ingest.importer import Importer
+from lc_ingest.lifecycle import BatchLifecycle
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 
@@ -46,7 +46,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 @dataclass
 class Peers:
     settings: IngestSettings
-    store: IngestStore
+    store: MongoIngestStore
     publisher: Publisher
     lifecycle: BatchLifecycle
     clock: ManualClock
@@ -59,7 +59,7 @@ async def peers(service_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Pe
     await ensure_topics(settings, [LEADS_ACCEPTED, LEAD_VERDICTS, BATCH_EVENTS])
     publisher = Publisher(settings)
     await publisher.start()
-    store = IngestStore(database(client, settings))
+    store = MongoIngestStore(database(client, settings))
     await store.ensure_indexes()
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     try:
@@ -92,11 +92,12 @@ def verdict(
     )
 
 
-def check_counters(batch: dict[str, Any]) -> None:
-    view = batch_view(batch)
-    assert view.accepted == view.processed + view.remaining, view
-    assert view.imported == view.accepted + view.rejected, view
-    assert min(view.remaining, view.accepted, view.retry, view.processed) >= 0, view
+def check_counters(batch: Batch | None) -> None:
+    assert batch is not None
+    counts = batch.counters
+    assert counts.accepted == counts.processed + counts.remaining, counts
+    assert counts.imported == counts.accepted + counts.rejected, counts
+    assert min(counts.remaining, counts.accepted, counts.retry, counts.processed) >= 0, counts
 
 
 async def test_a_resumed_import_counts_from_what_was_stored(peers: Peers, tmp_path: Path) -> None:
@@ -109,7 +110,7 @@ async def test_a_resumed_import_counts_from_what_was_stored(peers: Peers, tmp_pa
 
     async def some_rows_stored() -> bool:
         batch = await peers.store.get_batch(batch_id)
-        return batch is not None and batch["imported"] >= 600
+        return batch is not None and batch.counters.imported >= 600
 
     await until(some_rows_stored, 60, "part of the import")
     first.cancel()  # the process died mid-import; the store keeps what it had
@@ -117,7 +118,7 @@ async def test_a_resumed_import_counts_from_what_was_stored(peers: Peers, tmp_pa
     projector = VerdictProjector(peers.store, peers.lifecycle)
     for row in (1, 2, 4, 5, 7):  # accepted rows among the first ones
         await projector.handle(verdict(batch_id, row, 1, True, "connected"))
-    check_counters(await peers.store.get_batch(batch_id) or {})
+    check_counters(await peers.store.get_batch(batch_id))
 
     resumed = asyncio.create_task(importer.run(batch_id, csv))
     seen_imported = 0
@@ -125,15 +126,16 @@ async def test_a_resumed_import_counts_from_what_was_stored(peers: Peers, tmp_pa
         batch = await peers.store.get_batch(batch_id)
         assert batch is not None
         check_counters(batch)
-        assert batch["imported"] >= seen_imported  # never rewritten below what was stored
-        seen_imported = batch["imported"]
+        assert batch.counters.imported >= seen_imported  # never rewritten below what was stored
+        seen_imported = batch.counters.imported
         await asyncio.sleep(0.005)
     await resumed
     batch = await peers.store.get_batch(batch_id)
     assert batch is not None
     check_counters(batch)
-    assert (batch["imported"], batch["accepted"], batch["rejected"]) == (3000, 2000, 1000)
-    assert (batch["connected"], batch["status"]) == (5, "queued")
+    counts = batch.counters
+    assert (counts.imported, counts.accepted, counts.rejected) == (3000, 2000, 1000)
+    assert (counts.connected, batch.status) == (5, "queued")
 
 
 async def test_a_replayed_verdict_never_regresses_a_lead(peers: Peers, tmp_path: Path) -> None:
@@ -155,9 +157,9 @@ async def test_a_replayed_verdict_never_regresses_a_lead(peers: Peers, tmp_path:
     await projector.handle(first)  # redelivered after the next attempt started
     stored = await peers.store.get_lead(lead)
     assert stored is not None
-    assert (stored["state"], stored["attempts"], len(stored["evidence"])) == ("testing", 1, 1)
+    assert (stored.state, stored.attempts, len(stored.evidence)) == ("testing", 1, 1)
     batch = await peers.store.get_batch(batch_id)
-    assert batch is not None and batch["retry"] == 0
+    assert batch is not None and batch.counters.retry == 0
     check_counters(batch)
 
     final = verdict(batch_id, 1, 2, True, "disconnected")
@@ -166,14 +168,14 @@ async def test_a_replayed_verdict_never_regresses_a_lead(peers: Peers, tmp_path:
     await projector.handle(first)
     stored = await peers.store.get_lead(lead)
     assert stored is not None
-    assert (stored["state"], stored["attempts"], stored["chargeable"]) == ("disconnected", 2, True)
-    assert [(e["attempt"], e["probe_id"]) for e in stored["evidence"]] == [
+    assert (stored.state, stored.attempts, stored.chargeable) == ("disconnected", 2, True)
+    assert [(e["attempt"], e["probe_id"]) for e in stored.evidence] == [
         (1, first.probe_id),
         (2, final.probe_id),
     ]
     batch = await peers.store.get_batch(batch_id)
     assert batch is not None
-    assert (batch["disconnected"], batch["retry"], batch["status"]) == (1, 0, "running")
+    assert (batch.counters.disconnected, batch.counters.retry, batch.status) == (1, 0, "running")
     check_counters(batch)
 
 
@@ -192,13 +194,13 @@ async def test_a_broker_that_stays_down_never_fails_the_import(
     with pytest.raises(Exception):  # noqa: B017 - whatever the client raises
         await importer.run(batch_id, csv)
     batch = await peers.store.get_batch(batch_id)
-    assert batch is not None and batch["status"] == "importing"
+    assert batch is not None and batch.status == "importing"
     assert csv.is_file()  # kept for the resumed import
     # The process restarts (the supervisor) and resumes the import.
     await Importer(peers.store, peers.publisher, peers.lifecycle, peers.clock).run(batch_id, csv)
     batch = await peers.store.get_batch(batch_id)
     assert batch is not None
-    assert (batch["status"], batch["imported"], batch["accepted"]) == ("queued", 2, 2)
+    assert (batch.status, batch.counters.imported, batch.counters.accepted) == ("queued", 2, 2)
     assert not csv.exists()
 
 
@@ -229,18 +231,20 @@ async def test_a_status_change_and_its_event_are_written_together(
     csv.write_text("phone\n+61412345670\n")
     batch_id = await new_batch(peers, csv)
     await Importer(peers.store, peers.publisher, peers.lifecycle, peers.clock).run(batch_id, csv)
-    doc = await peers.store.get_batch(batch_id)
-    assert doc is not None
-    paused = await peers.lifecycle.set_paused(doc, True)
+    batch = await peers.store.get_batch(batch_id)
+    assert batch is not None
+    paused = await peers.lifecycle.set_paused(batch, True)
     again = await peers.lifecycle.set_paused(paused, True)  # a client's retry re-announces
-    assert again["status"] == "paused"
+    assert again.status == "paused"
     # The process "died" before relaying: every event waits in the batch's outbox.
-    pending = [json.loads(e)["event"]["kind"] for e in again["outbox"]]
+    doc = await peers.store.batches.find_one({"_id": batch_id})
+    assert doc is not None
+    pending = [json.loads(e)["event"]["kind"] for e in doc["outbox"]]
     assert pending == ["queued", "paused", "paused"]
 
     relay = OutboxRelay(peers.store.batches, peers.publisher, BATCH_EVENTS)
     while await relay.relay_once():
         pass
     assert await read_batch_events(peers.settings, batch_id, 3) == pending
-    doc = await peers.store.get_batch(batch_id)
+    doc = await peers.store.batches.find_one({"_id": batch_id})
     assert doc is not None and doc["outbox"] == []

@@ -15,9 +15,9 @@ from lc_common.clock import ManualClock
 from lc_common.events import BILLING_EVENTS, LEAD_VERDICTS, CreditEventV1, Evidence, LeadVerdictV1
 from lc_common.kafka import Publisher
 from lc_common.store import connect_mongo, database
-from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches import lead_id
+from lc_ingest.adapters.store import MongoIngestStore
 from lc_ingest.config import IngestSettings
+from lc_ingest.domain.lead import lead_id
 from lc_ingest.main import create_app
 from lc_localstack.peers import free_port
 
@@ -79,8 +79,8 @@ async def test_paused_while_importing_stays_paused_then_finishes_once_resumed(
             async def imported() -> bool:
                 batch: dict[str, Any] = (await client.get(path)).json()
                 seen.append(batch)
-                doc = await store.get_batch(batch_id)
-                return bool(doc["import_done"])
+                stored = await store.get_batch(batch_id)
+                return stored is not None and stored.import_done
 
             await until(imported, 120, "the import", poll=0.05)
             assert len(seen) > 3, "the pause must land while importing"
@@ -210,7 +210,7 @@ async def test_credit_restored_half_a_second_after_it_ran_out_is_kept(
     settings = IngestSettings()
     client = connect_mongo(settings)
     try:
-        store = IngestStore(database(client, settings))
+        store = MongoIngestStore(database(client, settings))
         ran_out = datetime(2026, 11, 30, 11, 53, 9, 321469, tzinfo=UTC)
         back = ran_out + timedelta(milliseconds=547)
         assert await store.record_credit("acc_1", "exhausted", ran_out)

@@ -18,11 +18,12 @@ from lc_common.clock import ManualClock
 from lc_common.events import LEADS_ACCEPTED
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.store import connect_mongo, database
-from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches_service import BatchLifecycle
+from lc_ingest.adapters.store import MongoIngestStore
 from lc_ingest.config import IngestSettings
 from lc_ingest.domain.csv_reader import MAX_COLUMNS
 from lc_ingest.importer import Importer
+from lc_ingest.lifecycle import BatchLifecycle
+from lc_ingest.ports import IngestStore
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 
@@ -36,7 +37,7 @@ async def importer(service_env: dict[str, str]) -> AsyncIterator[Importer]:
     await ensure_topics(settings, [LEADS_ACCEPTED])
     publisher = Publisher(settings)
     await publisher.start()
-    store = IngestStore(database(client, settings))
+    store = MongoIngestStore(database(client, settings))
     await store.ensure_indexes()
     try:
         # Chunks of 7 rows, one chunk queued between stages: every stage waits on the next.
@@ -91,8 +92,12 @@ async def test_many_chunks_store_count_and_announce_each_row_once(
 
     batch = await store.get_batch(batch_id)
     assert batch is not None
-    assert (batch["imported"], batch["accepted"], batch["rejected"]) == (500, 399, 101)
-    assert (batch["status"], batch["import_done"]) == ("queued", True)
+    assert (batch.counters.imported, batch.counters.accepted, batch.counters.rejected) == (
+        500,
+        399,
+        101,
+    )
+    assert (batch.status, batch.import_done) == ("queued", True)
     assert await store.count_states(batch_id) == {"pending": 399, "rejected": 101}
     keys = await accepted_keys(IngestSettings(), batch_id, 399)
     leads = [lead for _, lead in keys]
@@ -115,7 +120,10 @@ async def test_a_file_unreadable_part_way_fails_with_exact_counters(
 
     batch = await store.get_batch(batch_id)
     assert batch is not None
-    assert batch["status"] == "failed" and "Line 102" in batch["failure_reason"]
+    assert batch.status == "failed" and "Line 102" in (batch.failure_reason or "")
     stored = await store.count_states(batch_id)
-    assert (batch["imported"], batch["accepted"]) == (sum(stored.values()), stored["pending"])
-    assert batch["imported"] == 98  # the whole chunks of 7 read before the bad line
+    assert (batch.counters.imported, batch.counters.accepted) == (
+        sum(stored.values()),
+        stored["pending"],
+    )
+    assert batch.counters.imported == 98  # the whole chunks of 7 read before the bad line

@@ -86,7 +86,7 @@ async def test_each_input_topic_parks_poison_and_goes_on(service_env: dict[str, 
 
             async def testing() -> bool:
                 lead = await app.state.runtime.store.get_lead(f"{b['id']}:000000002")
-                return bool(lead["state"] == "testing")
+                return lead is not None and lead.state == "testing"
 
             dispatched = LeadsDispatchedV1(
                 account_id="acc_1",

@@ -6,30 +6,23 @@ from typing import Any
 
 import pytest
 
-from lc_ingest.domain.progress import (
+from lc_ingest.domain.batch import (
     Batch,
+    Counters,
     PauseRefused,
     Transition,
     after_import,
     after_pause_request,
-    counter_deltas,
     drifted_counters,
-    evidence_after,
-    import_counters,
-    verdict_is_newer,
 )
+from lc_ingest.domain.imports import import_counters
+from lc_ingest.domain.lead import counter_deltas, evidence_after, verdict_is_newer
 
 
-def batch(status: str = "queued", import_done: bool = True, **counters: int) -> Batch:
-    doc: dict[str, Any] = {
-        "_id": "bat_1",
-        "account_id": "acc_1",
-        "name": "n",
-        "status": status,
-        "import_done": import_done,
-        **counters,
-    }
-    return Batch.from_doc(doc)
+def batch(status: Any = "queued", import_done: bool = True, **counters: int) -> Batch:
+    return Batch(
+        "bat_1", "acc_1", "n", status, import_done=import_done, counters=Counters(**counters)
+    )
 
 
 @pytest.mark.parametrize(
@@ -62,7 +55,7 @@ def test_counter_deltas_follow_the_lead() -> None:
 
 def test_evidence_is_keyed_by_attempt_and_probe() -> None:
     first = evidence_after([], 1, "p1", {"trunk": "t"})
-    assert first == [{"trunk": "t", "attempt": 1, "probe_id": "p1"}]
+    assert first == ({"trunk": "t", "attempt": 1, "probe_id": "p1"},)
     assert evidence_after(first, 1, "p1", {"trunk": "t"}) == first
     assert len(evidence_after(first, 2, "p2", {"trunk": "t"})) == 2
 

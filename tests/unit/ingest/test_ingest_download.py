@@ -21,7 +21,7 @@ from lc_ingest.domain import (
     neutralise,
     row_line,
 )
-from lc_ingest.domain.download import AttemptEvidence
+from lc_ingest.domain.csv_writer import AttemptEvidence
 
 
 @pytest.mark.parametrize(

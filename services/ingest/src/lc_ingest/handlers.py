@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 import structlog
 
 from lc_common.errors import PoisonEvent
 from lc_common.events import CreditEventV1, LeadsDispatchedV1, LeadVerdictV1
-from lc_common.store import to_store_time
-from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches import FINAL_LEAD_STATES
-from lc_ingest.batches_service import BatchLifecycle
-from lc_ingest.domain.progress import (
-    Batch,
-    counter_deltas,
-    evidence_after,
-    state_after_verdict,
-    verdict_is_newer,
-)
+from lc_ingest.domain.lead import apply_verdict, testing_deltas
+from lc_ingest.lifecycle import BatchLifecycle
 from lc_ingest.metrics import VERDICTS_PROJECTED
+from lc_ingest.ports import IngestStore
 
 log = structlog.get_logger(__name__)
 
@@ -29,34 +20,14 @@ class LeadChangedMeanwhile(Exception):
     """The lead was updated between read and write; the runner retries the event."""
 
 
-def _lead_fields(lead: dict[str, Any], verdict: LeadVerdictV1) -> dict[str, Any]:
-    entry = {**verdict.evidence.model_dump(mode="json"), "detail": verdict.detail}
-    fields: dict[str, Any] = {
-        "state": state_after_verdict(verdict.status, verdict.final),
-        "attempts": max(verdict.attempt, lead.get("attempts", 0)),
-        "detail": verdict.detail,
-        "confidence": verdict.confidence,
-        "tested_at": to_store_time(verdict.evidence.tested_at),
-        "next_attempt_at": verdict.next_attempt_at and to_store_time(verdict.next_attempt_at),
-        "evidence": evidence_after(
-            lead.get("evidence", []), verdict.attempt, verdict.probe_id, entry
-        ),
-        "last_probe_id": verdict.probe_id,
-    }
-    if verdict.final:
-        fields["processed_on"] = verdict.occurred_at.date().isoformat()
-        fields["finalised_at"] = to_store_time(verdict.occurred_at)
-        fields["chargeable"] = verdict.chargeable
-    return fields
-
-
 class VerdictProjector:
     """Projects verdicts into lead rows and batch counters, idempotently.
 
     A verdict applies only if it is newer than what the lead holds (attempt number;
-    same attempt: final over non-final); a final lead never changes again. The
-    batch's counters move by the deltas of the lead's own change, written only
-    after the lead's compare-and-set succeeded.
+    same attempt: final over non-final); a final lead never changes again
+    (`lc_ingest.domain.lead.apply_verdict`). The batch's counters move by the deltas
+    of the lead's own change, written only after the lead's compare-and-set
+    succeeded: a crash between the two leaves a drift the reconciler corrects.
     """
 
     def __init__(self, store: IngestStore, lifecycle: BatchLifecycle) -> None:
@@ -67,26 +38,20 @@ class VerdictProjector:
         lead = await self._store.get_lead(verdict.lead_id)
         if lead is None:
             batch = await self._store.get_batch(verdict.batch_id)
-            if batch is not None and batch["status"] == "deleted":
+            if batch is not None and batch.status == "deleted":
                 VERDICTS_PROJECTED.labels("purged").inc()
                 return
             raise PoisonEvent(f"verdict for unknown lead {verdict.lead_id}")
-        state = lead["state"]
-        if state in FINAL_LEAD_STATES or state == "rejected":
-            VERDICTS_PROJECTED.labels("duplicate").inc()
+        change = apply_verdict(lead, verdict)
+        if change.outcome != "applied":
+            VERDICTS_PROJECTED.labels(change.outcome).inc()
             return
-        if not verdict_is_newer(state, lead.get("attempts", 0), verdict.attempt, verdict.final):
-            VERDICTS_PROJECTED.labels("stale").inc()
-            return
-        fields = _lead_fields(lead, verdict)
-        if not await self._store.replace_lead_state(lead, fields):
+        if not await self._store.save_verdict(lead, change.after):
             raise LeadChangedMeanwhile(verdict.lead_id)
-        deltas = counter_deltas(state, fields["state"])
-        doc = await self._store.add_to_counters(verdict.batch_id, deltas)
+        counted = await self._store.add_to_counters(verdict.batch_id, change.deltas)
         VERDICTS_PROJECTED.labels("applied").inc()
-        if doc is None:
+        if counted is None:
             return
-        counted = Batch.from_doc(doc)
         if counted.status == "queued":
             await self._lifecycle.mark_running(counted.id)
         if verdict.final and counted.finishable:
@@ -109,16 +74,16 @@ class TestingProjector:
         batch = await self._store.get_batch(event.batch_id)
         if batch is None:
             raise PoisonEvent(f"leads dispatched of unknown batch {event.batch_id}")
-        if batch["status"] == "deleted":
+        if batch.status == "deleted":
             return
         by_attempt: dict[int, list[str]] = defaultdict(list)
         for lead in event.leads:
             by_attempt[lead.attempt].append(lead.lead_id)
         for attempt, lead_ids in by_attempt.items():
             # Scoped to the batch: a lead of another batch named here matches nothing.
-            changed = await self._store.mark_testing(event.batch_id, lead_ids, attempt)
-            if changed["retry"]:
-                await self._store.add_to_counters(event.batch_id, {"retry": -changed["retry"]})
+            left = await self._store.mark_testing(event.batch_id, lead_ids, attempt)
+            if deltas := testing_deltas(left):
+                await self._store.add_to_counters(event.batch_id, deltas)
 
 
 class CreditHandler:

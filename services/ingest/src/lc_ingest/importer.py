@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,30 +32,26 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from lc_common.clock import Clock
 from lc_common.events import LEADS_ACCEPTED, LeadAcceptedV1
-from lc_common.kafka import Publisher
-from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches import lead_id
-from lc_ingest.batches_service import BatchLifecycle
+from lc_ingest.domain.batch import Batch
 from lc_ingest.domain.columns import resolve_phone_column, suggest_phone_column
-from lc_ingest.domain.csv_reader import Overrides, open_csv
+from lc_ingest.domain.csv_reader import open_csv
 from lc_ingest.domain.dedupe import DuplicateDetector
 from lc_ingest.domain.encoding import UnreadableFile
-from lc_ingest.domain.numbers import Accepted, NumberCheck, check_number, duplicate_of
-from lc_ingest.domain.progress import Batch, import_counters
+from lc_ingest.domain.imports import (
+    Judged,
+    Row,
+    chunk_deltas,
+    import_counters,
+    judge_chunk,
+    not_yet_stored,
+)
+from lc_ingest.lifecycle import BatchLifecycle
 from lc_ingest.metrics import IMPORT_SECONDS, LEADS_IMPORTED
+from lc_ingest.ports import IngestStore, LeadPublisher
 
 log = structlog.get_logger(__name__)
 
-Row = tuple[int, list[str]]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Judged:
-    """One chunk of rows judged: a lead document per row, and the accepted leads' events."""
-
-    leads: list[dict[str, Any]]
-    accepted: list[LeadAcceptedV1]
 
 
 async def handoff(queue: asyncio.Queue[T], item: T, consumer: asyncio.Task[None]) -> None:
@@ -73,23 +68,13 @@ async def handoff(queue: asyncio.Queue[T], item: T, consumer: asyncio.Task[None]
         raise RuntimeError("an import stage ended before its input did")
 
 
-def overrides_of(batch: dict[str, Any]) -> Overrides:
-    """The format the client chose at upload (stored on the batch), None where detected."""
-    chosen = batch.get("format_overrides") or {}
-    return Overrides(
-        encoding=chosen.get("encoding"),
-        delimiter=chosen.get("delimiter"),
-        has_header=chosen.get("has_header"),
-    )
-
-
 class Importer:
     """Imports one batch's file."""
 
     def __init__(
         self,
         store: IngestStore,
-        publisher: Publisher,
+        publisher: LeadPublisher,
         lifecycle: BatchLifecycle,
         clock: Clock,
         chunk_rows: int = 1000,
@@ -111,14 +96,14 @@ class Importer:
         """Import the file into the batch, then queue it (or fail it with a reason if the
         file cannot be read). Raises if the store or broker stays unavailable; the
         upload is then kept for the resumed import."""
-        doc = await self._store.get_batch(batch_id)
-        if doc is None or Batch.from_doc(doc).import_done or doc["status"] == "failed":
+        batch = await self._store.get_batch(batch_id)
+        if batch is None or batch.import_done or batch.status == "failed":
             return
         started = self._clock.now()
         with structlog.contextvars.bound_contextvars(batch_id=batch_id):
             try:
                 with path.open("rb") as binary:
-                    totals = await self._import(doc, binary)
+                    totals = await self._import(batch, binary)
             except UnreadableFile as exc:
                 await self._retrying(self._lifecycle.fail, batch_id, str(exc))
                 path.unlink(missing_ok=True)
@@ -140,23 +125,21 @@ class Importer:
                     log.warning("import_step_retried", step=operation.__name__)
                 return await operation(*args)
 
-    async def _import(self, batch: dict[str, Any], binary: Any) -> dict[str, int]:
-        document = await asyncio.to_thread(open_csv, binary, overrides_of(batch))
+    async def _import(self, batch: Batch, binary: Any) -> dict[str, int]:
+        document = await asyncio.to_thread(open_csv, binary, batch.format_overrides)
         rows = document.rows()
         sample = await asyncio.to_thread(lambda: list(itertools.islice(rows, 50)))
-        choice = batch["phone_column_choice"]
+        choice = batch.phone_column_choice
         # Only without a choice is every column checked for phone numbers.
         suggested = (
             None
             if choice.strip()
-            else suggest_phone_column(
-                document.header, [c for _, c in sample], batch["default_region"]
-            )
+            else suggest_phone_column(document.header, [c for _, c in sample], batch.default_region)
         )
         column = resolve_phone_column(choice, document.header, suggested)
         await self._retrying(
             self._store.update_batch,
-            batch["_id"],
+            batch.id,
             {
                 "header": document.header,
                 "has_header": document.has_header,
@@ -168,16 +151,16 @@ class Importer:
         )
         stream: Iterator[Row] = itertools.chain(sample, rows)
         # Rows a previous run stored: counted from the store, never stored or counted again.
-        stored = await self._retrying(self._store.count_states, batch["_id"])
+        stored = await self._retrying(self._store.count_states, batch.id)
         totals = import_counters(stored)
         if totals["imported"]:
             log.info("import_resumed_from_store", **totals)
-            await self._retrying(self._store.update_batch, batch["_id"], totals)
+            await self._retrying(self._store.update_batch, batch.id, totals)
         judged: asyncio.Queue[Judged | None] = asyncio.Queue(self._queued_chunks)
         to_publish: asyncio.Queue[list[LeadAcceptedV1] | None] = asyncio.Queue(self._queued_chunks)
         publishing = asyncio.create_task(self._publish_chunks(to_publish))
         storing = asyncio.create_task(
-            self._store_chunks(batch["_id"], judged, to_publish, totals, bool(stored), publishing)
+            self._store_chunks(batch.id, judged, to_publish, totals, bool(stored), publishing)
         )
         unreadable: UnreadableFile | None = None
         rows_seen = 0
@@ -203,7 +186,7 @@ class Importer:
 
     async def _judge_chunks(
         self,
-        batch: dict[str, Any],
+        batch: Batch,
         stream: Iterator[Row],
         column: int,
         judged: asyncio.Queue[Judged | None],
@@ -215,7 +198,11 @@ class Importer:
 
         def next_chunk() -> Judged | None:
             chunk = list(itertools.islice(stream, self._chunk_rows))
-            return self._judge(batch, chunk, column, dedupe) if chunk else None
+            if not chunk:
+                return None
+            return judge_chunk(
+                batch.id, batch.account_id, batch.default_region, chunk, column, dedupe
+            )
 
         rows_seen = 0
         while chunk := await asyncio.to_thread(next_chunk):
@@ -238,19 +225,15 @@ class Importer:
         while (chunk := await judged.get()) is not None:
             leads, accepted = chunk.leads, chunk.accepted
             if resumed:
-                leads, accepted = await self._not_yet_stored(leads, accepted)
+                found = await self._retrying(self._store.leads_by_id, [lead.id for lead in leads])
+                leads, accepted = not_yet_stored(chunk, {f.id: f.state for f in found})
             await self._retrying(self._store.insert_leads, leads)
-            new_accepted = sum(1 for lead in leads if lead["state"] == "pending")
-            deltas = {
-                "imported": len(leads),
-                "accepted": new_accepted,
-                "rejected": len(leads) - new_accepted,
-            }
+            deltas = chunk_deltas(leads)
             await self._retrying(self._store.add_to_counters, batch_id, deltas)
             for name, n in deltas.items():
                 totals[name] += n
-            LEADS_IMPORTED.labels("accepted").inc(new_accepted)
-            LEADS_IMPORTED.labels("rejected").inc(len(leads) - new_accepted)
+            LEADS_IMPORTED.labels("accepted").inc(deltas["accepted"])
+            LEADS_IMPORTED.labels("rejected").inc(deltas["rejected"])
             await handoff(to_publish, accepted, publishing)
         await handoff(to_publish, None, publishing)
 
@@ -264,62 +247,18 @@ class Importer:
                 [(event.batch_id, event) for event in accepted],
             )
 
-    async def _not_yet_stored(
-        self, leads: list[dict[str, Any]], accepted: list[LeadAcceptedV1]
-    ) -> tuple[list[dict[str, Any]], list[LeadAcceptedV1]]:
-        """Of a chunk judged again by a resumed import: the leads to store, and the accepted
-        to publish (new ones, and stored ones still pending: their publish may be lost)."""
-        found = await self._retrying(
-            self._store.leads_by_id, [lead["_id"] for lead in leads], ["state"]
-        )
-        held = {doc["_id"]: doc["state"] for doc in found}
-        fresh = [lead for lead in leads if lead["_id"] not in held]
-        republish = [e for e in accepted if held.get(e.lead_id, "pending") == "pending"]
-        return fresh, republish
 
-    def _judge(
-        self, batch: dict[str, Any], chunk: list[Row], column: int, dedupe: DuplicateDetector
-    ) -> Judged:
-        leads: list[dict[str, Any]] = []
-        accepted: list[LeadAcceptedV1] = []
-        batch_id, account_id = batch["_id"], batch["account_id"]
-        for row, cells in chunk:
-            raw = cells[column] if column < len(cells) else ""
-            lead: dict[str, Any] = {
-                "_id": lead_id(batch_id, row),
-                "batch_id": batch_id,
-                "account_id": account_id,
-                "row": row,
-                "cells": cells,
-                "attempts": 0,
-            }
-            verdict: NumberCheck = check_number(raw, batch["default_region"])
-            if isinstance(verdict, Accepted):
-                first_row = dedupe.first_seen(verdict.e164, row)
-                if first_row is not None:
-                    lead.update(e164=verdict.e164, line_type=verdict.number_type)
-                    verdict = duplicate_of(first_row)
-            if isinstance(verdict, Accepted):
-                lead.update(
-                    state="pending",
-                    e164=verdict.e164,
-                    region=verdict.region,
-                    line_type=verdict.number_type,
-                )
-                if verdict.extension:
-                    lead["extension"] = verdict.extension
-                accepted.append(
-                    LeadAcceptedV1(
-                        account_id=account_id,
-                        batch_id=batch_id,
-                        lead_id=lead["_id"],
-                        e164=verdict.e164,
-                        region=verdict.region,
-                    )
-                )
-            else:
-                lead.update(
-                    state="rejected", reject_code=verdict.code.value, reject_reason=verdict.reason
-                )
-            leads.append(lead)
-        return Judged(leads, accepted)
+async def resume_imports(
+    store: IngestStore, lifecycle: BatchLifecycle, start: Callable[[str, Path], None]
+) -> None:
+    """Restart (with `start`) the imports a previous process left half done, paused ones
+    too; a batch whose upload is gone fails with a reason."""
+    for batch in await store.batches_with_status(["importing", "paused"]):
+        if batch.import_done:
+            continue
+        path = Path(batch.upload_path)
+        if batch.upload_path and path.is_file():
+            log.info("import_resumed", batch_id=batch.id)
+            start(batch.id, path)
+        else:
+            await lifecycle.fail(batch.id, "The upload was lost during a restart; upload again.")

@@ -19,30 +19,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import structlog
 
 from lc_common.clock import Clock
 from lc_common.events import BatchEventV1
 from lc_common.http import ServiceError
-from lc_common.store import to_store_time
-from lc_ingest.adapters.store import IngestStore
-from lc_ingest.batches import ACTIVE_STATUSES, OPEN_LEAD_STATES, RETENTION_STATUSES
-from lc_ingest.domain.progress import (
-    COUNTERS,
-    PAUSED_STATUSES,
+from lc_ingest.domain.batch import (
+    ACTIVE_STATUSES,
     Batch,
+    NotExpired,
     PauseRefused,
-    Transition,
     after_import,
     after_pause_request,
+    credit_paused,
+    credit_resumed,
+    deletion_fields,
+    failure_fields,
+    finish_if_done,
+    import_completed_fields,
+    status_fields,
 )
 from lc_ingest.metrics import BATCH_TRANSITIONS
+from lc_ingest.ports import IngestStore
 
 log = structlog.get_logger(__name__)
-
-Doc = dict[str, Any]
 
 
 class BatchLifecycle:
@@ -54,9 +55,6 @@ class BatchLifecycle:
         self._store = store
         self._clock = clock
         self._wake_relay = wake_relay
-
-    def _now(self) -> str:
-        return to_store_time(self._clock.now())
 
     def _event(self, batch: Batch, kind: str, reason: str | None = None) -> BatchEventV1:
         return BatchEventV1(
@@ -72,52 +70,41 @@ class BatchLifecycle:
     async def _change(
         self,
         batch: Batch,
-        fields: Doc,
+        fields: dict[str, object],
         kind: str,
         *,
         reason: str | None = None,
-        match: Doc | None = None,
-    ) -> Doc | None:
+        unchanged_counters: bool = False,
+    ) -> Batch | None:
         """Set fields and announce `kind` in one write, if the batch is still in the status
-        it was read in; the batch after, or None if it changed meanwhile."""
+        it was read in (and, if asked, still has the counters it was read with); the batch
+        after, or None if it changed meanwhile."""
         updated = await self._store.update_batch(
             batch.id,
             fields,
             only_if_status=[batch.status],
-            match=match,
+            expected_counters=batch.counters if unchanged_counters else None,
             announce=self._event(batch, kind, reason),
         )
         if updated is not None:
             BATCH_TRANSITIONS.labels(kind).inc()
-            log.info("batch_" + kind, batch_id=batch.id, status=updated["status"], reason=reason)
+            log.info("batch_" + kind, batch_id=batch.id, status=updated.status, reason=reason)
             self._wake_relay()
         return updated
-
-    def _status_fields(self, batch: Batch, to: Transition) -> Doc:
-        fields: Doc = {"status": to.status}
-        if to.status in PAUSED_STATUSES:
-            if batch.status not in PAUSED_STATUSES or to.kind != "paused":
-                fields["retention_from"] = self._now()
-        else:
-            fields["retention_from"] = None
-        return fields
 
     async def complete_import(self, batch_id: str) -> None:
         """The import is done: queue the batch, or keep it paused if it was paused while
         importing, or wait for credit if the account has none; finish it at once if
         nothing was accepted."""
         while True:
-            doc = await self._store.get_batch(batch_id)
-            if doc is None:
+            batch = await self._store.get_batch(batch_id)
+            if batch is None:
                 return
-            batch = Batch.from_doc(doc)
             exhausted = await self._store.credit_state(batch.account_id) == "exhausted"
             to = after_import(batch, exhausted)
             if to is None:
                 return
-            fields = {**self._status_fields(batch, to), "import_done": True}
-            if to.status == "paused":
-                fields["retention_from"] = self._now()  # the scheduler's clock starts now too
+            fields = import_completed_fields(batch, to, self._clock.now())
             if await self._change(batch, fields, to.kind) is not None:
                 break
         await self.settle_credit(batch.account_id)
@@ -126,26 +113,23 @@ class BatchLifecycle:
     async def fail(self, batch_id: str, reason: str) -> None:
         """The file could not be imported: the batch fails with a reason the client can act
         on; `failed` tells the scheduler to drop its leads."""
-        doc = await self._store.get_batch(batch_id)
-        if doc is None:
+        batch = await self._store.get_batch(batch_id)
+        if batch is None:
             return
-        batch = Batch.from_doc(doc)
-        if batch.import_done or batch.status not in ("importing", "paused"):
-            return
-        fields = {"status": "failed", "failure_reason": reason, "retention_from": self._now()}
-        await self._change(batch, fields, "failed", reason=reason)
+        fields = failure_fields(batch, reason, self._clock.now())
+        if fields is not None:
+            await self._change(batch, fields, "failed", reason=reason)
 
-    async def set_paused(self, doc: Doc, paused: bool) -> Doc:
+    async def set_paused(self, batch: Batch, paused: bool) -> Batch:
         """Pause or unpause at the client's request; pausing a paused batch announces
         `paused` again."""
-        batch = Batch.from_doc(doc)
         try:
             to = after_pause_request(batch, paused)
         except PauseRefused as exc:
             raise ServiceError(409, exc.code, exc.message) from exc
         if to is None:
-            return doc
-        updated = await self._change(batch, self._status_fields(batch, to), to.kind)
+            return batch
+        updated = await self._change(batch, status_fields(batch, to, self._clock.now()), to.kind)
         if updated is None:
             raise ServiceError(409, "conflict", "The batch changed meanwhile; try again.")
         if not paused:
@@ -160,20 +144,15 @@ class BatchLifecycle:
     async def finish_if_done(self, batch_id: str) -> bool:
         """Mark the batch finished (once) if its import is complete and every accepted lead
         is final, by its counters and by its leads' states."""
-        doc = await self._store.get_batch(batch_id)
-        if doc is None:
-            return False
-        batch = Batch.from_doc(doc)
-        if not batch.finishable:
+        batch = await self._store.get_batch(batch_id)
+        if batch is None or not batch.finishable:
             return False
         states = await self._store.count_states(batch_id)
-        if any(states.get(s, 0) for s in OPEN_LEAD_STATES):
+        fields = finish_if_done(batch, states, self._clock.now())
+        if fields is None:
             return False
-        now = self._now()
-        fields = {"status": "finished", "finished_at": now, "retention_from": now}
         # Only if the counters are still those read: a verdict landing meanwhile re-checks.
-        unchanged = {name: batch.counters[name] for name in COUNTERS}
-        return await self._change(batch, fields, "finished", match=unchanged) is not None
+        return await self._change(batch, fields, "finished", unchanged_counters=True) is not None
 
     async def settle_credit(self, account_id: str) -> None:
         """Bring the account's batches in line with its last known credit state."""
@@ -185,21 +164,17 @@ class BatchLifecycle:
 
     async def pause_for_credit(self, account_id: str) -> None:
         """Credit ran out: every active batch of the account waits for credit."""
-        for doc in await self._store.batches_with_status(ACTIVE_STATUSES, account_id=account_id):
-            batch = Batch.from_doc(doc)
-            to = Transition("paused_no_credit", "credit_paused")
-            await self._change(batch, self._status_fields(batch, to), to.kind)
+        for batch in await self._store.batches_with_status(ACTIVE_STATUSES, account_id):
+            to = credit_paused()
+            await self._change(batch, status_fields(batch, to, self._clock.now()), to.kind)
 
     async def resume_after_credit(self, account_id: str) -> None:
         """Credit is back: batches paused for credit run again."""
-        for doc in await self._store.batches_with_status(
-            ["paused_no_credit"], account_id=account_id
-        ):
-            batch = Batch.from_doc(doc)
-            to = Transition("running" if batch.started else "queued", "credit_resumed")
-            await self._change(batch, self._status_fields(batch, to), to.kind)
+        for batch in await self._store.batches_with_status(["paused_no_credit"], account_id):
+            to = credit_resumed(batch)
+            await self._change(batch, status_fields(batch, to, self._clock.now()), to.kind)
 
-    async def delete_expired(self, batch_id: str, expired_before: datetime) -> Doc | None:
+    async def delete_expired(self, batch_id: str, expired_before: datetime) -> Batch | None:
         """Retention ran out (the scheduler keeps that clock): mark Deleted, purge the leads.
 
         Only a finished, failed or paused batch whose retention started before
@@ -208,30 +183,22 @@ class BatchLifecycle:
         is purged again (a crash may have come between mark and purge) and returned.
         None if there is no such batch.
         """
-        doc = await self._store.get_batch(batch_id)
-        if doc is None:
+        batch = await self._store.get_batch(batch_id)
+        if batch is None:
             return None
-        if doc["status"] == "deleted":
+        if batch.status == "deleted":
             await self._store.purge_leads(batch_id)
-            return doc
-        started = doc.get("retention_from")
-        if (
-            doc["status"] not in RETENTION_STATUSES
-            or started is None
-            or started >= to_store_time(expired_before)
-        ):
-            raise ServiceError(409, "not_expired", "The batch's retention has not run out.")
+            return batch
+        try:
+            fields = deletion_fields(batch, expired_before, self._clock.now())
+        except NotExpired as exc:
+            raise ServiceError(
+                409, "not_expired", "The batch's retention has not run out."
+            ) from exc
         # Marked first, so no download sees a half-purged batch: it answers 410 from now on.
-        batch = Batch.from_doc(doc)
-        fields = {"status": "deleted", "deleted_at": self._now()}
         updated = await self._change(batch, fields, "deleted")
         if updated is None:
             raise ServiceError(409, "conflict", "The batch changed meanwhile; try again.")
         purged = await self._store.purge_leads(batch_id)
         log.info("batch_purged", batch_id=batch_id, leads=purged)
         return updated
-
-
-def new_batch_counters() -> dict[str, int]:
-    """Every counter at zero."""
-    return dict.fromkeys(COUNTERS, 0)

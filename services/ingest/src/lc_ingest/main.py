@@ -12,7 +12,7 @@ from lc_common.http import install_error_handlers
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
 from lc_ingest.api import router
-from lc_ingest.bootstrap import build_runtime
+from lc_ingest.bootstrap import build
 from lc_ingest.config import IngestSettings
 
 
@@ -22,7 +22,7 @@ def create_app(settings: IngestSettings, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with build_runtime(settings, workers, clock) as runtime:
+        async with build(settings, workers, clock) as runtime:
             app.state.runtime = runtime
             yield
 

@@ -1,10 +1,12 @@
-"""The ingest service's MongoDB collections: batches, leads and accounts' credit state."""
+"""The ingest service's MongoDB collections: batches, leads and accounts' credit state.
+
+`MongoIngestStore` implements `lc_ingest.ports.IngestStore`; `documents` translates.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -13,13 +15,38 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from lc_common.events import Event
 from lc_common.outbox import OUTBOX_FIELD, outbox_entry
 from lc_common.store import to_store_time
-from lc_ingest.batches import FINAL_LEAD_STATES, OPEN_LEAD_STATES, lead_id_range
+from lc_ingest.adapters.documents import (
+    SUMMARY_FIELDS,
+    Doc,
+    batch_fields,
+    batch_from_doc,
+    lead_doc,
+    lead_from_doc,
+    new_batch_doc,
+    summary_from_doc,
+    verdict_fields,
+)
+from lc_ingest.domain.batch import OPEN_LEAD_STATES, Batch, BatchStatus, Counters
+from lc_ingest.domain.lead import Lead, LeadSummary
 
-Doc = dict[str, Any]
 _DUPLICATE_KEY = 11000
 
 
-class IngestStore:
+def lead_id_range(batch_id: str) -> dict[str, str]:
+    """An `_id` filter for every lead of a batch (a range scan on the primary key)."""
+    return {"$gte": f"{batch_id}:", "$lt": f"{batch_id};"}
+
+
+def _stored_range(between: tuple[datetime, datetime]) -> dict[str, str]:
+    start, end = between
+    return {"$gte": to_store_time(start), "$lt": to_store_time(end)}
+
+
+def _batch(doc: Doc | None) -> Batch | None:
+    return None if doc is None else batch_from_doc(doc)
+
+
+class MongoIngestStore:
     """Batches and leads. Leads have deterministic `_id`s and are written in bulk.
 
     A batch's status changes carry the `batch.events` event announcing them in the
@@ -41,60 +68,73 @@ class IngestStore:
         await self.leads.create_index([("account_id", ASCENDING), ("finalised_at", ASCENDING)])
 
     # batches
-    async def create_batch(self, doc: Doc) -> None:
-        await self.batches.insert_one(doc)
+    async def create_batch(self, batch: Batch) -> None:
+        await self.batches.insert_one(new_batch_doc(batch))
 
-    async def get_batch(self, batch_id: str, account_id: str | None = None) -> Doc | None:
+    async def get_batch(self, batch_id: str, account_id: str | None = None) -> Batch | None:
         """The batch, or None; with an account id, None unless it belongs to that account."""
         query: Doc = {"_id": batch_id}
         if account_id is not None:
             query["account_id"] = account_id
-        return await self.batches.find_one(query)
+        return _batch(await self.batches.find_one(query))
 
-    async def list_batches(self, account_id: str) -> list[Doc]:
+    async def list_batches(self, account_id: str) -> list[Batch]:
         cursor = self.batches.find({"account_id": account_id}).sort("submitted_at", DESCENDING)
-        return await cursor.to_list()
+        return [batch_from_doc(doc) async for doc in cursor]
 
-    async def batches_with_status(self, statuses: Sequence[str], **match: Any) -> list[Doc]:
-        return await self.batches.find({"status": {"$in": list(statuses)}, **match}).to_list()
+    async def batches_with_status(
+        self, statuses: Sequence[BatchStatus], account_id: str | None = None
+    ) -> list[Batch]:
+        query: Doc = {"status": {"$in": list(statuses)}}
+        if account_id is not None:
+            query["account_id"] = account_id
+        return [batch_from_doc(doc) async for doc in self.batches.find(query)]
 
     async def update_batch(
         self,
         batch_id: str,
-        fields: Mapping[str, Any],
+        fields: Mapping[str, object],
         *,
-        only_if_status: Sequence[str] = (),
-        match: Mapping[str, Any] | None = None,
+        only_if_status: Sequence[BatchStatus] = (),
+        expected_counters: Counters | None = None,
         announce: Event | None = None,
-    ) -> Doc | None:
-        """Set fields; with `only_if_status`, only when the batch is in one of them (and
-        matches `match`). `announce` is pushed into the batch's outbox in the same write.
+    ) -> Batch | None:
+        """Set fields; with `only_if_status`, only when the batch is in one of them, and
+        with `expected_counters`, only while its counters are these. `announce` is pushed
+        into the batch's outbox in the same write.
 
         Returns the batch after the update, or None when nothing matched.
         """
-        query: Doc = {"_id": batch_id, **(match or {})}
+        query: Doc = {"_id": batch_id}
+        if expected_counters is not None:
+            query.update(expected_counters.as_dict())
         if only_if_status:
             query["status"] = {"$in": list(only_if_status)}
-        update: Doc = {"$set": dict(fields)}
+        update: Doc = {"$set": batch_fields(fields)}
         if announce is not None:
             update["$push"] = {OUTBOX_FIELD: outbox_entry(announce, key=batch_id)}
-        return await self.batches.find_one_and_update(
-            query, update, return_document=ReturnDocument.AFTER
+        return _batch(
+            await self.batches.find_one_and_update(
+                query, update, return_document=ReturnDocument.AFTER
+            )
         )
 
-    async def add_to_counters(self, batch_id: str, deltas: Mapping[str, int]) -> Doc | None:
+    async def add_to_counters(self, batch_id: str, deltas: Mapping[str, int]) -> Batch | None:
         """Add to batch counters and return the batch after."""
-        return await self.batches.find_one_and_update(
-            {"_id": batch_id}, {"$inc": dict(deltas)}, return_document=ReturnDocument.AFTER
+        return _batch(
+            await self.batches.find_one_and_update(
+                {"_id": batch_id}, {"$inc": dict(deltas)}, return_document=ReturnDocument.AFTER
+            )
         )
 
     # leads
-    async def insert_leads(self, docs: Sequence[Doc]) -> int:
+    async def insert_leads(self, leads: Sequence[Lead]) -> int:
         """Insert leads, keeping any that exist (a resumed import); returns the new count."""
-        if not docs:
+        if not leads:
             return 0
+        docs = [lead_doc(lead) for lead in leads]
         try:
-            result = await self.leads.insert_many(list(docs), ordered=False)
+            result = await self.leads.insert_many(docs, ordered=False)
             return len(result.inserted_ids)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
@@ -121,33 +161,34 @@ class IngestStore:
             changed[state] = result.modified_count
         return changed
 
-    async def get_lead(self, lead_id: str) -> Doc | None:
-        return await self.leads.find_one({"_id": lead_id})
+    async def get_lead(self, lead_id: str) -> Lead | None:
+        doc = await self.leads.find_one({"_id": lead_id})
+        return None if doc is None else lead_from_doc(doc)
 
-    async def replace_lead_state(self, lead: Doc, fields: Mapping[str, Any]) -> bool:
+    async def save_verdict(self, before: Lead, after: Lead) -> bool:
         """Compare-and-set: update the lead only if its state and attempts are still as read."""
         result = await self.leads.update_one(
-            {"_id": lead["_id"], "state": lead["state"], "attempts": lead.get("attempts", 0)},
-            {"$set": dict(fields)},
+            {"_id": before.id, "state": before.state, "attempts": before.attempts},
+            {"$set": verdict_fields(after)},
         )
         return result.modified_count == 1
 
-    async def leads_by_id(self, lead_ids: Sequence[str], fields: Sequence[str]) -> list[Doc]:
-        """The leads among these ids that exist, with only these fields."""
-        cursor = self.leads.find({"_id": {"$in": list(lead_ids)}}, dict.fromkeys(fields, 1))
-        return await cursor.to_list()
+    async def leads_by_id(self, lead_ids: Sequence[str]) -> list[LeadSummary]:
+        """The leads among these ids that exist."""
+        projection = dict.fromkeys(SUMMARY_FIELDS, 1)
+        cursor = self.leads.find({"_id": {"$in": list(lead_ids)}}, projection)
+        return [summary_from_doc(doc) async for doc in cursor]
 
     async def iter_leads(
-        self, batch_id: str, finalised_between: tuple[str, str] | None = None
-    ) -> AsyncIterator[Doc]:
-        """The batch's leads in row order, optionally only those finalised in the stored-time
-        range `[start, end)` (`lc_common.store.to_store_time` strings)."""
+        self, batch_id: str, finalised_between: tuple[datetime, datetime] | None = None
+    ) -> AsyncIterator[Lead]:
+        """The batch's leads in row order, optionally only those finalised in `[start, end)`
+        (compared as `lc_common.store.to_store_time` text)."""
         query: Doc = {"_id": lead_id_range(batch_id)}
         if finalised_between is not None:
-            start, end = finalised_between
-            query = {"batch_id": batch_id, "finalised_at": {"$gte": start, "$lt": end}}
+            query = {"batch_id": batch_id, "finalised_at": _stored_range(finalised_between)}
         async for doc in self.leads.find(query).sort("_id", ASCENDING).batch_size(2000):
-            yield doc
+            yield lead_from_doc(doc)
 
     async def count_states(self, batch_id: str) -> dict[str, int]:
         """How many of the batch's leads are in each state."""
@@ -160,15 +201,14 @@ class IngestStore:
         return {row["_id"]: row["n"] async for row in cursor}
 
     async def daily_counts(
-        self, account_id: str, between: tuple[str, str]
+        self, account_id: str, between: tuple[datetime, datetime]
     ) -> dict[str, dict[str, int]]:
-        """Per batch of the account, final verdicts by state finalised in the stored-time
-        range `[start, end)` (a local day). Counted while streaming the leads' states:
-        nx-27017 does not evaluate a compound `$group` key."""
-        start, end = between
+        """Per batch of the account, final verdicts by state finalised in `[start, end)` (a
+        local day). Counted while streaming the leads' states: nx-27017 does not evaluate a
+        compound `$group` key."""
         counts: dict[str, dict[str, int]] = {}
         cursor = self.leads.find(
-            {"account_id": account_id, "finalised_at": {"$gte": start, "$lt": end}},
+            {"account_id": account_id, "finalised_at": _stored_range(between)},
             {"batch_id": 1, "state": 1},
         ).batch_size(5000)
         async for doc in cursor:
@@ -176,17 +216,17 @@ class IngestStore:
             per_state[doc["state"]] = per_state.get(doc["state"], 0) + 1
         return counts
 
-    async def open_leads(self, after: str, limit: int) -> list[Doc]:
+    async def open_leads(self, after: str, limit: int) -> list[LeadSummary]:
         """Leads not final yet, in `_id` order after `after` (for the scheduler's re-drive)."""
         cursor = (
             self.leads.find(
                 {"_id": {"$gt": after}, "state": {"$in": list(OPEN_LEAD_STATES)}},
-                {"batch_id": 1, "account_id": 1, "e164": 1, "state": 1, "attempts": 1},
+                dict.fromkeys(SUMMARY_FIELDS, 1),
             )
             .sort("_id", ASCENDING)
             .limit(limit)
         )
-        return await cursor.to_list()
+        return [summary_from_doc(doc) async for doc in cursor]
 
     # accounts
     async def record_credit(self, account_id: str, state: str, at: datetime) -> bool:
@@ -216,6 +256,3 @@ class IngestStore:
     async def purge_leads(self, batch_id: str) -> int:
         result = await self.leads.delete_many({"_id": lead_id_range(batch_id)})
         return result.deleted_count
-
-
-__all__ = ["FINAL_LEAD_STATES", "IngestStore"]

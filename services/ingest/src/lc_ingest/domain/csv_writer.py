@@ -1,4 +1,4 @@
-"""Lines of the results download CSV (DESIGN.md section 5, "Download CSV").
+"""The results CSV a client downloads, line by line (DESIGN.md section 5, "Download CSV").
 
 Every original row and column in the original order, then the result columns of
 `RESULT_COLUMNS`. Choices:
@@ -23,14 +23,15 @@ Every original row and column in the original order, then the result columns of
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from .csv_reader import DELIMITERS
 from .formula import neutralise
+from .lead import Lead
 from .numbers import Accepted, NumberCheck
 
 RESULT_COLUMNS: Final = (
@@ -128,6 +129,46 @@ class LeadResult:
         )
 
 
+def result_of(lead: Lead) -> LeadResult:
+    """The result columns of one lead."""
+    status = CleanseStatus(lead.state)
+    if status is CleanseStatus.REJECTED:
+        return LeadResult(
+            status=status,
+            e164=lead.e164,
+            detail=lead.reject_code,
+            reject_reason=lead.reject_reason,
+            line_type=lead.line_type,
+        )
+    return LeadResult(
+        status=status,
+        e164=lead.e164,
+        detail=lead.detail,
+        confidence=lead.confidence,
+        attempts=lead.attempts,
+        tested_at=lead.tested_at,
+        extension=lead.extension,
+        line_type=lead.line_type,
+        evidence=tuple(
+            _attempt_evidence(entry)
+            for entry in sorted(lead.evidence, key=lambda e: int(e.get("attempt", 0)))
+        ),
+    )
+
+
+def _attempt_evidence(entry: Mapping[str, Any]) -> AttemptEvidence:
+    tested_at = entry.get("tested_at")
+    if isinstance(tested_at, str):
+        tested_at = datetime.fromisoformat(tested_at.replace("Z", "+00:00"))
+    return AttemptEvidence(
+        tested_at=tested_at,
+        trunk=str(entry.get("trunk") or ""),
+        codes=tuple(int(code) for code in entry.get("codes") or ()),
+        q850_cause=entry.get("q850_cause"),
+        sit_kind=entry.get("sit_kind"),
+    )
+
+
 def header_line(header: Sequence[str], delimiter: str = ",") -> str:
     """The download's first line: the original header cells, then `RESULT_COLUMNS`."""
     return _line([*header, *RESULT_COLUMNS], delimiter)
@@ -214,5 +255,6 @@ __all__ = [
     "download_lines",
     "header_line",
     "neutralise",
+    "result_of",
     "row_line",
 ]
