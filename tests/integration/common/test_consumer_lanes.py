@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from lc_common.consumer import ConsumerRunner, ConsumerSpec, current_partition
+from lc_common.consumer import ConsumerRunner, ConsumerSpec, Lanes, current_partition
 from lc_common.events import BatchEventV1
 from lc_common.events.registry import Topic
 from lc_common.kafka import Publisher, ensure_topics
@@ -59,7 +59,7 @@ async def test_each_partition_has_its_own_bound_and_a_stopped_lane_starves_nobod
         running[partition] -= 1
         handled.append((partition, event.batch_id))
 
-    spec = ConsumerSpec(TOPIC, "lanes-test", handle, concurrency=10, lanes=limits)
+    spec = ConsumerSpec(TOPIC, "lanes-test", handle, strategy=Lanes(limits, concurrency=10))
     runner = ConsumerRunner(settings, spec, publisher)
     task = asyncio.create_task(runner.run())
     try:

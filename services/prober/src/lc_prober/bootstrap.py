@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from lc_common.consumer import ConsumerRunner, ConsumerSpec
+from lc_common.consumer import ConsumerRunner, ConsumerSpec, Lanes
 from lc_common.events import (
     BATCH_EVENTS,
     PROBE_SIGNALLING,
@@ -180,11 +180,13 @@ async def build_runtime(
                 topics[trunk.name],
                 f"prober.{trunk.name}",
                 prober.handle,
-                concurrency=trunk.channels,
-                lanes=lanes,
-                commit_before_handle=True,
-                # The next round's requests fetched while this round's calls run.
-                lane_prefetch=3,
+                Lanes(
+                    lanes,
+                    concurrency=trunk.channels,
+                    commit_before_handle=True,
+                    # The next round's requests fetched while this round's calls run.
+                    prefetch=3,
+                ),
                 fetch_max_wait_ms=20,
             )
             runner = ConsumerRunner(settings, spec, publisher)

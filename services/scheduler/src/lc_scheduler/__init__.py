@@ -8,7 +8,7 @@ How it works
   `billing.events` (groups `scheduler.*`, one runner each, dead letters to `<topic>.dlq`);
   publishes `ProbeRequestV1` to `probe.requests.<trunk>`, and after each round
   `LeadsDispatchedV1` per batch to `leads.dispatched` (ingest shows `testing`). Accepted leads are
-  read in bulks (`lc_common.bulk_consumer`, up to `LC_INTAKE_BULK_MAX` per
+  read in bulks (the `Bulk` consumer strategy, up to `LC_INTAKE_BULK_MAX` per
   fetch, two bulks in flight) and stored with one write per bulk, so a small
   batch queued in the topic behind a 200,000-lead one is reached in about a
   minute and a half rather than five (`bench/scheduler_fairness.py`).

@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 
-from lc_common.bulk_consumer import BulkConsumerRunner
 from lc_common.clock import Clock, SystemClock
-from lc_common.consumer import ConsumerRunner, ConsumerSpec
+from lc_common.consumer import Bulk, ConsumerRunner, ConsumerSpec, Single
 from lc_common.events import (
     BATCH_EVENTS,
     BILLING_EVENTS,
@@ -70,15 +69,14 @@ class Scheduler:
 
     def consumer_specs(self) -> list[ConsumerSpec[Any]]:
         """The scheduler's consumers: topic, group, handler and limits."""
-        concurrency = self.settings.consumer_concurrency
+        concurrent = Single(self.settings.consumer_concurrency)
+        # Intake must keep up with a 200,000-lead import, or a small batch queued behind
+        # it in the topic waits for all of it to be read: accepted leads go in bulks.
+        intake = Bulk(self.handlers.accept_many, max_bulk=self.settings.intake_bulk_max)
         return [
-            ConsumerSpec(LEADS_ACCEPTED, f"{GROUP}.leads-accepted", self._accept),
-            ConsumerSpec(
-                PROBE_RETRIES, f"{GROUP}.probe-retries", self._retry, concurrency=concurrency
-            ),
-            ConsumerSpec(
-                LEAD_VERDICTS, f"{GROUP}.lead-verdicts", self._verdict, concurrency=concurrency
-            ),
+            ConsumerSpec(LEADS_ACCEPTED, f"{GROUP}.leads-accepted", self._accept, intake),
+            ConsumerSpec(PROBE_RETRIES, f"{GROUP}.probe-retries", self._retry, concurrent),
+            ConsumerSpec(LEAD_VERDICTS, f"{GROUP}.lead-verdicts", self._verdict, concurrent),
             ConsumerSpec(BATCH_EVENTS, f"{GROUP}.batch-events", self.handlers.on_batch_event),
             ConsumerSpec(BILLING_EVENTS, f"{GROUP}.billing-events", self.credit.on_credit_event),
         ]
@@ -93,29 +91,8 @@ class Scheduler:
         await self.retries.handle(event)
 
     def consumers(self, publisher: Publisher) -> list[ConsumerRunner[Any]]:
-        """A runner per consumer spec; accepted leads are read and stored in bulks."""
-        runners: list[ConsumerRunner[Any]] = []
-        for spec in self.consumer_specs():
-            if spec.topic is LEADS_ACCEPTED:
-                # Intake must keep up with a 200,000-lead import, or a small batch
-                # queued behind it in the topic waits for all of it to be read.
-                runners.append(
-                    BulkConsumerRunner(
-                        self.settings,
-                        spec,
-                        publisher,
-                        check=_nothing_to_check,
-                        bulk=self.handlers.accept_many,
-                        max_bulk=self.settings.intake_bulk_max,
-                    )
-                )
-            else:
-                runners.append(ConsumerRunner(self.settings, spec, publisher))
-        return runners
-
-
-async def _nothing_to_check(event: LeadAcceptedV1) -> None:
-    """Accepted leads need no check of their own: their contract refused the impossible."""
+        """A runner per consumer spec, each with its spec's strategy."""
+        return [ConsumerRunner(self.settings, spec, publisher) for spec in self.consumer_specs()]
 
 
 def build_scheduler(

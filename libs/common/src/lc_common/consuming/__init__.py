@@ -1,10 +1,14 @@
 """The parts of the consumer runner (`lc_common.consumer`), one job each.
 
-- `spec`: what a service declares (`ConsumerSpec`, `PartitionLimits`) and what a
-  handler may ask (`current_partition`);
+- `spec`: what a service declares (`ConsumerSpec`) and what a handler may ask
+  (`current_partition`);
+- `strategies`: how a consumer takes its events (`Single`, `Lanes`, `Bulk`);
+- `records`: the one record path (decode, handle with retries, dead-letter) and the
+  dead-letter headers;
 - `offsets`: per partition, the offsets in flight and the next one safe to commit;
-- `records`: the fate of one record (decode, handle with retries, dead-letter);
-- `lane_loop`: the lanes loop (per-partition bounds, pausing, at-most-once starts).
+- `flight`: the work in flight and what a strategy's loop may use of its runner;
+- `single`, `lane_loop`, `bulk`: each strategy's loop;
+- `runner`: the consumer's life, rebalances and commits; `start_consumers`.
 
 Services import from `lc_common.consumer`, which re-exports the public names.
 """
