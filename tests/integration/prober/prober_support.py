@@ -16,7 +16,7 @@ from lc_common.events import ProbeRequestV1, ProbeSignallingV1
 from lc_common.kafka import Publisher
 from lc_common.service import Workers
 from lc_common.settings import ServiceSettings
-from lc_prober.bootstrap import ProberRuntime, build_runtime
+from lc_prober.bootstrap import ProberRuntime, build
 from lc_prober.config import ProberSettings
 
 
@@ -72,7 +72,7 @@ async def running_prober(
     """A prober runtime (the service without its HTTP surface) until the block ends
     (a graceful stop, as on SIGTERM)."""
     workers = Workers()
-    async with build_runtime(settings, workers, publisher=publisher) as runtime:
+    async with build(settings, workers, publisher=publisher) as runtime:
         yield runtime
     if workers.failure is not None:
         raise AssertionError(f"a prober worker crashed: {workers.failure!r}")

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from lc_common.service import Workers
 from lc_common.trunks import parse_trunks, require_caller_ids
-from lc_prober.bootstrap import build_runtime, client_config
+from lc_prober.bootstrap import build, client_config
 from lc_prober.config import ProberSettings
 from lc_prober.sip.messages import CallLeg
 
@@ -49,7 +49,7 @@ async def test_the_prober_refuses_to_start_in_production_without_a_caller_id(
     trunks = tmp_path / "trunks.yaml"
     trunks.write_text(TRUNKS)
     with pytest.raises(ValueError, match="caller_id"):
-        async with build_runtime(production(trunks), Workers()):
+        async with build(production(trunks), Workers()):
             pytest.fail("started without a caller ID on every trunk")
 
 

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from lc_common.clock import ManualClock
-from lc_common.consumer import _PARTITION
+from lc_common.consuming.spec import PARTITION
 from lc_common.errors import PoisonEvent
 from lc_common.events import BatchEventV1, ProbeRequestV1
 from lc_common.lanes import lane_shares
@@ -80,7 +80,7 @@ async def test_an_expired_request_is_dropped_and_counted() -> None:
 
 
 async def test_a_request_that_has_not_expired_goes_on_to_dial() -> None:
-    _PARTITION.set(0)  # what the consumer runner sets for the event's task
+    PARTITION.set(0)  # what the consumer runner sets for the event's task
     p = prober()
     with pytest.raises(RuntimeError, match="client not started"):
         await p.handle(request(expires_at=NOW + timedelta(seconds=1)))
@@ -141,7 +141,7 @@ async def test_a_request_dispatched_before_its_batch_was_paused_is_void() -> Non
 
 
 async def test_a_request_dispatched_after_the_pause_or_of_another_batch_is_dialled() -> None:
-    _PARTITION.set(0)
+    PARTITION.set(0)
     pauses = Pauses()
     pauses.caught_up.set()
     pauses.apply(paused("bat", NOW))

@@ -131,7 +131,7 @@ async def trunk_lanes(trunk: Trunk, topic: Topic, settings: ProberSettings) -> T
 
 
 @asynccontextmanager
-async def build_runtime(
+async def build(
     settings: ProberSettings, workers: Workers, *, publisher: Publisher | None = None
 ) -> AsyncIterator[ProberRuntime]:
     """Start a SIP client and a lane-limited consumer per trunk; close them all on exit.

@@ -48,9 +48,8 @@ from lc_prober.metrics import (
 )
 from lc_prober.once import StartedProbes
 from lc_prober.pauses import Pauses
-from lc_prober.sender import SignallingSender
+from lc_prober.ports import Caller, SignallingOut
 from lc_prober.signalling import signalling_event
-from lc_prober.sip.client import SipTrunkClient
 from lc_prober.sip.result import CallResult
 from lc_sip.safety import UnsafeSipValue, require_e164
 
@@ -67,8 +66,8 @@ class TrunkProber:
     def __init__(
         self,
         trunk: Trunk,
-        client: SipTrunkClient,
-        sender: SignallingSender,
+        client: Caller,
+        sender: SignallingOut,
         lanes: TrunkLanes,
         pauses: Pauses,
         *,

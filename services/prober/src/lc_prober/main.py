@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
-from lc_prober.bootstrap import build_runtime
+from lc_prober.bootstrap import build
 from lc_prober.config import ProberSettings
 
 
@@ -19,7 +19,7 @@ def create_app(settings: ProberSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with build_runtime(settings, workers) as runtime:
+        async with build(settings, workers) as runtime:
             app.state.runtime = runtime
             yield
 
