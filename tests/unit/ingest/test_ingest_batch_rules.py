@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from lc_common.events import Evidence, LeadVerdictV1
 from lc_ingest.domain.batch import (
     Batch,
     Counters,
@@ -14,9 +17,16 @@ from lc_ingest.domain.batch import (
     after_import,
     after_pause_request,
     drifted_counters,
+    finish_if_done,
 )
 from lc_ingest.domain.imports import import_counters
-from lc_ingest.domain.lead import counter_deltas, evidence_after, verdict_is_newer
+from lc_ingest.domain.lead import (
+    Lead,
+    apply_verdict,
+    counter_deltas,
+    evidence_after,
+    verdict_is_newer,
+)
 
 
 def batch(status: Any = "queued", import_done: bool = True, **counters: int) -> Batch:
@@ -103,3 +113,48 @@ def test_counters_from_stored_rows() -> None:
     assert import_counters(states) == {"imported": 7, "accepted": 5, "rejected": 2}
     assert drifted_counters(batch(connected=0, retry=1), states) == {"connected": 1}
     assert drifted_counters(batch(connected=1, retry=1), states) == {}
+
+
+def test_finish_if_done_waits_for_every_lead_state_not_only_the_counters() -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    done = batch("running", accepted=1, connected=1)
+    assert finish_if_done(done, {"connected": 1}, now) == {
+        "status": "finished",
+        "finished_at": now,
+        "retention_from": now,
+    }
+    # Counters say nothing remains, but a lead is still open (a drift): not yet.
+    assert finish_if_done(done, {"connected": 1, "retry": 1}, now) is None
+    assert finish_if_done(batch("importing", import_done=False), {}, now) is None
+
+
+def test_apply_verdict_says_what_it_did_and_by_how_much_the_counters_move() -> None:
+    lead = Lead("bat_1:000000001", "bat_1", "acc_1", 1, ("+61412345670",), "testing", 1)
+
+    def verdict(attempt: int, final: bool) -> LeadVerdictV1:
+        return LeadVerdictV1(
+            account_id="acc_1",
+            batch_id="bat_1",
+            lead_id=lead.id,
+            probe_id=f"p{attempt}",
+            attempt=attempt,
+            status="connected",
+            final=final,
+            detail="SIP 200",
+            confidence=90,
+            evidence=Evidence(trunk="t", codes=[200], tested_at=datetime.now(UTC)),
+            chargeable=final,
+        )
+
+    assert apply_verdict(lead, verdict(1, False)).outcome == "stale"  # attempt 1 was judged
+    change = apply_verdict(lead, verdict(2, True))
+    assert (change.outcome, change.after.state, change.after.attempts) == (
+        "applied",
+        "connected",
+        2,
+    )
+    assert change.deltas == {"connected": 1}
+    assert change.after.chargeable is True and change.after.finalised_at is not None
+    assert apply_verdict(change.after, verdict(3, True)).outcome == "duplicate"
+    retry = apply_verdict(replace(lead, state="retry"), verdict(2, False))
+    assert (retry.after.state, retry.deltas) == ("retry", {})
