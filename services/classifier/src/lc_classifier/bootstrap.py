@@ -1,11 +1,11 @@
 """The one place where the classifier's real parts are built and wired: the Faust app.
 
-`build_app` gives a Faust app consuming `probe.signalling` (raw bytes, so a
+`build` gives a Faust app consuming `probe.signalling` (raw bytes, so a
 malformed event is dead-lettered rather than crashed on), keeping each lead's
 attempt history in a table keyed by lead id (in memory, recovered from its
 changelog topic), and publishing to `lead.verdicts`, `probe.retries` and
 `probe.signalling.dlq`. Its web server serves `/healthz`, `/readyz` and
-`/metrics`. Tests call it with a manual clock or other rules.
+`/metrics` (`lc_classifier.api`). Tests call it with a manual clock or other rules.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from typing import Any, cast
 
 import faust
 import structlog
-from aiohttp.web import Response as AioResponse
-from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lc_classifier.announcements import load_library
+from lc_classifier.api import install_pages
 from lc_classifier.broker_auth import broker_credentials
 from lc_classifier.config import ClassifierSettings
 from lc_classifier.domain import RetryPolicy
@@ -126,7 +124,7 @@ def faust_app(settings: ClassifierSettings, app_id: str) -> faust.App:
     )
 
 
-def build_app(
+def build(
     settings: ClassifierSettings,
     *,
     clock: Clock | None = None,
@@ -241,30 +239,7 @@ def build_app(
     async def keep_own_topics() -> None:
         await recreate_missing_topics(settings, [PROBE_SIGNALLING, *OUTPUTS])
 
-    @app.page("/healthz")
-    async def healthz(self: View, request: Request) -> Response:
-        if app.crash_reason is not None:
-            return self.json({"status": "failed", "error": repr(app.crash_reason)}, status=503)
-        return self.json({"status": "ok"})
-
-    @app.page("/readyz")
-    async def readyz(self: View, request: Request) -> Response:
-        # Ready once it consumes: a replica beyond the partition count stays unready.
-        problems = []
-        if app.rebalancing:
-            problems.append("rebalancing")
-        if app.in_recovery:
-            problems.append("recovering tables")
-        if not app.consumer.assignment():
-            problems.append("no partitions assigned")
-        if problems:
-            return self.json({"status": "not ready", "error": ", ".join(problems)}, status=503)
-        return self.json({"status": "ready"})
-
-    @app.page("/metrics")
-    async def prometheus(self: View, request: Request) -> Response:
-        body = generate_latest()
-        return cast(Response, AioResponse(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST}))
+    install_pages(app)
 
     return Classifier(
         app=app,

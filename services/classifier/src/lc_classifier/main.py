@@ -7,7 +7,7 @@ import asyncio
 import faust
 import structlog
 
-from lc_classifier.bootstrap import OUTPUTS, build_app
+from lc_classifier.bootstrap import OUTPUTS, build
 from lc_classifier.config import ClassifierSettings
 from lc_common.events import PROBE_SIGNALLING
 from lc_common.kafka import ensure_topics
@@ -22,7 +22,7 @@ def run() -> None:
     configure_logging("classifier", settings.log_level)
     settings.classifier_data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings, [PROBE_SIGNALLING, *OUTPUTS]))
-    classifier = build_app(settings)
+    classifier = build(settings)
     log.info(
         "classifier_starting",
         app_id=classifier.app.conf.id,
