@@ -15,18 +15,6 @@ from lc_ingest.domain.lead import Lead, LeadSummary
 _BATCH_FIELDS = {f.name for f in fields(Batch)}
 
 
-def _summary(lead: Lead) -> LeadSummary:
-    return LeadSummary(
-        id=lead.id,
-        batch_id=lead.batch_id,
-        account_id=lead.account_id,
-        state=lead.state,
-        attempts=lead.attempts,
-        e164=lead.e164,
-        chargeable=lead.chargeable,
-    )
-
-
 class FakeIngestStore:
     """Batches, leads and credit states in dicts; `announced` holds each batch's outbox."""
 
@@ -128,7 +116,7 @@ class FakeIngestStore:
         return True
 
     async def leads_by_id(self, lead_ids: Sequence[str]) -> list[LeadSummary]:
-        return [_summary(self.leads[i]) for i in lead_ids if i in self.leads]
+        return [self.leads[i].summary() for i in lead_ids if i in self.leads]
 
     async def iter_leads(
         self, batch_id: str, finalised_between: tuple[datetime, datetime] | None = None
@@ -165,7 +153,7 @@ class FakeIngestStore:
     async def open_leads(self, after: str, limit: int) -> list[LeadSummary]:
         ids = [i for i in sorted(self.leads) if i > after]
         found = [self.leads[i] for i in ids if self.leads[i].state in OPEN_LEAD_STATES]
-        return [_summary(lead) for lead in found[:limit]]
+        return [lead.summary() for lead in found[:limit]]
 
     async def purge_leads(self, batch_id: str) -> int:
         gone = [i for i, lead in self.leads.items() if lead.batch_id == batch_id]

@@ -130,18 +130,19 @@ class LeadResult:
 
 
 def result_of(lead: Lead) -> LeadResult:
-    """The result columns of one lead."""
-    status = CleanseStatus(lead.state)
-    if status is CleanseStatus.REJECTED:
+    """The result columns of one lead: a rejected one shows its reject code and reason,
+    any other its verdict so far."""
+    if lead.state == "rejected":
         return LeadResult(
-            status=status,
+            status=CleanseStatus.REJECTED,
             e164=lead.e164,
             detail=lead.reject_code,
             reject_reason=lead.reject_reason,
             line_type=lead.line_type,
         )
+    evidence = sorted(lead.evidence, key=lambda e: int(e.get("attempt", 0)))
     return LeadResult(
-        status=status,
+        status=CleanseStatus(lead.state),
         e164=lead.e164,
         detail=lead.detail,
         confidence=lead.confidence,
@@ -149,10 +150,7 @@ def result_of(lead: Lead) -> LeadResult:
         tested_at=lead.tested_at,
         extension=lead.extension,
         line_type=lead.line_type,
-        evidence=tuple(
-            _attempt_evidence(entry)
-            for entry in sorted(lead.evidence, key=lambda e: int(e.get("attempt", 0)))
-        ),
+        evidence=tuple(_attempt_evidence(entry) for entry in evidence),
     )
 
 

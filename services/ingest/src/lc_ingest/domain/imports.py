@@ -8,7 +8,7 @@ adds only the rows it stores anew, so the counters only ever grow (invariants I5
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lc_common.events import LeadAcceptedV1
 
@@ -68,13 +68,8 @@ def judge_chunk(
 
 
 def _accepted_lead(base: Lead, check: Accepted) -> Lead:
-    return Lead(
-        id=base.id,
-        batch_id=base.batch_id,
-        account_id=base.account_id,
-        row=base.row,
-        cells=base.cells,
-        state="pending",
+    return replace(
+        base,
         e164=check.e164,
         region=check.region,
         line_type=check.number_type,
@@ -85,12 +80,8 @@ def _accepted_lead(base: Lead, check: Accepted) -> Lead:
 def _rejected_lead(
     base: Lead, code: str, reason: str, e164: str | None, line_type: str | None
 ) -> Lead:
-    return Lead(
-        id=base.id,
-        batch_id=base.batch_id,
-        account_id=base.account_id,
-        row=base.row,
-        cells=base.cells,
+    return replace(
+        base,
         state="rejected",
         e164=e164,
         line_type=line_type,

@@ -61,6 +61,18 @@ class Lead:
         """True once a final verdict came in: it never changes again."""
         return self.state in FINAL_LEAD_STATES
 
+    def summary(self) -> LeadSummary:
+        """What a peer asks about this lead."""
+        return LeadSummary(
+            self.id,
+            self.batch_id,
+            self.account_id,
+            self.state,
+            self.attempts,
+            self.e164,
+            self.chargeable,
+        )
+
 
 @dataclass(frozen=True)
 class LeadSummary:
