@@ -8,10 +8,10 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaConsumer
@@ -20,8 +20,10 @@ from fastapi.responses import JSONResponse
 from tests.support import serving, until
 
 from lc_common.clock import Clock
+from lc_common.consumer import Bulk, ConsumerSpec
 from lc_common.events import (
     LEAD_VERDICTS,
+    LEADS_ACCEPTED,
     Event,
     Evidence,
     LeadAcceptedV1,
@@ -31,8 +33,13 @@ from lc_common.events import (
 )
 from lc_common.kafka import Publisher
 from lc_common.settings import ServiceSettings
+from lc_scheduler.bootstrap import Scheduler
 from lc_scheduler.config import SchedulerSettings
+from lc_scheduler.domain.entries import Entry
 from lc_scheduler.main import create_app
+from lc_scheduler.schedule import Schedule, Transaction
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -46,6 +53,70 @@ async def running(
             await until(lambda: app.state.scheduler is not None, 60, "the lease taken")
         yield app
         assert app.state.workers.alive, app.state.workers.failure
+
+
+async def read(schedule: Schedule, look: Callable[[Transaction], T]) -> T:
+    """What `look` reads of the schedule, in a transaction (the only way in)."""
+    async with schedule.transaction() as tx:
+        return look(tx)
+
+
+def paused(tx: Transaction, batch_id: str) -> bool:
+    """True if the scheduler holds the batch as not dispatchable."""
+    record = tx.batch(batch_id)
+    return record is not None and not record.dispatchable
+
+
+def released_pending(tx: Transaction, batch_id: str) -> bool:
+    """True while the closed batch's reservations await their release."""
+    record = tx.batch(batch_id)
+    return record is not None and record.release_pending
+
+
+def retention_started(tx: Transaction, batch_id: str) -> bool:
+    """True once the batch's retention clock runs."""
+    record = tx.batch(batch_id)
+    return record is not None and record.retention_from is not None
+
+
+def deleted_here(tx: Transaction, batch_id: str) -> bool:
+    """True if the scheduler holds the batch as deleted."""
+    record = tx.batch(batch_id)
+    return record is not None and record.deleted
+
+
+def attempt(tx: Transaction, lead_id: str) -> int | None:
+    """The attempt of the lead's open entry (None: not open)."""
+    entry = tx.entry(lead_id)
+    return entry.attempt if entry is not None else None
+
+
+async def all_final(schedule: Schedule) -> bool:
+    """True once the schedule holds no open lead."""
+    return not await read(schedule, lambda tx: tx.open_entries())
+
+
+async def stored(schedule: Schedule, lead_ids: list[str]) -> dict[str, Entry]:
+    """The entries of these leads, open or stored."""
+    async with schedule.transaction() as tx:
+        return await tx.entries(lead_ids)
+
+
+async def accept(scheduler: Scheduler, leads: list[LeadAcceptedV1]) -> None:
+    """Hand accepted leads to the scheduler as its bulk runner does: in one call."""
+    strategy = handler_spec(scheduler, LEADS_ACCEPTED).strategy
+    assert isinstance(strategy, Bulk)
+    await strategy.handler(leads)
+
+
+def handler(scheduler: Scheduler, topic: Topic) -> Callable[[Any], Awaitable[None]]:
+    """The handler the scheduler's consumer of `topic` runs for each event."""
+    return handler_spec(scheduler, topic).handler
+
+
+def handler_spec(scheduler: Scheduler, topic: Topic) -> ConsumerSpec[Any]:
+    [spec] = [s for s in scheduler.consumers if s.topic is topic]
+    return spec
 
 
 @asynccontextmanager

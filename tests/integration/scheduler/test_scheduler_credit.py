@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from scheduler_helpers import StandInBilling, StandInProber, final_verdict, lead, publisher, running
+from scheduler_helpers import (
+    StandInBilling,
+    StandInProber,
+    final_verdict,
+    lead,
+    publisher,
+    read,
+    released_pending,
+    running,
+)
 from tests.support import until
 
 from lc_common.events import (
@@ -98,9 +107,11 @@ async def test_a_failed_batch_stops_and_an_unknown_retry_is_not_dialled(
         await pub.publish_many(BATCH_EVENTS, [("bat_f", failed)])
         await until(lambda: stand_in.releases == ["bat_f"], 60, "the reservations released")
         assert not stand_in.reserved
-        assert not any(e.batch_id == "bat_f" for e in schedule.entries.values())
+        assert not await read(schedule, lambda tx: tx.open_entries("bat_f"))
         await until(
-            lambda: not schedule.batches["bat_f"].release_pending, 30, "the release recorded"
+            lambda: read(schedule, lambda tx: not released_pending(tx, "bat_f")),
+            30,
+            "the release recorded",
         )
 
         # Late verdicts of the calls in flight, a retry of a dropped lead and one of a

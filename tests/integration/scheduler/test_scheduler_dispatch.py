@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from scheduler_helpers import TopicReader, lead, publisher, running
+from scheduler_helpers import TopicReader, lead, publisher, read, running
 from tests.support import until
 
 from lc_common.events import LEADS_ACCEPTED, ProbeRequestV1
@@ -43,4 +43,7 @@ async def test_accepted_leads_are_dispatched_to_a_trunk_that_carries_them(
         counts = Counter(p.trunk for _, p in probes)
         assert counts["alpha"] <= 4 and counts["beta"] <= 6
         schedule = app.state.scheduler.schedule
-        assert {lid for s in schedule.outstanding.values() for lid in s} == set(by_lead)
+        outstanding = await read(
+            schedule, lambda tx: tx.outstanding("alpha") | tx.outstanding("beta")
+        )
+        assert outstanding == set(by_lead)

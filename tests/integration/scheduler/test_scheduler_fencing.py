@@ -16,17 +16,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from scheduler_helpers import TopicReader, lead, publisher, running
+from scheduler_helpers import TopicReader, accept, handler, lead, publisher, read, running
 from tests.support import until
 
 from lc_common.clock import ManualClock
-from lc_common.events import BatchEventV1, Topic
+from lc_common.events import BATCH_EVENTS, BatchEventV1, Topic
 from lc_common.store import connect_mongo, database
 from lc_common.trunks import load_trunks
 from lc_scheduler.adapters.kafka import KafkaProbePublisher
 from lc_scheduler.adapters.lease import MongoLeaseStore
 from lc_scheduler.adapters.repository import ENTRIES, Repository
-from lc_scheduler.bootstrap import Scheduler, build_scheduler
+from lc_scheduler.bootstrap import Scheduler, build
 from lc_scheduler.config import SchedulerSettings
 from lc_scheduler.leadership import Leadership, LeadershipLost
 
@@ -55,7 +55,7 @@ async def scheduler_on(
     try:
         repo = Repository(database(client, settings))
         await repo.ensure_indexes()
-        scheduler = build_scheduler(
+        scheduler = build(
             settings,
             repo,
             probe_publisher,
@@ -91,13 +91,14 @@ async def test_a_stale_leader_writes_nothing_publishes_nothing_and_steps_down(
             assert await first_lease.try_acquire()
             await first.start(first_lease.epoch)
             leads = [lead("bat_f", i, f"+614{i:08d}") for i in range(3)]
-            await first.handlers.accept_many(leads)
+            await accept(first, leads)
             # The first stops being driven; its lease runs out and the second takes over.
             clock.advance(TTL + timedelta(seconds=1))
             assert await second_lease.try_acquire()
             assert second_lease.epoch == first_lease.epoch + 1
             await second.start(second_lease.epoch)
-            assert set(second.schedule.entries) == {e.lead_id for e in leads}
+            opened = await read(second.schedule, lambda tx: tx.open_entries())
+            assert {e.lead_id for e in opened} == {e.lead_id for e in leads}
 
             # The first does not know: it tries a round. Its write is refused.
             with pytest.raises(LeadershipLost):
@@ -109,7 +110,7 @@ async def test_a_stale_leader_writes_nothing_publishes_nothing_and_steps_down(
             assert {d["fence"] for d in docs} == {second_lease.epoch}
             assert await first.relay.publish_unsent() == 0
             with pytest.raises(LeadershipLost):  # a batch record too
-                await first.handlers.on_batch_event(
+                await handler(first, BATCH_EVENTS)(
                     BatchEventV1(account_id="acc_test", batch_id="bat_f", kind="paused")
                 )
 
@@ -132,9 +133,9 @@ async def test_requests_committed_but_never_published_are_sent_once_by_the_next_
     leads = [lead("bat_o", i, f"+614{i:08d}") for i in range(4)]
     async with scheduler_on(settings, BrokerDown(), clock) as crashed:
         await crashed.start(1)
-        await crashed.handlers.accept_many(leads)
+        await accept(crashed, leads)
         assert await crashed.dispatcher.run_round() == 0  # stored outstanding, unsent
-        assert len(crashed.schedule.unsent) == 4
+        assert len(await read(crashed.schedule, lambda tx: tx.unsent())) == 4
     topic = settings.topic("probe.requests.beta")
     async with (
         TopicReader(kafka_bootstrap, [topic]) as reader,
@@ -142,7 +143,9 @@ async def test_requests_committed_but_never_published_are_sent_once_by_the_next_
     ):
         schedule = app.state.scheduler.schedule
         await until(lambda: len(reader.probes()) >= 4, 60, "the outbox relayed")
-        await until(lambda: not schedule.unsent, 30, "every request marked sent")
+        await until(
+            lambda: read(schedule, lambda tx: not tx.unsent()), 30, "every request marked sent"
+        )
         # A later relay pass (a sweep) finds nothing unsent: each request went out once.
         await app.state.scheduler.dispatcher.sweep()
         assert Counter(p.lead_id for _, p in reader.probes()) == Counter(

@@ -9,7 +9,15 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from scheduler_helpers import StandInProber, final_verdict, lead, publisher, running
+from scheduler_helpers import (
+    StandInProber,
+    all_final,
+    final_verdict,
+    lead,
+    publisher,
+    read,
+    running,
+)
 from tests.support import until
 
 from lc_common.events import LEAD_VERDICTS, LEADS_ACCEPTED
@@ -50,7 +58,8 @@ async def test_only_the_lease_holder_dispatches_and_the_standby_takes_over(
             await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in leads])
             # Mobiles go to beta only: 3 channels x 2 = 6 out, the other 6 wait.
             await until(lambda: len(prober.requests) == 6, 60, "six probes out")
-            assert len(first.state.scheduler.schedule.entries) == 12
+            schedule = first.state.scheduler.schedule
+            assert len(await read(schedule, lambda tx: tx.open_entries())) == 12
             assert second.state.scheduler is None and not second.state.leadership.is_leader
             if not clean_stop:
                 # A crash: the lease is not given up and must run out first.
@@ -72,5 +81,5 @@ async def test_only_the_lease_holder_dispatches_and_the_standby_takes_over(
             await until(
                 lambda: len({p.lead_id for p in prober.requests}) == 12, 60, "every lead dispatched"
             )
-            await until(lambda: not second.state.scheduler.schedule.entries, 60, "all final")
+            await until(lambda: all_final(second.state.scheduler.schedule), 60, "all final")
             assert set(Counter(p.lead_id for p in prober.requests).values()) == {1}

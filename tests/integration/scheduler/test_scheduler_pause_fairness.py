@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduler_helpers import StandInProber, lead, publisher, running
+from scheduler_helpers import StandInProber, all_final, lead, paused, publisher, read, running
 from tests.support import until
 
 from lc_common.events import BATCH_EVENTS, LEADS_ACCEPTED, BatchEventV1
@@ -36,7 +36,9 @@ async def test_pause_stops_dispatch_and_resume_finishes_the_batch(
             pause = BatchEventV1(account_id="acc_1", batch_id="bat_p", kind="paused")
             await pub.publish(BATCH_EVENTS, pause, key="bat_p")
             await until(
-                lambda: not scheduler.schedule.batches["bat_p"].dispatchable, 60, "pause applied"
+                lambda: read(scheduler.schedule, lambda tx: paused(tx, "bat_p")),
+                60,
+                "pause applied",
             )
             took = time.monotonic() - paused_at
             print(f"pause applied {took:.2f}s after the event")
@@ -52,7 +54,9 @@ async def test_pause_stops_dispatch_and_resume_finishes_the_batch(
                 LEAD_VERDICTS, [(p.lead_id, final_verdict(p)) for p in prober.requests]
             )
             await until(
-                lambda: not scheduler.schedule.outstanding["beta"], 60, "in-flight answered"
+                lambda: read(scheduler.schedule, lambda tx: not tx.outstanding("beta")),
+                60,
+                "in-flight answered",
             )
             # ...and nothing more goes out while paused, however many rounds run.
             for _ in range(3):
@@ -63,7 +67,7 @@ async def test_pause_stops_dispatch_and_resume_finishes_the_batch(
             await until(
                 lambda: len({p.lead_id for p in prober.requests}) == 40, 60, "all dispatched"
             )
-            await until(lambda: not scheduler.schedule.entries, 60, "all final")
+            await until(lambda: all_final(scheduler.schedule), 60, "all final")
             # Resumed where it stopped: no lead was dialled twice.
             assert len(prober.requests) == 40
 
@@ -104,5 +108,5 @@ async def test_small_batch_after_large_batch_finishes_first(
                 f"finished {small_done:.1f}s after start"
             )
             assert small_done < large_done
-            await until(lambda: not scheduler.schedule.entries, 60, "all final")
+            await until(lambda: all_final(scheduler.schedule), 60, "all final")
             assert len(prober.requests) == large_n + small_n

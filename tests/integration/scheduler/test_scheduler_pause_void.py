@@ -7,7 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from scheduler_helpers import StandInBilling, StandInProber, lead, publisher, running
+from scheduler_helpers import (
+    StandInBilling,
+    StandInProber,
+    all_final,
+    lead,
+    publisher,
+    read,
+    running,
+)
 from tests.support import until
 
 from lc_common.events import BATCH_EVENTS, LEADS_ACCEPTED, BatchEventV1
@@ -36,20 +44,24 @@ async def test_requests_out_at_a_pause_are_dialled_again_after_resume_on_their_r
             )
             await pub.publish(BATCH_EVENTS, pause, key="bat_v")
 
-            def voided() -> bool:
-                entries = [scheduler.schedule.entries.get(lid) for lid in first]
+            async def voided() -> bool:
+                entries = await read(
+                    scheduler.schedule, lambda tx: [tx.entry(lid) for lid in first]
+                )
                 return all(
                     e is not None and e.state == "queued" and e.last_reason == "paused"
                     for e in entries
                 )
 
             await until(voided, 60, "the requests out voided, their leads queued again")
-            assert not scheduler.schedule.outstanding["beta"]
+            assert not await read(scheduler.schedule, lambda tx: tx.outstanding("beta"))
             # Due again, but paused: nothing goes out.
             await until(
-                lambda: all(
-                    e.due_at <= scheduler.dispatcher.clock.now()
-                    for e in scheduler.schedule.entries.values()
+                lambda: read(
+                    scheduler.schedule,
+                    lambda tx: all(
+                        e.due_at <= scheduler.dispatcher.clock.now() for e in tx.open_entries()
+                    ),
                 ),
                 30,
                 "the voided leads due",
@@ -61,7 +73,7 @@ async def test_requests_out_at_a_pause_are_dialled_again_after_resume_on_their_r
             prober.answer = True
             resume = BatchEventV1(account_id="acc_v", batch_id="bat_v", kind="resumed")
             await pub.publish(BATCH_EVENTS, resume, key="bat_v")
-            await until(lambda: not scheduler.schedule.entries, 60, "every lead final")
+            await until(lambda: all_final(scheduler.schedule), 60, "every lead final")
     again = prober.requests[4:]
     assert sorted(p.lead_id for p in again) == sorted(first)
     assert all(p.probe_id != first[p.lead_id].probe_id for p in again)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import structlog.testing
 from prometheus_client import REGISTRY
-from scheduler_helpers import final_verdict, lead, publisher, running
+from scheduler_helpers import attempt, final_verdict, lead, paused, publisher, read, running
 from tests.support import UNDECODABLE, read_dead_letters, until
 
 from lc_common.events import (
@@ -85,14 +85,18 @@ async def test_every_input_topic_parks_poison_and_goes_on(scheduler_settings: An
         )
         pause = BatchEventV1(account_id="acc_1", batch_id="bat_ok", kind="paused")
         steps: list[tuple[Topic, Any, Any]] = [
-            (LEADS_ACCEPTED, first, lambda: first.lead_id in schedule.entries),
-            (PROBE_RETRIES, retry, lambda: schedule.entries[first.lead_id].attempt == 2),
+            (LEADS_ACCEPTED, first, lambda: read(schedule, lambda tx: tx.entry(first.lead_id))),
+            (
+                PROBE_RETRIES,
+                retry,
+                lambda: read(schedule, lambda tx: attempt(tx, first.lead_id) == 2),
+            ),
             (
                 LEAD_VERDICTS,
                 final_verdict(probe.model_copy(update={"attempt": 2})),
-                lambda: first.lead_id not in schedule.entries,
+                lambda: read(schedule, lambda tx: tx.entry(first.lead_id) is None),
             ),
-            (BATCH_EVENTS, pause, lambda: schedule.batches["bat_ok"].paused),
+            (BATCH_EVENTS, pause, lambda: read(schedule, lambda tx: paused(tx, "bat_ok"))),
         ]
         for topic, good, handled in steps:
             await parked_at_decode_and_the_next_event_handled(

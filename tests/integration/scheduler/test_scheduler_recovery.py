@@ -10,8 +10,10 @@ from prometheus_client import REGISTRY
 from scheduler_helpers import (
     StandInProber,
     TopicReader,
+    all_final,
     lead,
     publisher,
+    read,
     running,
     stand_in_ingest,
 )
@@ -34,7 +36,7 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
             await pub.publish_many(LEADS_ACCEPTED, [(e.lead_id, e) for e in known])
             await until(lambda: len(reader.probes()) == 6, 60, "six probes out")
         first = {p.lead_id: p for _, p in reader.probes()}
-        assert len(app.state.scheduler.schedule.entries) == 12
+        assert len(await read(app.state.scheduler.schedule, lambda tx: tx.open_entries())) == 12
 
     # The broker comes back empty (a fresh topic prefix); the database is kept.
     # ingest still lists the 12 and 3 more whose `leads.accepted` was lost.
@@ -68,7 +70,7 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
                 90,
                 "every open lead dispatched again",
             )
-            await until(lambda: not app.state.scheduler.schedule.entries, 60, "all final")
+            await until(lambda: all_final(app.state.scheduler.schedule), 60, "all final")
             assert calls[0]["open"] == "true" and len(calls) == 4  # 15 leads, pages of 4
             # No lead lost, none finalised twice: a probe may go out again after its
             # timeout (3 s here, less than the verdict consumer's group join), and its

@@ -10,7 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
-from scheduler_helpers import StandInProber, final_verdict, publisher, running
+from scheduler_helpers import (
+    StandInProber,
+    deleted_here,
+    final_verdict,
+    publisher,
+    read,
+    retention_started,
+    running,
+    stored,
+)
 from tests.support import serving, until
 
 from lc_common.clock import ManualClock
@@ -70,10 +79,7 @@ async def test_a_batch_past_retention_ends_deleted_with_leads_purged(
             assert await shown("connected")
             schedule = app.state.scheduler.schedule
             await until(
-                lambda: (
-                    batch_id in schedule.batches
-                    and schedule.batches[batch_id].retention_from is not None
-                ),
+                lambda: read(schedule, lambda tx: retention_started(tx, batch_id)),
                 30,
                 "the retention clock started from the finished event",
             )
@@ -84,7 +90,7 @@ async def test_a_batch_past_retention_ends_deleted_with_leads_purged(
             assert await leads.count_documents({"batch_id": batch_id}) == 3
             assert await status() == "finished"  # not yet: 41 days
             lead_ids = [f"{batch_id}:{row:09d}" for row in range(6)]
-            assert len(await schedule.repo.entries(lead_ids)) == 3
+            assert len(await stored(schedule, lead_ids)) == 3
 
             async def deleted() -> bool:
                 return await status() == "deleted"
@@ -95,5 +101,5 @@ async def test_a_batch_past_retention_ends_deleted_with_leads_purged(
             assert gone.status_code == 410
             assert "retention" in gone.json()["error"]["message"]
             assert await leads.count_documents({"batch_id": batch_id}) == 0
-            assert schedule.batches[batch_id].deleted
-            assert await schedule.repo.entries(lead_ids) == {}
+            assert await read(schedule, lambda tx: deleted_here(tx, batch_id))
+            assert await stored(schedule, lead_ids) == {}

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from lc_common.clock import ManualClock
+from lc_common.consumer import Bulk, Single
 from lc_common.events import (
+    BATCH_EVENTS,
+    LEAD_VERDICTS,
+    LEADS_ACCEPTED,
     LEADS_DISPATCHED,
+    PROBE_RETRIES,
     BatchEventV1,
     Event,
     Evidence,
@@ -23,10 +29,13 @@ from lc_common.events import (
 from lc_common.trunks import Trunk
 from lc_scheduler.adapters.billing import Reservation
 from lc_scheduler.adapters.ingest import DeleteOutcome, OpenLead, OpenLeadsPage
-from lc_scheduler.bootstrap import Scheduler, build_scheduler
+from lc_scheduler.bootstrap import Scheduler, build
 from lc_scheduler.config import SchedulerSettings
 from lc_scheduler.domain.batches import BatchRecord
 from lc_scheduler.domain.entries import Entry
+from lc_scheduler.schedule import Schedule, Transaction
+
+T = TypeVar("T")
 
 
 class MemoryStore:
@@ -189,7 +198,7 @@ class Harness:
         }
         values.update(settings)
         self.settings = SchedulerSettings(**values)
-        self.scheduler: Scheduler = build_scheduler(
+        self.scheduler: Scheduler = build(
             self.settings,
             self.store,
             self.publisher,
@@ -206,8 +215,25 @@ class Harness:
         self._seen = len(self.publisher.sent)
         return self
 
+    async def deliver(self, topic: Topic, *events: Event) -> None:
+        """Hand events to the scheduler as its consumer of `topic` does: a `Bulk` spec
+        takes them in one call, a concurrent one all at once, any other one by one."""
+        [spec] = [s for s in self.scheduler.consumers if s.topic is topic]
+        if isinstance(spec.strategy, Bulk):
+            await spec.strategy.handler(list(events))
+            return
+        if isinstance(spec.strategy, Single) and spec.strategy.concurrency > 1:
+            await asyncio.gather(*(spec.handler(event) for event in events))
+            return
+        for event in events:
+            await spec.handler(event)
+
+    async def read(self, look: Callable[[Transaction], T]) -> T:
+        """What `look` reads of the schedule, in a transaction."""
+        return await read(self.scheduler.schedule, look)
+
     async def accept(self, *leads: LeadAcceptedV1) -> None:
-        await self.scheduler.handlers.accept_many(list(leads))
+        await self.deliver(LEADS_ACCEPTED, *leads)
 
     async def round(self) -> list[ProbeRequestV1]:
         """Run dispatch rounds until nothing more goes out; the new probe requests."""
@@ -217,6 +243,28 @@ class Harness:
         self._seen = len(self.publisher.sent)
         return new
 
+    def verdict_event(
+        self,
+        probe: ProbeRequestV1,
+        *,
+        final: bool,
+        status: str = "connected",
+        next_attempt_at: datetime | None = None,
+    ) -> LeadVerdictV1:
+        return LeadVerdictV1(
+            account_id=probe.account_id,
+            batch_id=probe.batch_id,
+            lead_id=probe.lead_id,
+            probe_id=probe.probe_id,
+            attempt=probe.attempt,
+            status=status,  # type: ignore[arg-type]
+            final=final,
+            detail="test",
+            confidence=90,
+            evidence=Evidence(trunk=probe.trunk, codes=[180], tested_at=self.clock.now()),
+            next_attempt_at=next_attempt_at,
+        )
+
     async def verdict(
         self,
         probe: ProbeRequestV1,
@@ -225,21 +273,15 @@ class Harness:
         status: str = "connected",
         next_attempt_at: datetime | None = None,
     ) -> None:
-        await self.scheduler.handlers.on_verdict(
-            LeadVerdictV1(
-                account_id=probe.account_id,
-                batch_id=probe.batch_id,
-                lead_id=probe.lead_id,
-                probe_id=probe.probe_id,
-                attempt=probe.attempt,
-                status=status,  # type: ignore[arg-type]
-                final=final,
-                detail="test",
-                confidence=90,
-                evidence=Evidence(trunk=probe.trunk, codes=[180], tested_at=self.clock.now()),
-                next_attempt_at=next_attempt_at,
-            )
+        event = self.verdict_event(
+            probe, final=final, status=status, next_attempt_at=next_attempt_at
         )
+        await self.deliver(LEAD_VERDICTS, event)
+
+    async def verdicts(self, probes: Sequence[ProbeRequestV1], *, final: bool) -> None:
+        """A verdict of each probe, delivered together (as a burst reaches the runner)."""
+        events = [self.verdict_event(p, final=final) for p in probes]
+        await self.deliver(LEAD_VERDICTS, *events)
 
     async def retry(
         self,
@@ -262,17 +304,18 @@ class Harness:
             not_before=not_before,
             avoid_trunk=avoid_trunk,
         )
-        await self.scheduler.handlers.on_retry(event)
+        await self.deliver(PROBE_RETRIES, event)
         return event
 
     async def batch_event(self, batch_id: str, kind: str, account: str = "acc_1") -> None:
-        await self.scheduler.handlers.on_batch_event(
+        await self.deliver(
+            BATCH_EVENTS,
             BatchEventV1(
                 account_id=account,
                 batch_id=batch_id,
                 kind=kind,  # type: ignore[arg-type]
                 occurred_at=self.clock.now(),
-            )
+            ),
         )
 
     def entry(self, lead_id: str) -> Entry:
@@ -287,3 +330,16 @@ def lead(batch: str, row: int, e164: str, account: str = "acc_1") -> LeadAccepte
 
 def replace(entry: Entry, **kw: Any) -> Entry:
     return dataclasses.replace(entry, **kw)
+
+
+def batch(tx: Transaction, batch_id: str) -> BatchRecord:
+    """The batch's record, which the test expects the scheduler to hold."""
+    record = tx.batch(batch_id)
+    assert record is not None, f"no record of {batch_id}"
+    return record
+
+
+async def read(schedule: Schedule, look: Callable[[Transaction], T]) -> T:
+    """What `look` reads of the schedule, in a transaction."""
+    async with schedule.transaction() as tx:
+        return look(tx)

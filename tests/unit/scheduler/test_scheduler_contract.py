@@ -1,8 +1,9 @@
 """Contract: every example message of the scheduler's input topics goes through its handlers.
 
-Decoded as the consumer runner decodes (`ConsumerSpec.decode`) and handled by the
-very handler of each `ConsumerSpec`, on the in-memory adapters, in the order a
-lead lives: accepted, retried, judged, its batch changing.
+Decoded as the consumer runner decodes (`ConsumerSpec.decode`) and handed to the
+scheduler as its runner does (`Harness.deliver`: the bulk handler of a `Bulk`
+spec, else the spec's handler), on the in-memory adapters, in the order a lead
+lives: accepted, retried, judged, its batch changing.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ LIFE = (LEADS_ACCEPTED, PROBE_RETRIES, LEAD_VERDICTS, BATCH_EVENTS, BILLING_EVEN
 
 async def test_every_example_of_every_input_topic_is_handled() -> None:
     harness = await Harness(ManualClock(NOW)).start()
-    specs = {spec.topic.name: spec for spec in harness.scheduler.consumer_specs()}
+    specs = {spec.topic.name: spec for spec in harness.scheduler.consumers}
     assert set(specs) == {topic.name for topic in LIFE}
     [accepted, *_] = examples(LEADS_ACCEPTED)
     assert accepted.key is not None
@@ -38,7 +39,7 @@ async def test_every_example_of_every_input_topic_is_handled() -> None:
     for topic in LIFE:
         spec = specs[topic.name]
         for example in examples(topic):
-            await spec.handler(spec.decode(example.value))
+            await harness.deliver(topic, spec.decode(example.value))
         entry = harness.store.entries_by_id.get(lead_id)
         states[topic.name] = entry.state if entry else None
     # The examples tell one lead's story: accepted, retried, finally judged, its batch

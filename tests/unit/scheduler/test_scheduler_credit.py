@@ -7,10 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
-from scheduler_fakes import FakeIngest, Harness, lead
+from scheduler_fakes import FakeIngest, Harness, batch, lead
 
 from lc_common.clock import ManualClock
-from lc_common.events import CreditEventV1, ProbeRequestV1, ProbeRetryV1
+from lc_common.events import (
+    BILLING_EVENTS,
+    PROBE_RETRIES,
+    CreditEventV1,
+    ProbeRequestV1,
+    ProbeRetryV1,
+)
 from lc_scheduler.adapters.ingest import OpenLead
 from lc_scheduler.config import SchedulerSettings
 
@@ -47,8 +53,8 @@ async def test_an_account_without_credit_is_blocked_until_credit_is_restored() -
     assert await h.round() == [] and len(h.billing.calls) == calls  # blocked: not even asked
     assert {h.entry(e.lead_id).state for e in mobiles("bat_p", 3, account="acc_poor")} == {"queued"}
     h.billing.credit["acc_poor"] = 10
-    await h.scheduler.credit.on_credit_event(
-        CreditEventV1(account_id="acc_poor", kind="restored", balance=10)
+    await h.deliver(
+        BILLING_EVENTS, CreditEventV1(account_id="acc_poor", kind="restored", balance=10)
     )
     assert len(await h.round()) == 3
     assert metric("lc_scheduler_blocked_accounts") == 0
@@ -91,7 +97,7 @@ async def test_nothing_is_dialled_while_billing_does_not_answer() -> None:
     h.billing.down = True
     assert await h.round() == []
     assert metric("lc_scheduler_reservations_total", outcome="unanswered") - before == 3
-    assert not h.scheduler.schedule.outstanding["beta"]
+    assert not await h.read(lambda tx: tx.outstanding("beta"))
     h.billing.down = False
     assert len(await h.round()) == 3
 
@@ -112,11 +118,11 @@ async def test_a_failed_batch_stops_and_its_reservations_are_released() -> None:
     await h.accept(*mobiles("bat_f", 10))
     out = await h.round()  # 6 out (beta's bound), 4 queued
     await h.batch_event("bat_f", "failed")
-    assert not h.scheduler.schedule.entries and not h.store.entries_by_id
-    assert h.scheduler.schedule.batches["bat_f"].release_pending
+    assert not await h.read(lambda tx: tx.open_entries()) and not h.store.entries_by_id
+    assert await h.read(lambda tx: batch(tx, "bat_f").release_pending)
     await h.scheduler.credit.release_closed()
     assert h.billing.releases == ["bat_f"] and not h.billing.reserved
-    assert not h.scheduler.schedule.batches["bat_f"].release_pending
+    assert not await h.read(lambda tx: batch(tx, "bat_f").release_pending)
     # Calls in flight may still answer: nothing changes, nothing more is dialled.
     await h.verdict(out[0], final=False, next_attempt_at=clock.now())
     await h.retry(out[1], not_before=clock.now())
@@ -142,7 +148,8 @@ async def test_a_release_is_asked_again_until_billing_answers() -> None:
 async def test_a_retry_for_a_lead_never_accepted_is_not_dialled() -> None:
     h = await Harness(ManualClock(NOON)).start()
     before = metric("lc_scheduler_unknown_lead_retries_total")
-    await h.scheduler.handlers.on_retry(
+    await h.deliver(
+        PROBE_RETRIES,
         ProbeRetryV1(
             account_id="acc_1",
             batch_id="bat_u",
@@ -151,7 +158,7 @@ async def test_a_retry_for_a_lead_never_accepted_is_not_dialled() -> None:
             attempt=2,
             reason="indeterminate",
             not_before=NOON,
-        )
+        ),
     )
     assert await h.round() == [] and not h.store.entries_by_id
     assert metric("lc_scheduler_unknown_lead_retries_total") - before == 1
@@ -164,7 +171,7 @@ async def test_a_final_verdict_closes_the_lead_whatever_its_probe_id() -> None:
     # The classifier re-emits the final verdict of a lead already final there.
     await h.verdict(probe.model_copy(update={"probe_id": "another-probe"}), final=True)
     assert h.entry(probe.lead_id).state == "final"
-    assert not h.scheduler.schedule.outstanding["beta"]
+    assert not await h.read(lambda tx: tx.outstanding("beta"))
 
 
 async def test_requests_carry_the_epoch_and_expire_before_the_sweep_redispatches() -> None:

@@ -34,7 +34,7 @@ async def test_outstanding_never_exceeds_the_bound_and_verdicts_free_room() -> N
     await h.verdict(sent[1], final=False, next_attempt_at=clock.now() + timedelta(hours=1))
     more = await h.round()
     assert len(more) == 2 and {r.lead_id for r in more}.isdisjoint({sent[0].lead_id})
-    assert len(h.scheduler.schedule.outstanding["beta"]) == 6
+    assert len(await h.read(lambda tx: tx.outstanding("beta"))) == 6
 
 
 async def test_landlines_spread_over_every_trunk_that_carries_them() -> None:
@@ -88,9 +88,9 @@ async def test_small_batch_after_a_large_one_finishes_first() -> None:
     rounds = 0
     while len(done) < 2 and rounds < 2000:
         rounds += 1
-        for probe in await h.round():  # a prober that answers at once
-            await h.verdict(probe, final=True)
-            counts[probe.batch_id] += 1
+        probes = await h.round()
+        await h.verdicts(probes, final=True)  # a prober that answers at once
+        counts.update(probe.batch_id for probe in probes)
         for batch, total in (("bat_large", 3000), ("bat_small", 60)):
             if counts[batch] == total and batch not in done:
                 done[batch] = rounds
@@ -118,7 +118,7 @@ async def test_deleted_batch_is_dropped() -> None:
     await h.batch_event("bat_x", "resumed")
     await h.accept(*mobiles("bat_x", 5))  # late replays are ignored
     assert await h.round() == []
-    assert not h.store.entries_by_id and not h.scheduler.schedule.entries
+    assert not h.store.entries_by_id and not await h.read(lambda tx: tx.open_entries())
 
 
 async def test_unanswered_probe_is_dispatched_again_with_a_new_probe_id() -> None:
@@ -164,7 +164,7 @@ async def test_a_restart_loses_no_retry() -> None:
     # A new process over the same store.
     h2 = await Harness(clock, store=store).start()
     assert await h2.round() == []
-    assert h2.scheduler.schedule.outstanding["beta"] == {b.lead_id}
+    assert await h2.read(lambda tx: tx.outstanding("beta")) == {b.lead_id}
     clock.advance(timedelta(hours=1))
     (again,) = await h2.round()
     assert again.lead_id == a.lead_id and again.attempt == 2
@@ -179,7 +179,7 @@ async def test_a_publish_failure_keeps_the_requests_in_the_outbox_until_the_brok
     h.publisher.fail = True
     assert await h.round() == []
     # Outstanding (they hold the trunk's room) and stored unsent.
-    assert len(h.scheduler.schedule.outstanding["beta"]) == 3
+    assert len(await h.read(lambda tx: tx.outstanding("beta"))) == 3
     assert {e.sent for e in h.store.entries_by_id.values()} == {False}
     h.publisher.fail = False
     sent = await h.round()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from scheduler_fakes import FakeIngest, Harness, lead
+from scheduler_fakes import FakeIngest, Harness, batch, lead
 
 from lc_common.clock import ManualClock
 from lc_scheduler.domain.batches import BatchRecord, after_batch_event, retention_due
@@ -48,9 +48,9 @@ async def test_a_batch_past_retention_is_deleted_by_ingest_and_dropped_here() ->
     clock.advance(timedelta(days=1))
     assert await retention.run_once() == ["bat_old"]
     assert ingest.deletes == [("bat_old", clock.now() - KEEP)]
-    assert h.scheduler.schedule.batches["bat_old"].deleted
+    assert await h.read(lambda tx: batch(tx, "bat_old").deleted)
     assert not [e for e in h.store.entries_by_id.values() if e.batch_id == "bat_old"]
-    assert len(h.scheduler.schedule.entries) == 1
+    assert len(await h.read(lambda tx: tx.open_entries())) == 1
     # Deleted: never asked again; the `deleted` event from ingest changes nothing more.
     assert await retention.run_once() == []
     await h.batch_event("bat_old", "deleted")
@@ -66,7 +66,7 @@ async def test_ingest_refusing_keeps_the_batch_until_its_resume_arrives() -> Non
     clock.advance(KEEP)
     ingest.delete_answers["bat_p"] = "not_expired"  # the client unpaused a moment ago
     assert await h.scheduler.retention.run_once() == []
-    assert not h.scheduler.schedule.batches["bat_p"].deleted
+    assert not await h.read(lambda tx: batch(tx, "bat_p").deleted)
     await h.batch_event("bat_p", "resumed")
     assert await h.scheduler.retention.run_once() == []
     assert len(ingest.deletes) == 1

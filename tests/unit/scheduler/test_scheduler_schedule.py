@@ -83,7 +83,7 @@ async def test_three_days_of_retries_over_a_weekend_and_wa_day() -> None:
     clock.advance(timedelta(days=1))
     assert await h.round() == []
     assert h.entry(s.lead_id).state == h.entry(p.lead_id).state == "final"
-    assert not h.scheduler.schedule.entries
+    assert not await h.read(lambda tx: tx.open_entries())
     assert not h.store.batch_records["bat_1"].active
 
 

@@ -5,7 +5,8 @@ Run: `lc-scheduler` (`lc_scheduler.main:run`), HTTP on `LC_HTTP_PORT` (8002):
 
 How it works
 - Consumes `leads.accepted`, `probe.retries`, `lead.verdicts`, `batch.events`,
-  `billing.events` (groups `scheduler.*`, one runner each, dead letters to `<topic>.dlq`);
+  `billing.events` (groups `scheduler.*`, one runner each, its strategy on its spec in
+  `consumers`, a handler module per topic in `handlers/`, dead letters to `<topic>.dlq`);
   publishes `ProbeRequestV1` to `probe.requests.<trunk>`, and after each round
   `LeadsDispatchedV1` per batch to `leads.dispatched` (ingest shows `testing`). Accepted leads are
   read in bulks (the `Bulk` consumer strategy, up to `LC_INTAKE_BULK_MAX` per
@@ -24,11 +25,13 @@ How it works
   its epoch, so a stale leader's write matches nothing and raises
   `LeadershipLost` (the process exits and restarts as a standby).
 - `schedule.Schedule` is the working copy of the open entries, loaded at startup:
-  per-batch heaps by due time and outstanding probes per trunk, so a round never
-  scans the store. One process owns it: replicas elect a leader through a lease
-  in MongoDB (`leadership`, collection `leases`); only the holder loads the
-  schedule, consumes and dispatches, and a standby takes over when the lease
-  runs out or is released.
+  per-batch heaps by due time and outstanding probes per trunk (`working_copy`), so a
+  round never scans the store. Its state is read and changed only inside
+  `async with schedule.transaction() as tx:` (which holds its lock), through `tx`'s
+  methods; writes go to the store first, then to the copy. One process owns it:
+  replicas elect a leader through a lease in MongoDB (`leadership`, collection
+  `leases`); only the holder loads the schedule, consumes and dispatches, and a
+  standby takes over when the lease runs out or is released.
 - `dispatcher.Dispatcher` rounds (every `LC_DISPATCH_INTERVAL_SECONDS`, and at
   once when a verdict frees room): free room per trunk = its bound minus its
   outstanding probes, the bound being channels + ceil(cps x
@@ -43,7 +46,7 @@ How it works
   after `LC_PROBE_TIMEOUT_SECONDS` (new probe id, same attempt).
 - Credit (`credit`): before a picked lead is stored as outstanding, billing
   reserves a unit for it (`POST {LC_BILLING_URL}/internal/v1/reservations`, one
-  request per account per round, outside the schedule's lock). Only reserved
+  request per account per round, outside any schedule transaction). Only reserved
   leads are dispatched; settled ones are closed without a call; refused ones go
   back to their queue and block the account until `billing.events` says
   `restored` (or a re-check every `LC_CREDIT_RECHECK_SECONDS` is granted). If
@@ -57,7 +60,7 @@ How it works
   `LC_PROBE_TIMEOUT_SECONDS` - `LC_MAX_CALL_SECONDS` - `LC_PROBE_EXPIRY_SKEW_SECONDS`,
   checked positive at startup, and `dispatched_at`) and marks it sent. billing
   and ingest are called over one pooled HTTP client.
-- Pause (`handlers.on_batch_event`): a `paused` batch is not dispatched, and its
+- Pause (`handlers.batch_events`): a `paused` batch is not dispatched, and its
   probes dispatched at or before the pause are void (the prober drops their
   requests, `lc_prober.pauses`): their leads are queued again, same attempt and
   reservation, due `LC_PAUSE_REQUEUE_AFTER_SECONDS` (default max call + skew)

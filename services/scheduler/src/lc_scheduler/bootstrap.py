@@ -1,4 +1,4 @@
-"""The one place where the scheduler's parts are built and wired together."""
+"""The one place where the scheduler's parts are built and wired together (`build`)."""
 
 from __future__ import annotations
 
@@ -9,46 +9,38 @@ from typing import Any
 import httpx
 
 from lc_common.clock import Clock, SystemClock
-from lc_common.consumer import Bulk, ConsumerRunner, ConsumerSpec, Single
-from lc_common.events import (
-    BATCH_EVENTS,
-    BILLING_EVENTS,
-    LEAD_VERDICTS,
-    LEADS_ACCEPTED,
-    PROBE_RETRIES,
-    LeadAcceptedV1,
-    LeadVerdictV1,
-    ProbeRetryV1,
-)
+from lc_common.consumer import ConsumerSpec
 from lc_common.http import pooled_client
-from lc_common.kafka import Publisher
 from lc_common.trunks import Trunk, load_trunks
 from lc_scheduler.adapters.billing import BillingClient
 from lc_scheduler.adapters.ingest import IngestClient
-from lc_scheduler.coalesce import Coalescer
 from lc_scheduler.config import SchedulerSettings
-from lc_scheduler.credit import Billing, Credit
+from lc_scheduler.consumers import scheduler_consumers
+from lc_scheduler.credit import Credit
 from lc_scheduler.dispatcher import Dispatcher, DispatchOptions
-from lc_scheduler.handlers import Handlers, Placing
-from lc_scheduler.ports import ProbePublisher, ScheduleStore
-from lc_scheduler.redrive import OpenLeadsSource, Redriver
+from lc_scheduler.domain.placing import Placing
+from lc_scheduler.handlers import (
+    BatchEvents,
+    CreditEvents,
+    LeadsAccepted,
+    LeadVerdicts,
+    ProbeRetries,
+)
+from lc_scheduler.ports import BatchDeleter, Billing, OpenLeadsSource, ProbePublisher, ScheduleStore
+from lc_scheduler.redrive import Redriver
 from lc_scheduler.relay import Lifetime, Relay
-from lc_scheduler.retention import BatchDeleter, Retention
+from lc_scheduler.retention import Retention
 from lc_scheduler.schedule import Schedule
-
-GROUP = "scheduler"
 
 
 @dataclass
 class Scheduler:
-    """The wired scheduler: state, handlers, credit, dispatcher, relay and re-drive."""
+    """The wired scheduler: state, consumers, credit, dispatcher, relay, re-drive, retention."""
 
     settings: SchedulerSettings
     trunks: list[Trunk]
     schedule: Schedule
-    handlers: Handlers
-    verdicts: Coalescer[LeadVerdictV1]
-    retries: Coalescer[ProbeRetryV1]
+    consumers: list[ConsumerSpec[Any]]
     credit: Credit
     relay: Relay
     dispatcher: Dispatcher
@@ -67,35 +59,8 @@ class Scheduler:
         for client in self.peers:
             await client.aclose()
 
-    def consumer_specs(self) -> list[ConsumerSpec[Any]]:
-        """The scheduler's consumers: topic, group, handler and limits."""
-        concurrent = Single(self.settings.consumer_concurrency)
-        # Intake must keep up with a 200,000-lead import, or a small batch queued behind
-        # it in the topic waits for all of it to be read: accepted leads go in bulks.
-        intake = Bulk(self.handlers.accept_many, max_bulk=self.settings.intake_bulk_max)
-        return [
-            ConsumerSpec(LEADS_ACCEPTED, f"{GROUP}.leads-accepted", self._accept, intake),
-            ConsumerSpec(PROBE_RETRIES, f"{GROUP}.probe-retries", self._retry, concurrent),
-            ConsumerSpec(LEAD_VERDICTS, f"{GROUP}.lead-verdicts", self._verdict, concurrent),
-            ConsumerSpec(BATCH_EVENTS, f"{GROUP}.batch-events", self.handlers.on_batch_event),
-            ConsumerSpec(BILLING_EVENTS, f"{GROUP}.billing-events", self.credit.on_credit_event),
-        ]
 
-    async def _accept(self, event: LeadAcceptedV1) -> None:
-        await self.handlers.accept_many([event])
-
-    async def _verdict(self, event: LeadVerdictV1) -> None:
-        await self.verdicts.handle(event)
-
-    async def _retry(self, event: ProbeRetryV1) -> None:
-        await self.retries.handle(event)
-
-    def consumers(self, publisher: Publisher) -> list[ConsumerRunner[Any]]:
-        """A runner per consumer spec, each with its spec's strategy."""
-        return [ConsumerRunner(self.settings, spec, publisher) for spec in self.consumer_specs()]
-
-
-def build_scheduler(
+def build(
     settings: SchedulerSettings,
     repo: ScheduleStore,
     publisher: ProbePublisher,
@@ -115,6 +80,7 @@ def build_scheduler(
     timeout = settings.http_timeout_seconds
     billing_http = pooled_client(settings.billing_url, timeout, token)
     ingest_http = pooled_client(settings.ingest_url, timeout, token)
+    ingest = IngestClient(ingest_http)
     trunks = trunks if trunks is not None else load_trunks(settings.trunks_file)
     policy = settings.calling_policy()
     schedule = Schedule(repo)
@@ -124,7 +90,6 @@ def build_scheduler(
         ignored_zones=frozenset(settings.ignored_zones),
         zone_prefixes=settings.zone_prefixes,
         windows_enforced=settings.windows_enforced,
-        # Used only when a non-final verdict names no next attempt time.
         retry_schedule=[int(gap.total_seconds()) for gap in settings.retry_policy().gaps()],
     )
     credit = Credit(
@@ -134,12 +99,11 @@ def build_scheduler(
         recheck=timedelta(seconds=settings.credit_recheck_seconds),
         release_interval=timedelta(seconds=settings.release_interval_seconds),
     )
-    handlers = Handlers(
+    batch_events = BatchEvents(
         schedule,
         clock,
-        placing,
-        on_closed=credit.release_wake.set,
         pause_requeue_after=timedelta(seconds=settings.pause_requeue_after),
+        on_closed=credit.release_wake.set,
     )
     relay = Relay(
         schedule, publisher, clock, Lifetime(timedelta(seconds=settings.probe_expiry_seconds))
@@ -160,28 +124,32 @@ def build_scheduler(
             windows_enforced=settings.windows_enforced,
         ),
     )
-    ingest = IngestClient(ingest_http)
-    source = open_leads or ingest
-    redriver = Redriver(
-        handlers,
-        source,
-        clock,
-        settings.redrive_page_size,
-        timedelta(seconds=settings.redrive_final_grace_seconds),
-    )
     return Scheduler(
         settings=settings,
         trunks=trunks,
         schedule=schedule,
-        handlers=handlers,
-        verdicts=Coalescer(handlers.apply_verdicts, settings.insert_batch_max),
-        retries=Coalescer(handlers.apply_retries, settings.insert_batch_max),
+        consumers=scheduler_consumers(
+            settings,
+            LeadsAccepted(schedule, placing, clock),
+            ProbeRetries(schedule, placing),
+            LeadVerdicts(schedule, placing, clock),
+            batch_events,
+            CreditEvents(schedule, credit.blocks),
+        ),
         credit=credit,
         relay=relay,
         dispatcher=dispatcher,
-        redriver=redriver,
+        redriver=Redriver(
+            schedule,
+            placing,
+            open_leads or ingest,
+            clock,
+            settings.redrive_page_size,
+            timedelta(seconds=settings.redrive_final_grace_seconds),
+        ),
         retention=Retention(
-            handlers,
+            schedule,
+            batch_events,
             deleter or ingest,
             clock,
             keep=timedelta(days=settings.retention_days),

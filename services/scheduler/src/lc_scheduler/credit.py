@@ -3,7 +3,8 @@
 A dispatch round asks billing for a reservation of each lead it picked, one
 request per account, outside the schedule's lock; only reserved leads are
 dispatched. A refusal blocks the account (`domain.credit`) until billing
-announces `restored` on `billing.events`, or a periodic re-check is granted. A
+announces `restored` on `billing.events` (`handlers.credit_events`), or a
+periodic re-check is granted. A
 lead billing calls settled is final there: it is closed without a call. If
 billing does not answer, the account's leads wait for the next round: nothing
 is ever dialled without a reservation.
@@ -19,28 +20,19 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Protocol
 
 import structlog
 
 from lc_common.clock import Clock
-from lc_common.events import CreditEventV1
 from lc_scheduler import metrics
 from lc_scheduler.adapters.billing import Reservation
 from lc_scheduler.domain.batches import reservations_released
 from lc_scheduler.domain.credit import CreditBlocks
 from lc_scheduler.domain.entries import Entry
+from lc_scheduler.ports import Billing
 from lc_scheduler.schedule import Schedule
 
 log = structlog.get_logger(__name__)
-
-
-class Billing(Protocol):
-    """billing's reservation API."""
-
-    async def reserve(self, account_id: str, leads: Sequence[tuple[str, str]]) -> Reservation: ...
-
-    async def release_batch(self, batch_id: str) -> None: ...
 
 
 class Credit:
@@ -105,35 +97,24 @@ class Credit:
             log.info("account_unblocked", account_id=account_id, by="recheck")
         return answer
 
-    async def on_credit_event(self, event: CreditEventV1) -> None:
-        """`restored`: the account's batches may be dispatched again.
-
-        `exhausted` follows a refusal this scheduler saw itself (or its predecessor,
-        whose refusal the next round repeats): nothing to do.
-        """
-        if event.kind != "restored":
-            return
-        if self.blocks.unblock(event.account_id):
-            metrics.BLOCKED_ACCOUNTS.set(len(self.blocks))
-            log.info("account_unblocked", account_id=event.account_id, by="restored")
-            self.schedule.wake.set()
-
     async def release_closed(self) -> list[str]:
         """Ask billing to release the reservations of every closed batch still pending; the
         batch ids released."""
+        async with self.schedule.transaction() as tx:
+            pending = [r for r in tx.batches() if r.release_pending]
         released = []
-        for record in [r for r in self.schedule.batches.values() if r.release_pending]:
+        for record in pending:
             try:
                 await self.billing.release_batch(record.batch_id)
             except Exception as exc:  # asked again at the next pass
                 metrics.RELEASES.labels("unanswered").inc()
                 log.warning("release_unanswered", batch_id=record.batch_id, error=repr(exc))
                 continue
-            async with self.schedule.lock:
+            async with self.schedule.transaction() as tx:
                 # A reservation granted meanwhile re-marks the batch (a new record):
                 # then it is released once more at the next pass.
-                if self.schedule.batches.get(record.batch_id) is record:
-                    await self.schedule.save_batches([reservations_released(record)])
+                if tx.batch(record.batch_id) is record:
+                    await tx.save_batches([reservations_released(record)])
             metrics.RELEASES.labels("released").inc()
             log.info("reservations_released", batch_id=record.batch_id)
             released.append(record.batch_id)

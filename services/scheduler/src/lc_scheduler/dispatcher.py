@@ -1,17 +1,16 @@
 """The dispatch loop: each round sends as many due leads as the trunks can take, fairly.
 
-A round has three steps. Under the schedule's lock it computes each trunk's
+A round has three steps. In one schedule transaction it computes each trunk's
 free room (its bound minus its outstanding probes) and hands it out one lead at
 a time, taking turns between accounts and then batches (`domain.fairness`); it
 pops due leads from each batch's queue, moves any lead outside its calling
 window to the window's next opening, and picks a trunk (`domain.routing`).
-Outside the lock it asks billing for a reservation of every picked lead, one
-request per account (`credit`; blocked accounts are skipped). Under the lock
-again it stores the reserved leads as outstanding and unsent, closes the
+Outside any transaction it asks billing for a reservation of every picked lead,
+one request per account (`credit`; blocked accounts are skipped). In a second
+transaction it stores the reserved leads as outstanding and unsent, closes the
 settled ones, and puts the rest back unchanged. Then the relay publishes the
 probe requests (`relay`). Rounds never overlap, so a lead is never picked by
-two of them.
-"""
+two of them."""
 
 from __future__ import annotations
 
@@ -36,7 +35,7 @@ from lc_scheduler.domain.retry import due_in_window
 from lc_scheduler.domain.routing import carriers, choose_trunk, outstanding_bound
 from lc_scheduler.domain.windows import CallingPolicy
 from lc_scheduler.relay import Relay
-from lc_scheduler.schedule import Schedule
+from lc_scheduler.schedule import Schedule, Transaction
 
 log = structlog.get_logger(__name__)
 
@@ -91,42 +90,43 @@ class Dispatcher:
         for name, bound in self.bounds.items():
             metrics.OUTSTANDING_BOUND.labels(name).set(bound)
 
-    def free_room(self) -> dict[str, int]:
+    def free_room(self, tx: Transaction) -> dict[str, int]:
         """Per trunk, how many more probe requests may go out now."""
-        out = self.schedule.outstanding
-        return {name: max(0, bound - len(out[name])) for name, bound in self.bounds.items()}
+        return {
+            name: max(0, bound - len(tx.outstanding(name))) for name, bound in self.bounds.items()
+        }
 
     async def run_round(self) -> int:
         """One dispatch round, then a relay pass; the number of probe requests published."""
         if not self.may_dispatch():
             return 0
         async with self._round:
-            async with self.schedule.lock:
-                picked = await self._pick()
+            async with self.schedule.transaction() as tx:
+                picked = await self._pick(tx)
             if picked:
                 answers = await self.credit.reserve([entry for entry, _ in picked])
-                async with self.schedule.lock:
-                    await self._commit(picked, answers)
+                async with self.schedule.transaction() as tx:
+                    await self._commit(tx, picked, answers)
         return await self.relay.publish_unsent()
 
-    async def _pick(self) -> list[Pick]:
+    async def _pick(self, tx: Transaction) -> list[Pick]:
         now = self.clock.now()
-        free = self.free_room()
+        free = self.free_room(tx)
         if not any(free.values()):
             return []
-        schedule = self.schedule
         by_account: dict[str, list[str]] = defaultdict(list)
         allowance: dict[str, int] = {}
+        account_of: dict[str, str] = {}
         for record in sorted(
-            (r for r in schedule.active_batches() if r.dispatchable),
+            (r for r in tx.active_batches() if r.dispatchable),
             key=lambda r: (r.created_at, r.batch_id),
         ):
-            account = record.account_id
+            account = account_of[record.batch_id] = record.account_id
             if account not in allowance:
                 # Blocked for credit: none, or one lead to re-check; else one request's worth.
                 allowed = self.credit.blocks.allowance(account, now)
                 allowance[account] = RESERVE_MAX if allowed is None else allowed
-            if allowance[account] and schedule.has_due(record.batch_id, now):
+            if allowance[account] and tx.has_due(record.batch_id, now):
                 by_account[account].append(record.batch_id)
         turns = Turns(by_account, self._cursor)
         self._cursor += 1
@@ -134,8 +134,8 @@ class Dispatcher:
         changed: list[Entry] = []
         blocked: list[Entry] = []
         while any(free.values()) and (batch_id := turns.next()) is not None:
-            account = schedule.batches[batch_id].account_id
-            taken = self._take_one(batch_id, now, free, changed, blocked)
+            account = account_of[batch_id]
+            taken = self._take_one(tx, batch_id, now, free, changed, blocked)
             if taken is None:
                 turns.drop(batch_id)
                 continue
@@ -144,14 +144,15 @@ class Dispatcher:
             if not allowance[account]:
                 for other in by_account[account]:
                     turns.drop(other)
-        schedule.push_back(blocked)
-        await schedule.commit(changed)
+        tx.push_back(blocked)
+        await tx.commit(changed)
         return picked
 
-    async def _commit(self, picked: list[Pick], answers: dict[str, Reservation | None]) -> None:
+    async def _commit(
+        self, tx: Transaction, picked: list[Pick], answers: dict[str, Reservation | None]
+    ) -> None:
         """Store reserved leads as outstanding (unsent), close settled ones, put the rest back."""
         now = self.clock.now()
-        schedule = self.schedule
         changed: list[Entry] = []
         back: list[Entry] = []
         reopened_batches: set[str] = set()
@@ -162,13 +163,13 @@ class Dispatcher:
         }
         for entry, trunk in picked:
             reserved, settled = granted.get(entry.account_id, (set(), set()))
-            current = schedule.entries.get(entry.lead_id)
+            current = tx.entry(entry.lead_id)
             if current is None or current.rev != entry.rev:
                 # A verdict, a retry or its batch closing changed it meanwhile: that stands.
                 if entry.lead_id in reserved:
                     reopened_batches.add(entry.batch_id)
                 continue
-            record = schedule.batches.get(entry.batch_id)
+            record = tx.batch(entry.batch_id)
             if entry.lead_id in settled:
                 changed.append(transitions.settled(entry, now))
                 log.info("lead_settled", lead_id=entry.lead_id, batch_id=entry.batch_id)
@@ -179,23 +180,24 @@ class Dispatcher:
                 )
             else:
                 back.append(entry)
-        schedule.push_back(back)
-        await schedule.commit(changed)
-        await self._release_again(reopened_batches)
+        tx.push_back(back)
+        await tx.commit(changed)
+        await self._release_again(tx, reopened_batches)
 
-    async def _release_again(self, batch_ids: set[str]) -> None:
+    async def _release_again(self, tx: Transaction, batch_ids: set[str]) -> None:
         """A batch closed while its leads' reservations were asked for: release it again."""
         records = [
             replace(r, release_pending=True)
             for b in batch_ids
-            if (r := self.schedule.batches.get(b)) is not None and r.closed
+            if (r := tx.batch(b)) is not None and r.closed
         ]
         if records:
-            await self.schedule.save_batches(records)
+            await tx.save_batches(records)
             self.credit.release_wake.set()
 
     def _take_one(
         self,
+        tx: Transaction,
         batch_id: str,
         now: datetime,
         free: dict[str, int],
@@ -208,7 +210,7 @@ class Dispatcher:
         way; leads that no trunk with room can carry are set aside for this round.
         """
         for _ in range(_MAX_SKIPS_PER_TURN):
-            entry = self.schedule.next_due(batch_id, now)
+            entry = tx.next_due(batch_id, now)
             if entry is None:
                 return None
             trunk = choose_trunk(self.trunks, entry.e164, free, entry.avoid_trunk)
@@ -252,34 +254,28 @@ class Dispatcher:
         """Re-dispatch outstanding probes that timed out, relay unsent ones; refresh gauges."""
         now = self.clock.now()
         cutoff = now - self.options.probe_timeout
-        async with self.schedule.lock:
+        async with self.schedule.transaction() as tx:
             expired = []
-            for e in self.schedule.entries.values():
+            for e in tx.open_entries():
                 if e.state == "outstanding" and e.dispatched_at and e.dispatched_at < cutoff:
                     requeued = transitions.requeued_after_timeout(e, now)
                     if requeued is not None:
                         expired.append(requeued)
-                        log.warning(
-                            "probe_timed_out",
-                            lead_id=e.lead_id,
-                            batch_id=e.batch_id,
-                            trunk=e.trunk,
-                            probe_id=e.probe_id,
-                            attempt=e.attempt,
-                        )
-            await self.schedule.commit(expired)
+                        log.warning("probe_timed_out", **e.log_ids())
+            await tx.commit(expired)
         if expired:
             metrics.TIMEOUT_REDISPATCHES.inc(len(expired))
             self.schedule.wake.set()
         if self.may_dispatch():
             await self.relay.publish_unsent()
-        self.refresh_gauges(now)
+        async with self.schedule.transaction() as tx:
+            self.refresh_gauges(tx, now)
 
-    def refresh_gauges(self, now: datetime) -> None:
+    def refresh_gauges(self, tx: Transaction, now: datetime) -> None:
         """Queued, due and outstanding leads per trunk."""
         queued: dict[str, int] = dict.fromkeys(self.bounds, 0)
         due: dict[str, int] = dict.fromkeys(self.bounds, 0)
-        for e in self.schedule.entries.values():
+        for e in tx.open_entries():
             if e.state != "queued":
                 continue
             for trunk in carriers(self.trunks, e.e164):
@@ -289,8 +285,8 @@ class Dispatcher:
         for name in self.bounds:
             metrics.QUEUED.labels(name).set(queued[name])
             metrics.DUE.labels(name).set(due[name])
-            metrics.OUTSTANDING.labels(name).set(len(self.schedule.outstanding[name]))
-        self.schedule.refresh_gauges()
+            metrics.OUTSTANDING.labels(name).set(len(tx.outstanding(name)))
+        tx.refresh_gauges()
 
     async def run_sweeps(self) -> None:
         """Sweeps until cancelled."""

@@ -19,13 +19,16 @@ import os
 import socket
 import uuid
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import structlog
 
 from lc_common.clock import Clock
 from lc_scheduler import metrics
 from lc_scheduler.domain.lease import Lease, claim, released
+
+if TYPE_CHECKING:
+    from lc_scheduler.ports import LeaseStore
 
 log = structlog.get_logger(__name__)
 
@@ -34,14 +37,6 @@ LEASE_NAME = "scheduler"
 
 class LeadershipLost(RuntimeError):
     """Another replica holds the lease, or it could not be renewed in time."""
-
-
-class LeaseStore(Protocol):
-    """Where the lease is kept (MongoDB in production)."""
-
-    async def read(self, name: str) -> Lease | None: ...
-
-    async def write(self, lease: Lease, expected_version: int | None) -> bool: ...
 
 
 def instance_id() -> str:

@@ -1,19 +1,18 @@
-"""The scheduler process: HTTP surface (health, metrics, re-drive) and background workers."""
+"""The scheduler process: its app (health, metrics, `api`), the lease, and its workers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from datetime import timedelta
-from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
 from lc_common.clock import Clock, SystemClock
-from lc_common.http import InternalCaller, ServiceError, install_error_handlers
+from lc_common.consumer import start_consumers
+from lc_common.http import install_error_handlers
 from lc_common.kafka import Publisher, ensure_topics, keep_topics
 from lc_common.logging import configure_logging
 from lc_common.service import Workers, create_service_app, serve
@@ -22,43 +21,12 @@ from lc_common.trunks import load_trunks
 from lc_scheduler.adapters.kafka import KafkaProbePublisher, scheduler_topics
 from lc_scheduler.adapters.lease import MongoLeaseStore
 from lc_scheduler.adapters.repository import Repository
-from lc_scheduler.bootstrap import Scheduler, build_scheduler
+from lc_scheduler.api import internal_router
+from lc_scheduler.bootstrap import Scheduler, build
 from lc_scheduler.config import SchedulerSettings
 from lc_scheduler.leadership import Leadership, instance_id
 
 log = structlog.get_logger(__name__)
-
-
-def _leader(request: Request) -> Scheduler:
-    """The running scheduler; 409 `standby` on a replica waiting for the lease."""
-    scheduler: Scheduler | None = getattr(request.app.state, "scheduler", None)
-    if scheduler is None:
-        raise ServiceError(409, "standby", "this replica is standing by; ask the leader")
-    return scheduler
-
-
-Leader = Annotated[Scheduler, Depends(_leader)]
-
-
-def internal_router() -> APIRouter:
-    """`POST /internal/v1/redrive` starts a re-drive; `GET` tells how the last one went."""
-    router = APIRouter(prefix="/internal/v1", dependencies=[InternalCaller])
-
-    @router.post("/redrive", status_code=202)
-    async def start_redrive(scheduler: Leader) -> dict[str, object]:
-        started = scheduler.redriver.start()
-        return {"started": started, "last": _jsonable(scheduler)}
-
-    @router.get("/redrive")
-    async def redrive_status(scheduler: Leader) -> dict[str, object]:
-        return {"last": _jsonable(scheduler)}
-
-    return router
-
-
-def _jsonable(scheduler: Scheduler) -> dict[str, object]:
-    result = asdict(scheduler.redriver.last)
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in result.items()}
 
 
 def create_app(settings: SchedulerSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -131,14 +99,13 @@ async def _lead(
     await repo.ensure_indexes()
     trunks = load_trunks(settings.trunks_file)
     probe_publisher = KafkaProbePublisher(settings, publisher, trunks)
-    scheduler = build_scheduler(settings, repo, probe_publisher, clock=clock, trunks=trunks)
+    scheduler = build(settings, repo, probe_publisher, clock=clock, trunks=trunks)
     app.state.scheduler_built = scheduler
     scheduler.dispatcher.may_dispatch = lambda: leadership.is_leader
     scheduler.relay.may_publish = lambda: leadership.is_leader
     await ensure_topics(settings, scheduler_topics(trunks))
     await scheduler.start(leadership.epoch)
-    for runner in scheduler.consumers(publisher):
-        workers.start(f"consume:{runner.topic_name}", runner.run())
+    start_consumers(workers, settings, scheduler.consumers, publisher)
     workers.start("dispatch", scheduler.dispatcher.run())
     workers.start("sweeps", scheduler.dispatcher.run_sweeps())
     workers.start("releases", scheduler.credit.run_releases())

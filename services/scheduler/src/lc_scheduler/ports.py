@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from lc_common.events import Event, Topic
+from lc_scheduler.adapters.billing import Reservation
+from lc_scheduler.adapters.ingest import DeleteOutcome, OpenLeadsPage
 from lc_scheduler.domain.batches import BatchRecord
 from lc_scheduler.domain.entries import Entry
+from lc_scheduler.domain.lease import Lease
 
 
 class ProbePublisher(Protocol):
@@ -44,3 +48,33 @@ class ScheduleStore(Protocol):
     async def batches(self) -> list[BatchRecord]: ...
 
     async def save_batches(self, records: Iterable[BatchRecord]) -> None: ...
+
+
+class LeaseStore(Protocol):
+    """Where the lease is kept (MongoDB in production)."""
+
+    async def read(self, name: str) -> Lease | None: ...
+
+    async def write(self, lease: Lease, expected_version: int | None) -> bool: ...
+
+
+class Billing(Protocol):
+    """billing's reservation API (`adapters.billing`)."""
+
+    async def reserve(self, account_id: str, leads: Sequence[tuple[str, str]]) -> Reservation: ...
+
+    async def release_batch(self, batch_id: str) -> None: ...
+
+
+class OpenLeadsSource(Protocol):
+    """ingest's open leads, the source of truth of a re-drive (`adapters.ingest`)."""
+
+    async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage: ...
+
+
+class BatchDeleter(Protocol):
+    """ingest's side of retention (`adapters.ingest`)."""
+
+    async def delete_batch(
+        self, batch_id: str, account_id: str, expired_before: datetime
+    ) -> DeleteOutcome: ...

@@ -14,9 +14,8 @@ call of a lead already final with its final verdict again.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import structlog
 
@@ -24,14 +23,11 @@ from lc_common.clock import Clock
 from lc_scheduler import metrics
 from lc_scheduler.adapters.ingest import OpenLeadsPage
 from lc_scheduler.domain import entries as transitions
-from lc_scheduler.domain.batches import BatchRecord
-from lc_scheduler.handlers import Handlers
+from lc_scheduler.domain.placing import Placing
+from lc_scheduler.ports import OpenLeadsSource
+from lc_scheduler.schedule import Schedule
 
 log = structlog.get_logger(__name__)
-
-
-class OpenLeadsSource(Protocol):
-    async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage: ...
 
 
 @dataclass
@@ -51,7 +47,8 @@ class RedriveResult:
 class Redriver:
     """Runs re-drives, one at a time."""
 
-    handlers: Handlers
+    schedule: Schedule
+    placing: Placing
     source: OpenLeadsSource
     clock: Clock
     page_size: int
@@ -96,48 +93,36 @@ class Redriver:
         return result
 
     async def _take(self, page: OpenLeadsPage, result: RedriveResult) -> None:
-        schedule = self.handlers.schedule
         result.seen += len(page.leads)
-        async with schedule.lock:
+        async with self.schedule.transaction() as tx:
             unknown = [
-                lead
-                for lead in page.leads
-                if lead.lead_id not in schedule.entries and not lead.final
+                lead for lead in page.leads if tx.entry(lead.lead_id) is None and not lead.final
             ]
-            stored = await schedule.repo.entries([lead.lead_id for lead in unknown])
+            stored = await tx.entries([lead.lead_id for lead in unknown])
             now = self.clock.now()
             fresh, reopen = [], []
             for lead in unknown:
-                record = schedule.batches.get(lead.batch_id)
+                record = tx.batch(lead.batch_id)
                 if record is not None and record.closed:
                     continue
                 entry = stored.get(lead.lead_id)
                 if entry is None:
                     fresh.append(
-                        self.handlers.new_entry(
+                        self.placing.new_entry(
                             lead_id=lead.lead_id,
                             account_id=lead.account_id,
                             batch_id=lead.batch_id,
                             e164=lead.e164,
+                            now=now,
                         )
                     )
                 elif entry.state == "final" and (
                     entry.finalised_at is None or entry.finalised_at < now - self.final_grace
                 ):
                     reopen.append(transitions.reopened(entry, now))
-            inserted = await schedule.repo.insert_new(fresh)
-            new_entries = [e for e in fresh if e.lead_id in inserted]
-            batches = {e.batch_id: e.account_id for e in (*new_entries, *reopen)}
-            records = []
-            for batch_id, account_id in batches.items():
-                record = schedule.batches.get(batch_id) or BatchRecord(
-                    batch_id, account_id, created_at=now
-                )
-                if not record.active or batch_id not in schedule.batches:
-                    records.append(replace(record, active=True))
-            await schedule.save_batches(records)
-            schedule.add_new(new_entries)
-            await schedule.commit(reopen)
+            new_entries = await tx.insert(fresh, now)
+            await tx.activate(reopen, now)
+            await tx.commit(reopen)
         result.inserted += len(new_entries)
         result.reopened += len(reopen)
         metrics.REDRIVEN.labels("inserted").inc(len(new_entries))

@@ -109,13 +109,13 @@ class Relay:
     async def _take_unsent(self) -> list[Entry]:
         """The unsent entries to publish; expired ones are queued again instead."""
         now = self.clock.now()
-        async with self.schedule.lock:
-            unsent = [self.schedule.entries[i] for i in sorted(self.schedule.unsent)]
+        async with self.schedule.transaction() as tx:
+            unsent = tx.unsent()
             expired = [e for e in unsent if self.lifetime.expires_at(e) <= now]
             requeued = [
                 r for e in expired if (r := transitions.requeued_after_timeout(e, now)) is not None
             ]
-            await self.schedule.commit(requeued)
+            await tx.commit(requeued)
         for e in expired:
             log.warning("probe_expired_unsent", lead_id=e.lead_id, batch_id=e.batch_id)
         if expired:
@@ -139,25 +139,18 @@ class Relay:
         )
 
     async def _mark_sent(self, sent: list[Entry]) -> None:
-        async with self.schedule.lock:
+        async with self.schedule.transaction() as tx:
             # Only entries unchanged meanwhile: a verdict may have closed the probe already.
             marked = [
                 transitions.published(current)
                 for e in sent
-                if (current := self.schedule.entries.get(e.lead_id)) is not None
+                if (current := tx.entry(e.lead_id)) is not None
                 and current.probe_id == e.probe_id
                 and not current.sent
             ]
-            await self.schedule.commit(marked)
+            await tx.commit(marked)
         for e in sent:
-            log.info(
-                "probe_dispatched",
-                lead_id=e.lead_id,
-                batch_id=e.batch_id,
-                trunk=e.trunk,
-                probe_id=e.probe_id,
-                attempt=e.attempt,
-            )
+            log.info("probe_dispatched", **e.log_ids())
 
     async def _report(self, sent: list[Entry]) -> None:
         """Tell ingest which leads are being tested now, one event per batch.

@@ -11,33 +11,26 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 
 import structlog
 
 from lc_common.clock import Clock
 from lc_scheduler import metrics
-from lc_scheduler.adapters.ingest import DeleteOutcome
 from lc_scheduler.domain.batches import retention_due
-from lc_scheduler.handlers import Handlers
+from lc_scheduler.handlers import BatchEvents
+from lc_scheduler.ports import BatchDeleter
+from lc_scheduler.schedule import Schedule
 
 log = structlog.get_logger(__name__)
-
-
-class BatchDeleter(Protocol):
-    """ingest's side of retention."""
-
-    async def delete_batch(
-        self, batch_id: str, account_id: str, expired_before: datetime
-    ) -> DeleteOutcome: ...
 
 
 @dataclass
 class Retention:
     """Finds batches whose retention ran out and has ingest delete them."""
 
-    handlers: Handlers
+    schedule: Schedule
+    batch_events: BatchEvents
     ingest: BatchDeleter
     clock: Clock
     keep: timedelta
@@ -46,9 +39,8 @@ class Retention:
     async def run_once(self) -> list[str]:
         """One pass; the ids of the batches deleted."""
         now = self.clock.now()
-        due = [
-            r for r in self.handlers.schedule.batches.values() if retention_due(r, now, self.keep)
-        ]
+        async with self.schedule.transaction() as tx:
+            due = [r for r in tx.batches() if retention_due(r, now, self.keep)]
         deleted = []
         for record in due:
             try:
@@ -63,7 +55,7 @@ class Retention:
                 # ingest saw a resume we have not read yet; its event will stop our clock.
                 log.info("retention_refused", batch_id=record.batch_id)
                 continue
-            await self.handlers.delete_batch(record.batch_id, record.account_id)
+            await self.batch_events.forget(record.batch_id, record.account_id)
             deleted.append(record.batch_id)
             log.info("retention_deleted", batch_id=record.batch_id, outcome=outcome)
         return deleted

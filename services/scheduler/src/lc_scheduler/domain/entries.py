@@ -50,6 +50,16 @@ class Entry:
     sent: bool = False
     rev: int = 0
 
+    def log_ids(self) -> dict[str, object]:
+        """The ids a log line about this entry binds."""
+        return {
+            "lead_id": self.lead_id,
+            "batch_id": self.batch_id,
+            "trunk": self.trunk,
+            "probe_id": self.probe_id,
+            "attempt": self.attempt,
+        }
+
     def evolve(self, **changes: Any) -> Entry:
         """A copy with the changes and the revision bumped."""
         return dataclasses.replace(self, rev=self.rev + 1, **changes)
