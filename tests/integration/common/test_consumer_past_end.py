@@ -3,15 +3,21 @@ empty) reads the partition's records from the start, as Kafka's offset reset wou
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import OffsetAndMetadata
+from tests.support import until
 
+from lc_common.consumer import ConsumerRunner, ConsumerSpec
+from lc_common.consuming import runner as runner_module
 from lc_common.consuming.past_end import rewind_past_end
-from lc_common.kafka import kafka_client_options
+from lc_common.events import BATCH_EVENTS, BatchEventV1
+from lc_common.kafka import Publisher, ensure_topics, kafka_client_options
 from lc_common.settings import ServiceSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(90)]
@@ -58,5 +64,64 @@ async def test_a_position_past_the_end_goes_back_to_the_start(service_env: dict[
         assert values == [b"lead-%d" % i for i in range(5)]
         assert await consumer.position(tp) == 5
         assert await rewind_past_end(consumer, topic) == []
+    finally:
+        await consumer.stop()
+
+
+async def test_the_runner_handles_a_partition_whose_group_was_committed_past_its_end(
+    service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "CHECK_EVERY_SECONDS", 0.2)
+    settings = ServiceSettings()
+    await ensure_topics(settings, [BATCH_EVENTS])
+    topic = settings.topic(BATCH_EVENTS.name)
+    publisher = Publisher(settings)
+    await publisher.start()
+    for batch_id in ("a", "b", "c"):
+        event = BatchEventV1(account_id="acc", batch_id=batch_id, kind="queued")
+        await publisher.publish(BATCH_EVENTS, event, key="same")
+    partition = await _partition_holding(settings, topic)
+    committer = AIOKafkaConsumer(
+        **kafka_client_options(settings),
+        group_id=settings.topic("past-end"),
+        enable_auto_commit=False,
+    )
+    await committer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        committer.assign([tp])
+        await committer.commit({tp: OffsetAndMetadata(500, "")})
+    finally:
+        await committer.stop()
+
+    handled: list[str] = []
+
+    async def handle(event: BatchEventV1) -> None:
+        handled.append(event.batch_id)
+
+    runner = ConsumerRunner(settings, ConsumerSpec(BATCH_EVENTS, "past-end", handle), publisher)
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: len(handled) == 3, 30, "the three events handled")
+        assert handled == ["a", "b", "c"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await publisher.stop()
+
+
+async def _partition_holding(settings: ServiceSettings, topic: str) -> int:
+    """The partition that the events keyed `same` went to."""
+    consumer = AIOKafkaConsumer(
+        topic, **kafka_client_options(settings), auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                for tp, records in (await consumer.getmany(timeout_ms=200)).items():
+                    if records:
+                        return int(tp.partition)
     finally:
         await consumer.stop()

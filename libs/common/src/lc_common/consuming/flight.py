@@ -99,9 +99,13 @@ class Session:
     """Commit what is done (up to the lowest event in flight)."""
     fetched: Callable[[], None]
     """Told after every fetch (the runner notes whether it has partitions)."""
+    check_positions: Callable[[], Awaitable[None]] | None = None
+    """Run before every fetch (the runner's guard against positions past the end)."""
 
     async def fetch(self, timeout_ms: int, max_records: int) -> Records:
         """Records from the consumer's fetch (empty after `timeout_ms` if none)."""
+        if self.check_positions is not None:
+            await self.check_positions()
         batches: Records = await self.consumer.getmany(
             timeout_ms=timeout_ms, max_records=max_records
         )

@@ -9,6 +9,7 @@ record goes down the one path of `RecordProcessor`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
@@ -21,6 +22,7 @@ from lc_common.consuming.bulk import BulkLoop
 from lc_common.consuming.flight import InFlight, Loop, Session
 from lc_common.consuming.lane_loop import LanesLoop
 from lc_common.consuming.offsets import commit_within
+from lc_common.consuming.past_end import CHECK_EVERY_SECONDS, rewind_past_end
 from lc_common.consuming.records import RecordProcessor
 from lc_common.consuming.single import SingleLoop
 from lc_common.consuming.spec import ConsumerSpec
@@ -58,6 +60,7 @@ class ConsumerRunner(Generic[E]):
         self._committed: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._loop: Loop | None = None
+        self._positions_checked = time.monotonic()
         self.assigned = False
         """True while the consumer holds partitions (as of its last fetch or assignment)."""
 
@@ -79,7 +82,13 @@ class ConsumerRunner(Generic[E]):
         )
         self._consumer = consumer
         session = Session(
-            self._spec, consumer, self._flight, self._records, self._commit, self._fetched
+            self._spec,
+            consumer,
+            self._flight,
+            self._records,
+            self._commit,
+            self._fetched,
+            self._rewind_past_end,
         )
         loop = self._loop = strategy_loop(session)
         consumer.subscribe([self._settings.topic(self._spec.topic.name)], listener=_Rebalance(self))
@@ -94,6 +103,19 @@ class ConsumerRunner(Generic[E]):
                 await self._commit()
             finally:
                 await consumer.stop()
+
+    async def _rewind_past_end(self) -> None:
+        """Every few seconds, send partitions whose position is past their end back to the
+        start (`lc_common.consuming.past_end`), forgetting what was committed of them."""
+        now = time.monotonic()
+        if now - self._positions_checked < CHECK_EVERY_SECONDS:
+            return
+        self._positions_checked = now
+        assert self._consumer is not None
+        for tp in await rewind_past_end(self._consumer, self.topic_name):
+            self._flight.tracker.forget({tp})
+            self._committed.pop(tp, None)
+            log.warning("position_past_end_rewound", topic=self.topic_name, partition=tp.partition)
 
     def _fetched(self) -> None:
         assert self._consumer is not None
