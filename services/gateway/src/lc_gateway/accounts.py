@@ -15,7 +15,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from lc_common.clock import Clock, SystemClock
 from lc_gateway.credentials import (
@@ -29,6 +28,7 @@ from lc_gateway.credentials import (
     verify_password,
 )
 from lc_gateway.metrics import SESSIONS_ENDED
+from lc_gateway.ports import AccountRepository, SessionEnder
 
 DEFAULT_TIME_ZONE = "Australia/Sydney"
 _ACCOUNT_ID_RE = re.compile(r"^acc_[0-9a-f]{6,64}$")
@@ -112,39 +112,6 @@ class LoginTaken(Exception):
     """Another writer registered the same login first."""
 
 
-class AccountRepository(Protocol):
-    """Storage of accounts, users and API keys."""
-
-    async def insert_account(self, account: Account) -> None: ...
-    async def delete_account(self, account_id: str) -> None: ...
-    async def get_account(self, account_id: str) -> Account | None: ...
-    async def insert_user(self, user: User) -> None:
-        """Store a user; raise `LoginTaken` if the login exists."""
-        ...
-
-    async def user_by_login(self, login: str) -> User | None:
-        """The active user with this login, or None."""
-        ...
-
-    async def user_by_id(self, user_id: str) -> User | None:
-        """The user with this id, removed or not, or None."""
-        ...
-
-    async def users_of(self, account_id: str) -> list[User]:
-        """The account's active users, oldest first."""
-        ...
-
-    async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
-    async def remove_user(self, user_id: str, when: datetime) -> bool:
-        """Mark a user removed and free its login; False if it was not active."""
-        ...
-
-    async def insert_api_key(self, record: ApiKeyRecord) -> None: ...
-    async def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
-    async def api_keys_of(self, account_id: str) -> list[ApiKeyRecord]: ...
-    async def revoke_api_key(self, account_id: str, key_id: str, when: datetime) -> bool: ...
-
-
 def new_id(kind: str) -> str:
     """A fresh id such as `acc_3f9c...`: the kind, an underscore, 24 hex digits."""
     return f"{kind}_{secrets.token_hex(12)}"
@@ -158,14 +125,6 @@ def is_account_id(value: str) -> bool:
 def normalise_login(email: str) -> str:
     """Logins are emails compared without case or surrounding spaces."""
     return email.strip().lower()
-
-
-class SessionEnder(Protocol):
-    """Ends every panel session of a user (they live in the session store)."""
-
-    async def end_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
-        """End the user's sessions but the one with id `keep`; how many ended."""
-        ...
 
 
 class AccountService:

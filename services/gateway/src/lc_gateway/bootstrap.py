@@ -12,7 +12,7 @@ import httpx
 from lc_common.clock import Clock, SystemClock
 from lc_common.http import pooled_client
 from lc_common.store import connect_mongo, database, ping
-from lc_gateway.accounts import AccountRepository, AccountService
+from lc_gateway.accounts import AccountService
 from lc_gateway.adapters.billing import BillingClient
 from lc_gateway.adapters.idempotency import MongoIdempotencyStore
 from lc_gateway.adapters.ingest import IngestClient
@@ -23,12 +23,13 @@ from lc_gateway.adapters.sessions import MongoSessionStore
 from lc_gateway.adapters.tokens import MongoTokenStore
 from lc_gateway.adapters.upstream import Upstream
 from lc_gateway.config import GatewaySettings
-from lc_gateway.idempotency import IdempotencyKeys, IdempotencyStore
-from lc_gateway.lockout import LockoutNotifier, Mailer
+from lc_gateway.idempotency import IdempotencyKeys
+from lc_gateway.lockout import LockoutNotifier
 from lc_gateway.mails import BackgroundMail
-from lc_gateway.sessions import Sessions, SessionStore
+from lc_gateway.ports import AccountRepository, IdempotencyStore, Mailer, SessionStore, TokenStore
+from lc_gateway.sessions import Sessions
 from lc_gateway.throttle import Throttle
-from lc_gateway.users import LinkSettings, TokenStore, UserService
+from lc_gateway.users import LinkSettings, UserService
 
 # A claimed Idempotency-Key whose request never finished is free again after this
 # (longer than the slowest upload ingest may take).
@@ -54,7 +55,7 @@ class Gateway:
     ping_store: Callable[[], Awaitable[None]]
 
 
-def build_gateway(
+def wire(
     settings: GatewaySettings,
     *,
     repository: AccountRepository,
@@ -123,7 +124,7 @@ def _http_client(base_url: str, settings: GatewaySettings) -> httpx.AsyncClient:
 
 
 @asynccontextmanager
-async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
+async def build(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     """The real gateway: MongoDB for accounts, sessions and keys, httpx for peers, SMTP."""
     async with AsyncExitStack() as stack:
         client = connect_mongo(settings)
@@ -144,7 +145,7 @@ async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         async def ping_store() -> None:
             await ping(client)
 
-        gateway = build_gateway(
+        gateway = wire(
             settings,
             repository=repository,
             session_store=session_store,

@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from lc_common.clock import Clock
 from lc_gateway.errors import GatewayError, IdempotencyKeyInProgress, IdempotencyKeyReused
+from lc_gateway.ports import IdempotencyStore
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -46,24 +47,6 @@ class KeyRecord:
     created_at: datetime
     expires_at: datetime
     lease_until: datetime
-
-
-class IdempotencyStore(Protocol):
-    """Storage of keys, one record per (account, key)."""
-
-    async def insert(self, record: KeyRecord) -> bool:
-        """Store a new claim; False if the (account, key) exists."""
-        ...
-
-    async def get(self, account_id: str, key: str) -> KeyRecord | None: ...
-    async def delete_stale(self, account_id: str, key: str, now: datetime) -> None:
-        """Delete the record if it expired, or is a claim whose lease ran out."""
-        ...
-
-    async def complete(
-        self, account_id: str, key: str, request_hash: str, response: StoredResponse
-    ) -> None: ...
-    async def release(self, account_id: str, key: str) -> None: ...
 
 
 def checked_key(value: str | None) -> str | None:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from email.message import EmailMessage
-from typing import Protocol
 
 import structlog
 
 from lc_gateway.accounts import Account
 from lc_gateway.metrics import LOCKOUT_NOTICES
+from lc_gateway.ports import Mailer
 
 log = structlog.get_logger(__name__)
-
-
-class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
 
 
 def lockout_notice(account: Account, login: str, mail_from: str, panel_url: str) -> EmailMessage:

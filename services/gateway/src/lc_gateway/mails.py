@@ -13,8 +13,8 @@ from typing import Any
 
 import structlog
 
-from lc_gateway.lockout import Mailer
 from lc_gateway.metrics import MAILS
+from lc_gateway.ports import Mailer
 
 log = structlog.get_logger(__name__)
 

@@ -18,7 +18,7 @@ from lc_gateway import panel
 from lc_gateway.api import API_PREFIX, api_router, internal
 from lc_gateway.api import users as users_api
 from lc_gateway.api.errors import install_error_handlers
-from lc_gateway.bootstrap import Gateway, open_gateway
+from lc_gateway.bootstrap import Gateway, build
 from lc_gateway.config import GatewaySettings
 from lc_gateway.errors import BodyTooLarge
 from lc_gateway.gate import ApiAuthGate
@@ -35,10 +35,10 @@ UPLOAD_PATHS = frozenset(
 # The API's documentation is public; every other /api/v1 request is authenticated first.
 PUBLIC_API_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
 
-OpenGateway = Callable[[GatewaySettings], AbstractAsyncContextManager[Gateway]]
+BuildGateway = Callable[[GatewaySettings], AbstractAsyncContextManager[Gateway]]
 
 
-def create_app(settings: GatewaySettings, *, wiring: OpenGateway = open_gateway) -> FastAPI:
+def create_app(settings: GatewaySettings, *, wiring: BuildGateway = build) -> FastAPI:
     """The gateway app; `wiring` builds its adapters for the app's lifetime."""
 
     @asynccontextmanager

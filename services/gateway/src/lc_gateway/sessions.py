@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lc_common.clock import Clock
+from lc_gateway.ports import SessionStore
 
 SESSION_COOKIE = "lc_session"
 SESSION_USER = "uid"
@@ -42,18 +43,6 @@ class SessionRecord:
     data: dict[str, Any]
     created_at: datetime
     seen_at: datetime
-
-
-class SessionStore(Protocol):
-    """Storage of sessions by id."""
-
-    async def load(self, token: str) -> SessionRecord | None: ...
-    async def insert(self, record: SessionRecord) -> None: ...
-    async def save(self, token: str, data: dict[str, Any], seen_at: datetime) -> None: ...
-    async def delete(self, token: str) -> None: ...
-    async def delete_user_sessions(self, user_id: str, keep: str | None = None) -> int:
-        """Delete the user's sessions except the one with id `keep`; how many went."""
-        ...
 
 
 def expired(record: SessionRecord, now: datetime, idle: timedelta, absolute: timedelta) -> bool:

@@ -11,8 +11,7 @@ removed user's sessions end at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 
 import structlog
 
@@ -21,6 +20,7 @@ from lc_gateway.accounts import ROLES, AccountService, LoginTaken, User, new_id,
 from lc_gateway.errors import FieldInvalid, Forbidden, LinkUnusable, NotFound
 from lc_gateway.mails import BackgroundMail, invitation_mail, reset_mail
 from lc_gateway.metrics import INVITATIONS, PASSWORD_RESETS
+from lc_gateway.ports import TokenStore
 from lc_gateway.tokens import (
     Invitation,
     PasswordReset,
@@ -37,29 +37,6 @@ log = structlog.get_logger(__name__)
 
 INVITATION_PATH = "/invitations"
 RESET_PATH = "/password-reset"
-
-
-class TokenStore(Protocol):
-    """Storage of invitations and resets by the hash of their token."""
-
-    async def insert_invitation(self, invitation: Invitation) -> None: ...
-    async def invitation(self, token_hash: str) -> Invitation | None: ...
-    async def invitations_of(self, account_id: str) -> list[Invitation]:
-        """The account's invitations not used or withdrawn yet, oldest first."""
-        ...
-
-    async def use_invitation(self, token_hash: str, when: datetime) -> bool:
-        """Mark it used unless it was; True for the one caller that did."""
-        ...
-
-    async def withdraw_invitation(
-        self, account_id: str, invitation_id: str, when: datetime
-    ) -> bool: ...
-    async def insert_reset(self, reset: PasswordReset) -> None: ...
-    async def reset(self, token_hash: str) -> PasswordReset | None: ...
-    async def use_reset(self, token_hash: str, when: datetime) -> bool:
-        """Mark it used unless it was; True for the one caller that did."""
-        ...
 
 
 @dataclass(frozen=True)
