@@ -79,13 +79,13 @@ def published(entry: Entry) -> Entry:
 
 def settled(entry: Entry, now: datetime) -> Entry:
     """A lead billing already holds as charged or final: closed without being dialled."""
+    return _closed(entry, now, "settled")
+
+
+def _closed(entry: Entry, now: datetime, reason: str) -> Entry:
+    """The lead final for good, off any trunk."""
     return entry.evolve(
-        state="final",
-        probe_id=None,
-        trunk=None,
-        sent=False,
-        finalised_at=now,
-        last_reason="settled",
+        state="final", probe_id=None, trunk=None, sent=False, finalised_at=now, last_reason=reason
     )
 
 
@@ -94,8 +94,9 @@ def deferred(entry: Entry, due_at: datetime) -> Entry:
     return entry.evolve(due_at=due_at)
 
 
-def _queued_again(entry: Entry, due_at: datetime, reason: str) -> Entry:
-    """The lead back in its queue for the same attempt, off any trunk (a new probe id)."""
+def _queued_again(entry: Entry, due_at: datetime, reason: str, **changes: Any) -> Entry:
+    """The lead back in its queue, off any trunk (a new probe id); the same attempt unless
+    `changes` says otherwise."""
     return entry.evolve(
         state="queued",
         due_at=due_at,
@@ -105,6 +106,7 @@ def _queued_again(entry: Entry, due_at: datetime, reason: str) -> Entry:
         sent=False,
         finalised_at=None,
         last_reason=reason,
+        **changes,
     )
 
 
@@ -156,16 +158,12 @@ def after_retry(
                 return None
         elif entry.state == "outstanding":
             return None
-    return entry.evolve(
-        state="queued",
+    return _queued_again(
+        entry,
+        due_at,
+        reason,
         attempt=attempt,
-        due_at=due_at,
         avoid_trunk=avoid_trunk,
-        probe_id=None,
-        trunk=None,
-        dispatched_at=None,
-        sent=False,
-        last_reason=reason,
         retry_events=(*entry.retry_events, event_id)[-_REMEMBERED_RETRIES:],
     )
 
@@ -189,24 +187,9 @@ def after_verdict(
     if entry.state == "final":
         return None
     if final:
-        return entry.evolve(
-            state="final",
-            probe_id=None,
-            trunk=None,
-            sent=False,
-            finalised_at=now,
-            last_reason="final",
-        )
+        return _closed(entry, now, "final")
     if attempt < entry.attempt or (attempt == entry.attempt and entry.state == "queued"):
         return None  # the retry for a later attempt is already here
-    return entry.evolve(
-        state="queued",
-        attempt=attempt + 1,
-        due_at=next_attempt_at or now,
-        avoid_trunk=None,
-        probe_id=None,
-        trunk=None,
-        dispatched_at=None,
-        sent=False,
-        last_reason="verdict",
+    return _queued_again(
+        entry, next_attempt_at or now, "verdict", attempt=attempt + 1, avoid_trunk=None
     )
