@@ -28,13 +28,17 @@ def queued(lead_id: str, batch_id: str = "bat_t") -> Entry:
 
 
 async def test_a_transaction_used_after_its_block_refuses_every_call() -> None:
-    schedule = Schedule(MemoryStore())
+    store = MemoryStore()
+    schedule = Schedule(store)
     async with schedule.transaction() as tx:
         assert await tx.insert([queued("bat_t:000000001")], NOON)
     with pytest.raises(TransactionClosed):
         tx.entry("bat_t:000000001")
     with pytest.raises(TransactionClosed):
         await tx.commit([queued("bat_t:000000002")])
+    with pytest.raises(TransactionClosed):
+        await tx.save_batches([])
+    assert set(store.entries_by_id) == {"bat_t:000000001"}  # nothing written either
 
 
 async def test_a_second_transaction_waits_for_the_first() -> None:

@@ -103,10 +103,13 @@ class Transaction:
         self._schedule = schedule
         self._open = True
 
-    @property
-    def _copy(self) -> WorkingCopy:
+    def _live(self) -> None:
         if not self._open:
             raise TransactionClosed("the schedule was used outside its transaction")
+
+    @property
+    def _copy(self) -> WorkingCopy:
+        self._live()
         return self._schedule._copy
 
     # Reading
@@ -178,6 +181,7 @@ class Transaction:
     async def commit(self, entries: Iterable[Entry]) -> None:
         """Store the changed entries, then apply them here; a batch whose last open
         entry became final becomes inactive."""
+        self._live()
         changed = list(entries)
         if not changed:
             return
@@ -215,6 +219,7 @@ class Transaction:
 
     async def save_batches(self, records: Iterable[BatchRecord]) -> None:
         """Store batch records, then apply them here."""
+        self._live()
         changed = list(records)
         if not changed:
             return
