@@ -1,7 +1,7 @@
 """Event contracts: one pydantic model per topic and schema version."""
 
 from lc_common.events.base import Event, LeadEvent
-from lc_common.events.batches import BatchEventKind, BatchEventV1, CreditEventV1
+from lc_common.events.batches import BatchEventKind, BatchEventV1, BatchStatus, CreditEventV1
 from lc_common.events.leads import (
     DispatchedLead,
     Evidence,
@@ -43,6 +43,7 @@ __all__ = [
     "TOPICS",
     "BatchEventKind",
     "BatchEventV1",
+    "BatchStatus",
     "CreditEventV1",
     "DispatchedLead",
     "EarlyMediaV1",

@@ -7,6 +7,18 @@ from typing import Literal
 from lc_common.events.base import Event
 from lc_common.events.types import Identifier, Reason, ShortText
 
+BatchStatus = Literal[
+    "importing",
+    "queued",
+    "running",
+    "paused",
+    "paused_no_credit",
+    "finished",
+    "failed",
+    "deleted",
+]
+"""A batch's status, as ingest keeps it and every API shows it (DESIGN.md section 1)."""
+
 BatchEventKind = Literal[
     "queued",
     "paused",

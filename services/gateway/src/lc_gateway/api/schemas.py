@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lc_common.events import BatchStatus
+
 # Examples for the OpenAPI document: one consistent batch (the counters add up as in
 # DESIGN.md section 1) and the sample file of the README.
 BATCH_EXAMPLE: dict[str, Any] = {
@@ -86,10 +88,7 @@ class Batch(BaseModel):
     name: str
     reference: str
     filename: str | None = None
-    status: str = Field(
-        description="importing, queued, running, paused, paused_no_credit, finished, "
-        "failed or deleted"
-    )
+    status: BatchStatus = Field(description="The batch's status (DESIGN.md section 1)")
     paused: bool
     failure_reason: str | None = None
     submitted_at: str | None = None

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal
+
+from lc_common.events import BatchStatus as BatchStatus  # re-exported for the domain
 
 from .csv_reader import Overrides
 
@@ -20,16 +21,6 @@ VERDICT_COUNTERS = ("connected", "disconnected", "indeterminate", "retry")
 IMPORT_COUNTERS = ("imported", "accepted", "rejected")
 COUNTERS = (*IMPORT_COUNTERS, *VERDICT_COUNTERS)
 
-BatchStatus = Literal[
-    "importing",
-    "queued",
-    "running",
-    "paused",
-    "paused_no_credit",
-    "finished",
-    "failed",
-    "deleted",
-]
 ACTIVE_STATUSES: tuple[BatchStatus, ...] = ("queued", "running")
 PAUSED_STATUSES: tuple[BatchStatus, ...] = ("paused", "paused_no_credit")
 # A batch may finish from these (a paused batch whose last calls in flight ended too).
