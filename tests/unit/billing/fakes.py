@@ -9,8 +9,8 @@ from typing import Any
 from lc_billing.adapters.ledger import Balance
 from lc_billing.adapters.payments import CheckoutSession, ProviderError
 from lc_billing.adapters.reservations import ChargeOutcome, LeadRef, ReserveResult
+from lc_billing.domain.reservations import plan_reservations
 from lc_billing.handlers import BillingDeps, Pricing
-from lc_billing.reservations import plan_reservations
 from lc_common.clock import ManualClock
 from lc_common.store import Document
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lc_billing.reservations import (
+from lc_billing.domain.reservations import (
     plan_reservations,
     reconcile_action,
     state_after_credit,

@@ -17,10 +17,10 @@ import structlog
 
 from lc_billing.adapters.ingest import LeadState
 from lc_billing.adapters.reservations import LeadRef
+from lc_billing.domain.reservations import reconcile_action
 from lc_billing.handlers import BillingDeps, record_charge
 from lc_billing.metrics import RECONCILED, RESERVATIONS_RELEASED
 from lc_billing.ports import DueReservations, LeadStates
-from lc_billing.reservations import reconcile_action
 
 log = structlog.get_logger(__name__)
 

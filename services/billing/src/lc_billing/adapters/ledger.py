@@ -16,8 +16,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from lc_billing.adapters.store import BillingStore, account_totals
+from lc_billing.domain.reservations import state_after_credit
 from lc_billing.metrics import CREDIT_RESTORED
-from lc_billing.reservations import state_after_credit
 from lc_common.events import CreditEventV1
 from lc_common.outbox import outbox_entry
 from lc_common.store import Document

@@ -20,7 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from lc_billing.adapters.store import BillingStore, account_totals
 from lc_billing.domain import deduction_id
-from lc_billing.reservations import (
+from lc_billing.domain.reservations import (
     SETTLED,
     ReservationPlan,
     plan_reservations,

@@ -6,7 +6,7 @@ Collections:
   a field so that taking a unit is one conditional `$inc` (`available >= n`);
   `outbox` holds the credit events written with the state they announce
   (`lc_common.outbox`).
-- `reservations`: one per lead, `_id` = lead id (`lc_billing.reservations` statuses).
+- `reservations`: one per lead, `_id` = lead id (`lc_billing.domain.reservations` statuses).
 - `charges`: one marker per charged lead, `_id` = lead id: the idempotency key of a charge.
 - `transactions`: what the Billing tab lists — purchases, one growing deduction row per
   batch, grants.
