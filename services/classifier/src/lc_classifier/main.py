@@ -7,8 +7,10 @@ import asyncio
 import faust
 import structlog
 
-from lc_classifier.bootstrap import OUTPUTS, build
+from lc_classifier.agents import OUTPUTS
+from lc_classifier.bootstrap import build
 from lc_classifier.config import ClassifierSettings
+from lc_classifier.recovery_watch import watch_recovery
 from lc_common.events import PROBE_SIGNALLING
 from lc_common.kafka import ensure_topics
 from lc_common.logging import configure_logging
@@ -31,7 +33,7 @@ def run() -> None:
     )
     loop = asyncio.new_event_loop()
     # Scheduled before the worker runs the loop: it watches the first recovery too.
-    watchdog = loop.create_task(classifier.watch_recovery())
+    watchdog = loop.create_task(watch_recovery(classifier.app, classifier.watch))
     worker = faust.Worker(
         classifier.app,
         loop=loop,

@@ -11,7 +11,22 @@ supervise`) starts a fresh one, which recovers from what the changelog holds now
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
+
+import faust
+import structlog
+
+from lc_classifier.metrics import RECOVERY_STALLS
+
+log = structlog.get_logger(__name__)
+
+RECOVERY_CHECK_SECONDS = 5.0
+
+
+class RecoveryStalled(RuntimeError):
+    """The history table's recovery made no progress: the worker ends to start afresh."""
 
 
 @dataclass
@@ -37,3 +52,25 @@ class RecoveryWatch:
             self._since, self._last = now, last_progress
             return False
         return now - self._since >= self.stall_after
+
+
+async def watch_recovery(app: faust.App, watch: RecoveryWatch) -> None:
+    """Crash the worker of `app` when its table recovery stalls (as `watch` decides).
+
+    Run on the worker's loop beside the app, not as a Faust timer: Faust starts
+    its timers once the app has started, which a first recovery that hangs
+    never lets it finish.
+    """
+    while True:
+        await asyncio.sleep(RECOVERY_CHECK_SECONDS)
+        recovery = getattr(app.tables, "recovery", None)
+        if recovery is None:
+            continue
+        # Faust's own mark of the last changelog event it applied (None before any).
+        progress = recovery._last_active_event_processed_at
+        if watch.observe(app.in_recovery, progress, time.monotonic()):
+            remaining = recovery.active_remaining_total()
+            RECOVERY_STALLS.inc()
+            log.error("recovery_stalled", remaining=remaining, stall_after=watch.stall_after)
+            await app.crash(RecoveryStalled(f"no progress with {remaining} changes remaining"))
+            return
