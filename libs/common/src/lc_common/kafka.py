@@ -18,12 +18,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
+from lc_common import kafka_lookups
 from lc_common.events.base import Event
 from lc_common.events.registry import Topic
 from lc_common.metrics import EVENTS_PUBLISHED, TOPICS_RECREATED
 from lc_common.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+kafka_lookups.install()  # a lookup never creates a topic (see the module)
 
 
 def kafka_client_options(settings: ServiceSettings) -> dict[str, Any]:
