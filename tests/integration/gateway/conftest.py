@@ -24,9 +24,10 @@ from tests.integration.gateway.standins import (
     serving,
 )
 
-from lc_gateway.accounts import AccountService, CreatedAccount
+from lc_gateway.accounts import AccountService
 from lc_gateway.bootstrap import Gateway
 from lc_gateway.config import GatewaySettings
+from lc_gateway.domain.accounts import CreatedAccount
 from lc_gateway.main import create_app
 
 UPLOAD_LIMIT = 1_000_000

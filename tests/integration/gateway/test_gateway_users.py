@@ -24,8 +24,8 @@ from tests.integration.gateway.test_gateway_api import bearer
 from tests.support import until
 
 from lc_common.store import connect_mongo, database
-from lc_gateway.accounts import CreatedAccount
-from lc_gateway.credentials import hash_password
+from lc_gateway.domain.accounts import CreatedAccount
+from lc_gateway.domain.credentials import hash_password
 from lc_localstack.mailbox import Mailbox, running_mailbox
 
 pytestmark = [pytest.mark.mongo, pytest.mark.smtp]

@@ -8,9 +8,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from lc_common.clock import ManualClock
-from lc_gateway.accounts import (
+from lc_gateway.accounts import AccountService
+from lc_gateway.domain.accounts import (
     Account,
-    AccountService,
     ApiKeyRecord,
     LoginTaken,
     User,
@@ -18,7 +18,7 @@ from lc_gateway.accounts import (
     new_id,
     normalise_login,
 )
-from lc_gateway.credentials import (
+from lc_gateway.domain.credentials import (
     hash_api_key,
     hash_password,
     key_prefix,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lc_gateway import csrf
+from lc_gateway.edge import csrf
 
 
 def test_a_session_gets_one_token_that_stays() -> None:

@@ -13,13 +13,7 @@ from pydantic import SecretStr, ValidationError
 from lc_common.clock import ManualClock
 from lc_gateway import accounts
 from lc_gateway.config import GatewaySettings
-from lc_gateway.errors import (
-    FieldInvalid,
-    GatewayError,
-    IdempotencyKeyInProgress,
-    IdempotencyKeyReused,
-)
-from lc_gateway.idempotency import (
+from lc_gateway.domain.idempotency import (
     DONE,
     IN_PROGRESS,
     KeyRecord,
@@ -28,8 +22,15 @@ from lc_gateway.idempotency import (
     replay,
     stale,
 )
-from lc_gateway.sessions import SessionRecord, Sessions, expired
-from lc_gateway.upload_form import UploadForm
+from lc_gateway.domain.sessions import SessionRecord, expired
+from lc_gateway.edge.upload_form import UploadForm
+from lc_gateway.errors import (
+    FieldInvalid,
+    GatewayError,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+)
+from lc_gateway.sessions import Sessions
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 

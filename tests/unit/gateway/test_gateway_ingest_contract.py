@@ -9,9 +9,9 @@ from typing import Any, get_args
 import pytest
 
 from lc_common.events import BatchStatus
-from lc_gateway.accounts import Account
 from lc_gateway.api.batches import with_client
 from lc_gateway.api.schemas import Batch
+from lc_gateway.domain.accounts import Account
 from lc_ingest.views import BatchView
 
 _ACCOUNT = Account(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from lc_gateway.dry_run import cost
+from lc_gateway.domain.cost import cost
+from lc_gateway.edge.upload_form import check_fields
 from lc_gateway.errors import FieldInvalid
 from lc_gateway.panel.common import safe_next
 from lc_gateway.panel.listing import compact, matches, page_of, short_id
 from lc_gateway.panel.rejects import summarise
-from lc_gateway.upload_form import check_fields
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,9 @@ import pytest
 from tests.unit.gateway.test_gateway_accounts import MemoryRepository
 
 from lc_common.clock import ManualClock
-from lc_gateway.accounts import MEMBER, OWNER, AccountService, User
-from lc_gateway.errors import FieldInvalid, Forbidden, LinkUnusable, NotFound
-from lc_gateway.mails import BackgroundMail
-from lc_gateway.tokens import (
+from lc_gateway.accounts import AccountService
+from lc_gateway.domain.accounts import MEMBER, OWNER, User
+from lc_gateway.domain.tokens import (
     Invitation,
     PasswordReset,
     email_problem,
@@ -25,6 +24,8 @@ from lc_gateway.tokens import (
     token_hash,
     usable,
 )
+from lc_gateway.errors import FieldInvalid, Forbidden, LinkUnusable, NotFound
+from lc_gateway.mails import BackgroundMail
 from lc_gateway.users import LinkSettings, UserService
 
 T0 = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)

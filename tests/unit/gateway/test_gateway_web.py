@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from lc_gateway.edge.observability import request_id_from, route_of
+from lc_gateway.edge.uploads import capped
 from lc_gateway.errors import BodyTooLarge
-from lc_gateway.observability import request_id_from, route_of
 from lc_gateway.panel.common import local_time, safe_next
-from lc_gateway.uploads import capped
 
 
 async def pieces(*chunks: bytes) -> AsyncIterator[bytes]:

@@ -1,27 +1,36 @@
-"""Accounts, their users and API keys: the gateway's own domain.
+"""The use cases on accounts: create them, log in, issue and check API keys, end sessions.
 
-An account is a client (a call centre). Its users log into the control panel
-with an email and password, as an owner (everything) or a member (no credit
-purchases, users or API keys); scripts use API keys, which belong to the
-account. Only a SHA-256 of a key is kept, so a key is shown once, when it is
-issued, and never again (`credentials.py`: keys and password hashes).
+The records and their rules are in `domain/accounts.py` (roles, ids, which key
+opens what) and `domain/credentials.py` (keys, password hashes); this module
+calls them and the `AccountRepository` of `ports.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import re
-import secrets
-from dataclasses import dataclass
-from datetime import datetime
 
 from lc_common.clock import Clock, SystemClock
-from lc_gateway.credentials import (
+from lc_gateway.domain.accounts import (
+    DEFAULT_TIME_ZONE,
+    OWNER,
+    Account,
+    ApiKeyRecord,
+    CreatedAccount,
+    IssuedKey,
+    LoginTaken,
+    User,
+    is_account_id,
+    key_opens,
+    new_account,
+    new_api_key_record,
+    new_user,
+    normalise_login,
+    role_problem,
+)
+from lc_gateway.domain.credentials import (
     DUMMY_PASSWORD_HASH,
     hash_api_key,
     hash_password,
-    key_prefix,
     looks_like_api_key,
     needs_rehash,
     new_api_key,
@@ -30,101 +39,7 @@ from lc_gateway.credentials import (
 from lc_gateway.metrics import SESSIONS_ENDED
 from lc_gateway.ports import AccountRepository, SessionEnder
 
-DEFAULT_TIME_ZONE = "Australia/Sydney"
-_ACCOUNT_ID_RE = re.compile(r"^acc_[0-9a-f]{6,64}$")
-
-OWNER = "owner"
-MEMBER = "member"
-ROLES = (OWNER, MEMBER)
-
-
-@dataclass(frozen=True)
-class Account:
-    """A client of the service; every batch and transaction belongs to one."""
-
-    id: str
-    name: str
-    email: str
-    time_zone: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class User:
-    """Someone who logs into the control panel on behalf of an account.
-
-    `login` is the user's email, normalised. A removed user keeps its record
-    (`removed_at`) for the audit trail, but its login is freed and it can no
-    longer log in.
-    """
-
-    id: str
-    login: str
-    account_id: str
-    password_hash: str
-    name: str
-    role: str
-    created_at: datetime | None
-    removed_at: datetime | None = None
-
-    @property
-    def is_owner(self) -> bool:
-        """Owners buy credit and manage users and API keys; members do not."""
-        return self.role == OWNER
-
-    @property
-    def active(self) -> bool:
-        """False once the user was removed."""
-        return self.removed_at is None
-
-
-@dataclass(frozen=True)
-class ApiKeyRecord:
-    """What is stored about an API key: never the key itself."""
-
-    id: str
-    account_id: str
-    key_hash: str
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class IssuedKey:
-    """A freshly issued key: `secret` is shown to its owner once."""
-
-    record: ApiKeyRecord
-    secret: str
-
-
-@dataclass(frozen=True)
-class CreatedAccount:
-    """The outcome of `create_account`: the account, its login and a new API key."""
-
-    account: Account
-    login: str
-    api_key: str
-    created: bool
-
-
-class LoginTaken(Exception):
-    """Another writer registered the same login first."""
-
-
-def new_id(kind: str) -> str:
-    """A fresh id such as `acc_3f9c...`: the kind, an underscore, 24 hex digits."""
-    return f"{kind}_{secrets.token_hex(12)}"
-
-
-def is_account_id(value: str) -> bool:
-    """True when `value` has the shape of an account id."""
-    return bool(_ACCOUNT_ID_RE.match(value))
-
-
-def normalise_login(email: str) -> str:
-    """Logins are emails compared without case or surrounding spaces."""
-    return email.strip().lower()
+__all__ = ["AccountService"]
 
 
 class AccountService:
@@ -163,16 +78,16 @@ class AccountService:
         self, *, account_id: str, email: str, name: str, role: str, password: str
     ) -> User:
         """Create a user of an existing account; raises `LoginTaken` if the login exists."""
-        if role not in ROLES:
+        if role_problem(role) is not None:
             raise ValueError(f"unknown role {role!r}")
-        user = User(
-            id=new_id("usr"),
-            login=normalise_login(email),
+        now = self._clock.now()
+        user = new_user(
             account_id=account_id,
-            password_hash=await self._hash(password),
-            name=name.strip(),
+            email=email,
+            name=name,
             role=role,
-            created_at=self._clock.now(),
+            password_hash=await self._hash(password),
+            now=now,
         )
         await self._repo.insert_user(user)
         return user
@@ -196,21 +111,16 @@ class AccountService:
         existing = await self._repo.user_by_login(login)
         created = False
         if existing is None:
-            account = Account(
-                id=new_id("acc"),
-                name=name.strip(),
-                email=email.strip(),
-                time_zone=time_zone,
-                created_at=self._clock.now(),
+            account = new_account(
+                name=name, email=email, time_zone=time_zone, now=self._clock.now()
             )
-            user = User(
-                id=new_id("usr"),
-                login=login,
+            user = new_user(
                 account_id=account.id,
-                password_hash=await self._hash(password),
+                email=login,
                 name=account.name,
                 role=OWNER,
-                created_at=account.created_at,
+                password_hash=await self._hash(password),
+                now=account.created_at,
             )
             await self._repo.insert_account(account)
             try:
@@ -232,13 +142,7 @@ class AccountService:
     async def issue_api_key(self, account_id: str) -> IssuedKey:
         """A new API key for the account; only its hash is stored."""
         secret = new_api_key()
-        record = ApiKeyRecord(
-            id=new_id("key"),
-            account_id=account_id,
-            key_hash=hash_api_key(secret),
-            prefix=key_prefix(secret),
-            created_at=self._clock.now(),
-        )
+        record = new_api_key_record(account_id, secret, self._clock.now())
         await self._repo.insert_api_key(record)
         return IssuedKey(record=record, secret=secret)
 
@@ -254,10 +158,7 @@ class AccountService:
         if not looks_like_api_key(key):
             return None
         record = await self._repo.api_key_by_hash(hash_api_key(key))
-        if record is None or record.revoked_at is not None:
-            return None
-        # The lookup was by hash already; compare again in constant time for good measure.
-        if not hmac.compare_digest(record.key_hash, hash_api_key(key)):
+        if record is None or not key_opens(record, key):
             return None
         return await self._repo.get_account(record.account_id)
 

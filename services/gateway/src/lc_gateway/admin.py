@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from lc_common.store import connect_mongo, database
-from lc_gateway.accounts import DEFAULT_TIME_ZONE, AccountService
+from lc_gateway.accounts import AccountService
 from lc_gateway.adapters.mongo import MongoAccountRepository
 from lc_gateway.config import GatewaySettings
+from lc_gateway.domain.accounts import DEFAULT_TIME_ZONE
 
 
 def parser() -> argparse.ArgumentParser:

@@ -23,12 +23,12 @@ from lc_gateway.adapters.sessions import MongoSessionStore
 from lc_gateway.adapters.tokens import MongoTokenStore
 from lc_gateway.adapters.upstream import Upstream
 from lc_gateway.config import GatewaySettings
+from lc_gateway.edge.throttle import Throttle
 from lc_gateway.idempotency import IdempotencyKeys
 from lc_gateway.lockout import LockoutNotifier
 from lc_gateway.mails import BackgroundMail
 from lc_gateway.ports import AccountRepository, IdempotencyStore, Mailer, SessionStore, TokenStore
 from lc_gateway.sessions import Sessions
-from lc_gateway.throttle import Throttle
 from lc_gateway.users import LinkSettings, UserService
 
 # A claimed Idempotency-Key whose request never finished is free again after this

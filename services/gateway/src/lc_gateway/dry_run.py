@@ -1,16 +1,12 @@
-"""The cost of a dry run: what an import would take from the account's credit (contract C1)."""
+"""A dry run completed with its cost against billing's balance (contract C1; the rule:
+`domain/cost.py`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from lc_gateway.adapters.billing import BillingClient
-
-
-def cost(accepted: int, available: int) -> dict[str, int]:
-    """`{"units", "balance", "short_by"}`: one unit per accepted row against what is available."""
-    units = max(accepted, 0)
-    return {"units": units, "balance": available, "short_by": max(units - available, 0)}
+from lc_gateway.domain.cost import cost
 
 
 async def with_cost(

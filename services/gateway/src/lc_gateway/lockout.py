@@ -1,4 +1,8 @@
-"""Telling an account's owner that its login was locked by repeated wrong passwords."""
+"""Telling an account's owner that its login was locked by repeated wrong passwords.
+
+When a login is locked, and how often its owner is told, is `edge/throttle.py`'s
+count under the windows of `domain/lockout.py`; this module writes and sends the mail.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from email.message import EmailMessage
 
 import structlog
 
-from lc_gateway.accounts import Account
+from lc_gateway.domain.accounts import Account
 from lc_gateway.metrics import LOCKOUT_NOTICES
 from lc_gateway.ports import Mailer
 

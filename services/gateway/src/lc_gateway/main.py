@@ -20,11 +20,12 @@ from lc_gateway.api import users as users_api
 from lc_gateway.api.errors import install_error_handlers
 from lc_gateway.bootstrap import Gateway, build
 from lc_gateway.config import GatewaySettings
+from lc_gateway.edge.gate import ApiAuthGate
+from lc_gateway.edge.observability import ObservabilityMiddleware
+from lc_gateway.edge.session_cookie import SessionMiddleware
 from lc_gateway.errors import BodyTooLarge
-from lc_gateway.gate import ApiAuthGate
-from lc_gateway.observability import ObservabilityMiddleware
 from lc_gateway.panel import users as panel_users
-from lc_gateway.sessions import SessionMiddleware, Sessions
+from lc_gateway.sessions import Sessions
 
 log = structlog.get_logger(__name__)
 

@@ -1,18 +1,17 @@
-"""The ports the gateway's services depend on; `lc_gateway.adapters` implements them
-(MongoDB for accounts, sessions, tokens and idempotency keys; SMTP for mail)."""
+"""The ports the gateway's use cases depend on; `lc_gateway.adapters` implements them
+(MongoDB for accounts, sessions, tokens and idempotency keys; SMTP for mail) and
+tests pass in-memory fakes. The records they carry are `lc_gateway.domain`'s."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    # Only for the signatures: the modules holding these records import the ports.
-    from lc_gateway.accounts import Account, ApiKeyRecord, User
-    from lc_gateway.idempotency import KeyRecord, StoredResponse
-    from lc_gateway.sessions import SessionRecord
-    from lc_gateway.tokens import Invitation, PasswordReset
+from lc_gateway.domain.accounts import Account, ApiKeyRecord, User
+from lc_gateway.domain.idempotency import KeyRecord, StoredResponse
+from lc_gateway.domain.sessions import SessionRecord
+from lc_gateway.domain.tokens import Invitation, PasswordReset
 
 
 class AccountRepository(Protocol):

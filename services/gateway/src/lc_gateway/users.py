@@ -5,7 +5,9 @@ Owners invite people by email; the mail holds `/invitations/<token>`, valid for
 `/password-reset/<token>`, valid for `password_reset_minutes` and once; the
 request answers alike whether the address is a user's or not. Changing a
 password ends the user's other sessions, a reset ends all of them, and a
-removed user's sessions end at once.
+removed user's sessions end at once. The rules (who may, which link is
+usable, which password is acceptable) are in `domain/`; this module calls them,
+the `TokenStore` of `ports.py` and the mail.
 """
 
 from __future__ import annotations
@@ -16,22 +18,32 @@ from datetime import timedelta
 import structlog
 
 from lc_common.clock import Clock
-from lc_gateway.accounts import ROLES, AccountService, LoginTaken, User, new_id, normalise_login
-from lc_gateway.errors import FieldInvalid, Forbidden, LinkUnusable, NotFound
-from lc_gateway.mails import BackgroundMail, invitation_mail, reset_mail
-from lc_gateway.metrics import INVITATIONS, PASSWORD_RESETS
-from lc_gateway.ports import TokenStore
-from lc_gateway.tokens import (
+from lc_gateway.accounts import AccountService
+from lc_gateway.domain.accounts import (
+    LoginTaken,
+    User,
+    acts_as_owner,
+    normalise_login,
+    removal_refusal,
+    role_problem,
+)
+from lc_gateway.domain.tokens import (
     Invitation,
     PasswordReset,
     email_problem,
     looks_like_token,
     name_problem,
+    new_invitation,
+    new_reset,
     new_token,
     password_problem,
     token_hash,
     usable,
 )
+from lc_gateway.errors import FieldInvalid, Forbidden, LinkUnusable, NotFound
+from lc_gateway.mails import BackgroundMail, invitation_mail, reset_mail
+from lc_gateway.metrics import INVITATIONS, PASSWORD_RESETS
+from lc_gateway.ports import TokenStore
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +67,7 @@ def _refuse(problem: str | None) -> None:
 
 
 def _require_owner(user: User) -> None:
-    if not user.is_owner:
+    if not acts_as_owner(user):
         raise Forbidden("Only an owner of the account can manage its users.")
 
 
@@ -88,23 +100,21 @@ class UserService:
         _require_owner(owner)
         login = normalise_login(email)
         _refuse(email_problem(login))
-        if role not in ROLES:
-            raise FieldInvalid(f"The role is one of {', '.join(ROLES)}.")
+        _refuse(role_problem(role))
         if await self._accounts.user(login) is not None:
             raise FieldInvalid(f"{login} already has a login.")
         account = await self._accounts.get_account(owner.account_id)
         if account is None:
             raise NotFound("The account no longer exists.")
         token, now = new_token(), self._clock.now()
-        invitation = Invitation(
-            id=new_id("inv"),
-            token_hash=token_hash(token),
+        invitation = new_invitation(
+            token=token,
             account_id=account.id,
             email=login,
             role=role,
             invited_by=owner.id,
-            created_at=now,
-            expires_at=now + self._links.invitation_ttl,
+            now=now,
+            ttl=self._links.invitation_ttl,
         )
         await self._store.insert_invitation(invitation)
         message = invitation_mail(
@@ -188,13 +198,14 @@ class UserService:
         """Remove a user of the owner's account; its sessions end at once.
 
         A user of another account answers `NotFound`, like a missing one; an
-        owner cannot remove themself (so an account always keeps an owner).
+        owner cannot remove themself (`domain.accounts.removal_refusal`).
         """
         _require_owner(owner)
         target = await self._accounts.user_by_id(user_id)
-        if target is None or target.account_id != owner.account_id:
+        refusal = removal_refusal(owner, target)
+        if refusal == "not_found" or target is None:
             raise NotFound("There is no such user in this account.")
-        if target.id == owner.id:
+        if refusal == "self":
             raise FieldInvalid("You cannot remove yourself.")
         await self._accounts.remove(target)
         log.info("user_removed", removed_user_id=target.id, user_id=owner.id)
@@ -223,12 +234,12 @@ class UserService:
             log.info("password_reset_unknown_login")
             return
         token, now = new_token(), self._clock.now()
-        reset = PasswordReset(
-            token_hash=token_hash(token),
+        reset = new_reset(
+            token=token,
             user_id=user.id,
             account_id=user.account_id,
-            created_at=now,
-            expires_at=now + self._links.reset_ttl,
+            now=now,
+            ttl=self._links.reset_ttl,
         )
         await self._store.insert_reset(reset)
         message = reset_mail(

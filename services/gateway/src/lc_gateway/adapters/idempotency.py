@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from lc_common.store import Document, from_store_time, to_store_time
-from lc_gateway.idempotency import DONE, IN_PROGRESS, KeyRecord, StoredResponse
+from lc_gateway.domain.idempotency import DONE, IN_PROGRESS, KeyRecord, StoredResponse
 
 
 def _id(account_id: str, key: str) -> str:

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from lc_common.store import Document, from_store_time, to_store_time
-from lc_gateway.accounts import OWNER, Account, ApiKeyRecord, LoginTaken, User
+from lc_gateway.domain.accounts import OWNER, Account, ApiKeyRecord, LoginTaken, User
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from lc_common.store import Document, from_store_time, to_store_time
-from lc_gateway.sessions import SessionRecord
+from lc_gateway.domain.sessions import SessionRecord
 
 
 def session_key(token: str) -> str:

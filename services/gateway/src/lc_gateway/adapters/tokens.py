@@ -14,7 +14,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from lc_common.store import Document, from_store_time, to_store_time
-from lc_gateway.tokens import Invitation, PasswordReset
+from lc_gateway.domain.tokens import Invitation, PasswordReset
 
 
 class MongoTokenStore:

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from lc_gateway.accounts import Account
 from lc_gateway.api.idempotent import OPENAPI_HEADER, idempotency_key, upload_once
 from lc_gateway.api.schemas import (
     BATCH_EXAMPLE,
@@ -24,12 +23,13 @@ from lc_gateway.api.schemas import (
     error_example,
     multipart_body,
 )
-from lc_gateway.auth import ApiAccount, GatewayDep
 from lc_gateway.bootstrap import Gateway
+from lc_gateway.domain.accounts import Account
 from lc_gateway.dry_run import with_cost
+from lc_gateway.edge.auth import ApiAccount, GatewayDep
+from lc_gateway.edge.streams import relay
+from lc_gateway.edge.uploads import Upload, open_upload
 from lc_gateway.errors import NotFound
-from lc_gateway.streams import relay
-from lc_gateway.uploads import Upload, open_upload
 
 log = structlog.get_logger(__name__)
 

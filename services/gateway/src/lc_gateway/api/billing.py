@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lc_gateway.api.idempotent import OPENAPI_HEADER, idempotency_key, once
 from lc_gateway.api.schemas import ERRORS, Balance, Purchase, PurchaseRequest, TransactionList
-from lc_gateway.auth import ApiAccount, ApiOwner, GatewayDep
+from lc_gateway.edge.auth import ApiAccount, ApiOwner, GatewayDep
 
 router = APIRouter(prefix="/billing", tags=["billing"], responses=ERRORS)
 

@@ -1,4 +1,7 @@
-"""Running a POST of the public API at most once per `Idempotency-Key` (see `idempotency`)."""
+"""Running a POST of the public API at most once per `Idempotency-Key`.
+
+The key's rules are `domain/idempotency.py`'s; claiming and completing it, `idempotency.py`'s.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from lc_gateway.accounts import Account
 from lc_gateway.bootstrap import Gateway
-from lc_gateway.idempotency import (
+from lc_gateway.domain.accounts import Account
+from lc_gateway.domain.idempotency import (
     DONE,
     HEADER,
     REPLAYED_HEADER,
@@ -18,8 +21,8 @@ from lc_gateway.idempotency import (
     checked_key,
     replay,
 )
+from lc_gateway.edge.uploads import Upload, drain, open_upload
 from lc_gateway.metrics import IDEMPOTENT_REPLAYS
-from lc_gateway.uploads import Upload, drain, open_upload
 
 # Does the request's work: the response's status and JSON body.
 Work = Callable[[], Awaitable[tuple[int, Any]]]

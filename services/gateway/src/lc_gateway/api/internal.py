@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from lc_common.http import InternalCaller
-from lc_gateway.auth import GatewayDep
+from lc_gateway.edge.auth import GatewayDep
 from lc_gateway.errors import NotFound
 
 router = APIRouter(prefix="/internal/v1", include_in_schema=False, dependencies=[InternalCaller])

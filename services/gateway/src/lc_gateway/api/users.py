@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from lc_gateway.api.schemas import ERRORS, ErrorBody
-from lc_gateway.auth import ApiOwner, GatewayDep
+from lc_gateway.edge.auth import ApiOwner, GatewayDep
 
 API_PREFIX = "/api/v1"
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from lc_gateway.api.schemas import ERRORS, error_example
-from lc_gateway.auth import ApiAccount, ApiOwner, GatewayDep
+from lc_gateway.edge.auth import ApiAccount, ApiOwner, GatewayDep
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=ERRORS)
 

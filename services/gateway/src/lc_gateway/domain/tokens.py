@@ -1,4 +1,4 @@
-"""Single-use links sent by mail: invitations and password resets (pure rules, no I/O).
+"""Single-use links sent by mail: invitations and password resets (rules, no I/O).
 
 A link carries a random token (`secrets.token_urlsafe(32)`, 256 bits); only its
 SHA-256 is stored, so a copy of the store opens nothing. A token is usable
@@ -11,7 +11,9 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from lc_gateway.domain.accounts import new_id
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -63,6 +65,42 @@ def looks_like_token(value: str) -> bool:
 def token_hash(token: str) -> str:
     """The stored form of a token: hex SHA-256 (tokens are random, so no salt is needed)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_invitation(
+    *,
+    token: str,
+    account_id: str,
+    email: str,
+    role: str,
+    invited_by: str,
+    now: datetime,
+    ttl: timedelta,
+) -> Invitation:
+    """The invitation a link with `token` opens, valid for `ttl` from `now`."""
+    return Invitation(
+        id=new_id("inv"),
+        token_hash=token_hash(token),
+        account_id=account_id,
+        email=email,
+        role=role,
+        invited_by=invited_by,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+
+
+def new_reset(
+    *, token: str, user_id: str, account_id: str, now: datetime, ttl: timedelta
+) -> PasswordReset:
+    """The reset a link with `token` opens, valid for `ttl` from `now`."""
+    return PasswordReset(
+        token_hash=token_hash(token),
+        user_id=user_id,
+        account_id=account_id,
+        created_at=now,
+        expires_at=now + ttl,
+    )
 
 
 def usable(expires_at: datetime, used_at: datetime | None, now: datetime) -> bool:

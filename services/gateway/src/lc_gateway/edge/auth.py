@@ -14,11 +14,11 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, Request
 
-from lc_gateway import csrf
-from lc_gateway.accounts import Account, User
 from lc_gateway.bootstrap import Gateway
+from lc_gateway.domain.accounts import Account, User, acts_as_owner, session_user_fits
+from lc_gateway.domain.sessions import SESSION_USER
+from lc_gateway.edge import csrf
 from lc_gateway.errors import CsrfFailed, Forbidden, NotAuthenticated
-from lc_gateway.sessions import SESSION_USER
 
 __all__ = ["SESSION_ACCOUNT", "SESSION_USER"]
 
@@ -64,8 +64,7 @@ def require_owner(request: Request) -> None:
 
     Call it after the request was authenticated (the acting user is known then).
     """
-    user = acting_user(request)
-    if user is not None and not user.is_owner:
+    if not acts_as_owner(acting_user(request)):
         raise Forbidden("Only an owner of the account can do this.")
 
 
@@ -81,7 +80,7 @@ async def session_account(request: Request, gateway: Gateway) -> Account | None:
         return None
     user = await gateway.accounts.user_by_id(user_id)
     account = await gateway.accounts.get_account(account_id)
-    if user is None or account is None or user.account_id != account.id:
+    if user is None or account is None or not session_user_fits(user, account):
         # The user or account went away: forget the session rather than half-trusting it.
         request.session.clear()
         return None

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lc_gateway.api.errors import error_response
-from lc_gateway.auth import AUTHENTICATED, authenticate_api, get_gateway
+from lc_gateway.edge.auth import AUTHENTICATED, authenticate_api, get_gateway
 from lc_gateway.errors import GatewayError
 
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from lc_gateway.edge.upload_form import UploadForm, read_ahead, watched
 from lc_gateway.errors import BodyTooLarge, GatewayError
-from lc_gateway.upload_form import UploadForm, read_ahead, watched
 
 
 async def capped(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from lc_gateway.api.errors import error_response
-from lc_gateway.auth import get_gateway, session_account
+from lc_gateway.edge.auth import get_gateway, session_account
 from lc_gateway.errors import GatewayError
 from lc_gateway.panel import auth, batches, billing, imports, keys, webhooks
 from lc_gateway.panel.common import HERE, LoginRequired, redirect, render

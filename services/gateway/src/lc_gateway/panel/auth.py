@@ -13,16 +13,16 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from lc_gateway import csrf
-from lc_gateway.accounts import User, normalise_login
-from lc_gateway.auth import (
+from lc_gateway.bootstrap import Gateway
+from lc_gateway.domain.accounts import User, normalise_login
+from lc_gateway.edge import csrf
+from lc_gateway.edge.auth import (
     SESSION_ACCOUNT,
     SESSION_USER,
     GatewayDep,
     client_address,
     session_account,
 )
-from lc_gateway.bootstrap import Gateway
 from lc_gateway.errors import FieldInvalid, TooManyAttempts
 from lc_gateway.metrics import LOGINS, SESSIONS_ENDED
 from lc_gateway.panel.common import checked_form, flash, redirect, render, safe_next

@@ -10,15 +10,15 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from lc_gateway.accounts import Account
 from lc_gateway.api.batches import checked_batch_id, stream_download, with_client
-from lc_gateway.auth import GatewayDep
 from lc_gateway.bootstrap import Gateway
+from lc_gateway.domain.accounts import Account
+from lc_gateway.edge.auth import GatewayDep
+from lc_gateway.edge.streams import relay
 from lc_gateway.errors import GatewayError
 from lc_gateway.panel import listing
 from lc_gateway.panel.common import PanelAccount, checked_form, flash, redirect, render
 from lc_gateway.panel.rejects import RejectSummary, summarise, text_lines
-from lc_gateway.streams import relay
 
 log = structlog.get_logger(__name__)
 

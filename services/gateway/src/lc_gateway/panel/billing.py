@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from lc_gateway.accounts import Account
 from lc_gateway.api.billing import CANCEL_PATH, RETURN_PATH
-from lc_gateway.auth import GatewayDep
 from lc_gateway.bootstrap import Gateway
+from lc_gateway.domain.accounts import Account
+from lc_gateway.edge.auth import GatewayDep
 from lc_gateway.panel.common import PanelAccount, checked_form, flash, local_time, redirect, render
 from lc_gateway.panel.users import PanelOwner
 

@@ -11,9 +11,9 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from lc_gateway import csrf
-from lc_gateway.accounts import Account
-from lc_gateway.auth import get_gateway, session_account
+from lc_gateway.domain.accounts import Account
+from lc_gateway.edge import csrf
+from lc_gateway.edge.auth import get_gateway, session_account
 from lc_gateway.errors import CsrfFailed
 
 HERE = Path(__file__).parent

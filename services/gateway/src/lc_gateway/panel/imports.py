@@ -18,11 +18,11 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from lc_gateway.auth import GatewayDep
 from lc_gateway.bootstrap import Gateway
 from lc_gateway.dry_run import with_cost
+from lc_gateway.edge.auth import GatewayDep
+from lc_gateway.edge.uploads import Upload, open_upload
 from lc_gateway.panel.common import PanelAccount, check_token, flash, redirect, render
-from lc_gateway.uploads import Upload, open_upload
 
 log = structlog.get_logger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from lc_gateway.auth import GatewayDep
+from lc_gateway.edge.auth import GatewayDep
 from lc_gateway.errors import NotFound
 from lc_gateway.panel.common import checked_form, flash, redirect, render
 from lc_gateway.panel.users import PanelOwner

@@ -13,17 +13,17 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from lc_gateway.accounts import ROLES, Account, User
-from lc_gateway.auth import (
+from lc_gateway.domain.accounts import ROLES, Account, User
+from lc_gateway.edge.auth import (
     GatewayDep,
     acting_user,
     client_address,
     require_owner,
 )
+from lc_gateway.edge.session_cookie import SCOPE_TOKEN
 from lc_gateway.errors import FieldInvalid, NotAuthenticated, TooManyAttempts
 from lc_gateway.panel.auth import link_page, start_session
 from lc_gateway.panel.common import PanelAccount, checked_form, flash, redirect, render
-from lc_gateway.sessions import SCOPE_TOKEN
 from lc_gateway.users import INVITATION_PATH
 
 log = structlog.get_logger(__name__)

@@ -8,8 +8,8 @@ import re
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from lc_gateway.accounts import Account
-from lc_gateway.auth import GatewayDep, require_owner
+from lc_gateway.domain.accounts import Account
+from lc_gateway.edge.auth import GatewayDep, require_owner
 from lc_gateway.errors import UpstreamRejected
 from lc_gateway.panel.common import PanelAccount, checked_form, flash, redirect, render
 
