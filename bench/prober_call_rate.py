@@ -40,7 +40,7 @@ RULES = {"channels": 1_000_000, "rules": [{"behaviour": "answer"}]}
 async def engine(port: int, calls: int, concurrency: int) -> dict[str, float]:
     """The call engine alone: `concurrency` workers calling back to back."""
     from lc_common.logging import configure_logging
-    from lc_prober.sip import CallPolicy, SipTrunkClient, TrunkConfig
+    from lc_prober.adapters.sip import CallPolicy, SipTrunkClient, TrunkConfig
 
     configure_logging("prober", "INFO")
     # ring_seconds: wait for the 200 like SIPp does instead of cancelling at the 180.

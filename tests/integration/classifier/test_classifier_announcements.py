@@ -12,7 +12,7 @@ from test_classifier_service import call, retries, send, verdicts
 
 from lc_carrier_sim import audio
 from lc_common.events import EarlyMediaV1, ProbeSignallingV1
-from lc_prober.media import classify_audio, ulaw_decode
+from lc_prober.adapters.media import classify_audio, ulaw_decode
 
 pytestmark = pytest.mark.kafka
 

@@ -12,9 +12,9 @@ import pytest
 from tests.support import until
 
 from lc_common.trunks import parse_trunks
+from lc_prober.adapters.sip.client import SipTrunkClient
 from lc_prober.bootstrap import client_config
 from lc_prober.config import ProberSettings
-from lc_prober.sip.client import SipTrunkClient
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(60)]
 

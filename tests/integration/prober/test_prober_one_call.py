@@ -27,8 +27,8 @@ from lc_common.events import PROBE_SIGNALLING, Event, Topic, probe_requests
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.settings import ServiceSettings
 from lc_common.trunks import load_trunks
+from lc_prober.adapters.sip.call import HUNG_UP
 from lc_prober.config import ProberSettings
-from lc_prober.sip.call import HUNG_UP
 
 pytestmark = [pytest.mark.kafka, pytest.mark.sip, pytest.mark.timeout(150)]
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lc_prober.sip import CallPolicy, SipTimers, TrunkConfig
+from lc_prober.adapters.sip import CallPolicy, SipTimers, TrunkConfig
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 T1 = 0.05

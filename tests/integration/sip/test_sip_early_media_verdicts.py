@@ -22,8 +22,8 @@ from lc_classifier.announcements import load_library
 from lc_classifier.domain import RetryPolicy, decide
 from lc_classifier.rules import load_rules
 from lc_common.events import ProbeRequestV1
+from lc_prober.adapters.sip import CallPolicy, SipTrunkClient
 from lc_prober.signalling import signalling_event
-from lc_prober.sip import CallPolicy, SipTrunkClient
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(60)]
 

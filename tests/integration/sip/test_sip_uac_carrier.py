@@ -11,7 +11,7 @@ from sip_peers import trunk
 from tests.support import until
 
 from lc_carrier_sim import CarrierSimulator, SimTimers
-from lc_prober.sip import CallPolicy, SipTimers, SipTrunkClient
+from lc_prober.adapters.sip import CallPolicy, SipTimers, SipTrunkClient
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(60)]
 

@@ -10,7 +10,7 @@ from sip_peers import FAST, free_port, trunk
 from sipmessage import Message, Request
 from tests.support import until
 
-from lc_prober.sip import SipTrunkClient
+from lc_prober.adapters.sip import SipTrunkClient
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(30)]
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from sip_peers import FAST, T1, StartSipp, trunk
 
-from lc_prober.media import ulaw_encode
-from lc_prober.sip import CallPolicy, SipTrunkClient
+from lc_prober.adapters.media import ulaw_encode
+from lc_prober.adapters.sip import CallPolicy, SipTrunkClient
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(60)]
 

@@ -18,7 +18,7 @@ from sip_peers import trunk
 from tests.support import until
 
 from lc_carrier_sim import CarrierSimulator, SimTimers
-from lc_prober.sip import CallPolicy, SipTrunkClient
+from lc_prober.adapters.sip import CallPolicy, SipTrunkClient
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(60)]
 

@@ -45,7 +45,7 @@ def recording(seed: int, length: int = 300) -> list[tuple[int, int]]:
 
 
 def wire(marks: list[tuple[int, int]]) -> str:
-    """The wire form of landmarks (see lc_prober.media.fingerprint)."""
+    """The wire form of landmarks (see lc_prober.adapters.media.fingerprint)."""
     values = [(h << 12) | (t & 0xFFF) for h, t in marks]
     return base64.b64encode(struct.pack(f">{len(values)}I", *values)).decode()
 

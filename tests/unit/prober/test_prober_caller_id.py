@@ -9,9 +9,9 @@ from pydantic import ValidationError
 
 from lc_common.service import Workers
 from lc_common.trunks import parse_trunks, require_caller_ids
+from lc_prober.adapters.sip.messages import CallLeg
 from lc_prober.bootstrap import build, client_config
 from lc_prober.config import ProberSettings
-from lc_prober.sip.messages import CallLeg
 
 TRUNKS = """
 - {name: with-id, host: 127.0.0.1, caller_id: "+61299990000"}

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from lc_prober.sip.digest import DigestError, answer_challenge, digest_response
+from lc_prober.adapters.sip.digest import DigestError, answer_challenge, digest_response
 
 
 def md5(text: str) -> str:

@@ -8,8 +8,8 @@ import pytest
 
 from lc_carrier_sim import audio
 from lc_classifier.announcements import AnnouncementEntry, AnnouncementLibrary
-from lc_prober.media import alaw_decode, classify_audio, ulaw_decode
-from lc_prober.media.fingerprint import MAX_HASHES, decode, encode, fingerprint, landmarks
+from lc_prober.adapters.media import alaw_decode, classify_audio, ulaw_decode
+from lc_prober.adapters.media.fingerprint import MAX_HASHES, decode, encode, fingerprint, landmarks
 
 
 def heard(samples: np.ndarray, payload_type: int, start_ms: int, ms: int = 3000) -> np.ndarray:

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from lc_prober.media import g711
+from lc_prober.adapters.media import g711
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

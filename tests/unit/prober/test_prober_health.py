@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lc_prober.health import HealthChange, TrunkHealth, trunk_fault
-from lc_prober.sip.result import CallResult, EndedBy, ResponseRecord
+from lc_prober.adapters.sip.result import CallResult, EndedBy, ResponseRecord
+from lc_prober.domain.health import HealthChange, TrunkHealth, trunk_fault
 
 
 class Clock:

@@ -15,14 +15,14 @@ from lc_common.errors import PoisonEvent
 from lc_common.events import BatchEventV1, ProbeRequestV1
 from lc_common.lanes import lane_shares
 from lc_common.trunks import Trunk
+from lc_prober.adapters.sender import SignallingSender
+from lc_prober.adapters.sip.client import SipTrunkClient
+from lc_prober.adapters.sip.config import TrunkConfig
+from lc_prober.domain.health import TrunkHealth
+from lc_prober.domain.once import StartedProbes
+from lc_prober.domain.pauses import Pauses
 from lc_prober.handlers import TrunkProber
-from lc_prober.health import TrunkHealth
 from lc_prober.lanes import TrunkLanes
-from lc_prober.once import StartedProbes
-from lc_prober.pauses import Pauses
-from lc_prober.sender import SignallingSender
-from lc_prober.sip.client import SipTrunkClient
-from lc_prober.sip.config import TrunkConfig
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TRUNK = Trunk(name="unit", host="127.0.0.1", channels=2, cps=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lc_prober.rate import StartWindow
+from lc_prober.domain.rate import StartWindow
 
 
 def test_starts_up_to_the_budget_then_waits_for_the_oldest_to_leave() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lc_prober.sip.reason import parse_reason, q850_cause, sip_cause
+from lc_prober.adapters.sip.reason import parse_reason, q850_cause, sip_cause
 
 
 def test_single_q850() -> None:

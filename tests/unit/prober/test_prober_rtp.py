@@ -9,8 +9,8 @@ import struct
 import numpy as np
 from prober_audio import pcm16, sit, speech_like
 
-from lc_prober.media import RtpReceiver, build_offer, parse_audio, parse_rtp, ulaw_encode
-from lc_prober.media.sit import SitDetection
+from lc_prober.adapters.media import RtpReceiver, build_offer, parse_audio, parse_rtp, ulaw_encode
+from lc_prober.adapters.media.sit import SitDetection
 
 ADDR = ("127.0.0.1", 4000)
 

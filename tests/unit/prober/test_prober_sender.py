@@ -12,7 +12,7 @@ import pytest
 
 from lc_common.events import Event, ProbeSignallingV1, Topic
 from lc_common.kafka import Publisher
-from lc_prober.sender import SignallingSender
+from lc_prober.adapters.sender import SignallingSender
 
 
 def signalling(i: int) -> ProbeSignallingV1:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from lc_common.events import ProbeRequestV1, ProbeSignallingV1
+from lc_prober.adapters.sip.result import CallResult, ResponseRecord
 from lc_prober.signalling import retry_after_seconds, signalling_event
-from lc_prober.sip.result import CallResult, ResponseRecord
 
 
 @pytest.mark.parametrize(

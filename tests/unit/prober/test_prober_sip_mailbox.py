@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from lc_prober.sip.linger import LingeringAcks
-from lc_prober.sip.mailbox import TIMED_OUT, Mailbox
+from lc_prober.adapters.sip.linger import LingeringAcks
+from lc_prober.adapters.sip.mailbox import TIMED_OUT, Mailbox
 
 
 async def test_events_wait_in_order_and_wake_a_waiter() -> None:

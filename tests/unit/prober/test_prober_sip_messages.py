@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sipmessage import Message, Request, Response
 
-from lc_prober.sip.messages import (
+from lc_prober.adapters.sip.messages import (
     CallLeg,
     address_value,
     new_branch,

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from lc_prober.sip.transport import TransportError, UdpTransport
+from lc_prober.adapters.sip.transport import TransportError, UdpTransport
 from lc_sip.message import SipRequest, SipResponse
 
 

@@ -15,8 +15,14 @@ from prober_audio import (
     white_noise,
 )
 
-from lc_prober.media import alaw_decode, alaw_encode, classify_audio, ulaw_decode, ulaw_encode
-from lc_prober.media.goertzel import block_ratios, goertzel_power, tone_ratio
+from lc_prober.adapters.media import (
+    alaw_decode,
+    alaw_encode,
+    classify_audio,
+    ulaw_decode,
+    ulaw_encode,
+)
+from lc_prober.adapters.media.goertzel import block_ratios, goertzel_power, tone_ratio
 
 LOW1, HIGH1, LOW2, HIGH2 = 913.8, 985.2, 1370.6, 1428.5
 S, L = 274, 380

@@ -14,10 +14,10 @@ from lc_carrier_sim.audio import SIT_CODES, encode, intercept_announcement, ring
 from lc_carrier_sim.auth import DigestAuthenticator
 from lc_carrier_sim.rules import AuthConfig
 from lc_carrier_sim.sipmsg import build_response, parse_request
-from lc_prober.media import classify_audio, ulaw_decode
-from lc_prober.media.fingerprint import fingerprint
-from lc_prober.media.g711 import alaw_decode
-from lc_prober.sip.digest import answer_challenge
+from lc_prober.adapters.media import classify_audio, ulaw_decode
+from lc_prober.adapters.media.fingerprint import fingerprint
+from lc_prober.adapters.media.g711 import alaw_decode
+from lc_prober.adapters.sip.digest import answer_challenge
 from lc_sip.sdp import AudioDescription, audio_sdp, parse_audio
 
 INVITE = (

@@ -3,7 +3,7 @@
 A voice in early media is no evidence on its own: live lines play "the mobile you are
 calling is switched off", "please hold" and caller tunes every day. An announcement
 counts only when it is *recognised*: its fingerprint (landmark hashes computed by the
-prober, `lc_prober.media.fingerprint`) matches an entry of this library, and the
+prober, `lc_prober.adapters.media.fingerprint`) matches an entry of this library, and the
 evidence names that entry.
 
 The library is a directory (`LC_CLASSIFIER_ANNOUNCEMENTS_DIR`) of YAML or JSON files,
@@ -12,7 +12,7 @@ one announcement each::
     id: telstra-not-connected          # what the evidence shows
     description: "The number you have called is not connected"
     status: disconnected               # or connected / indeterminate (e.g. switched off)
-    fingerprint: <base64>              # `python -m lc_prober.media.fingerprint rec.wav`
+    fingerprint: <base64>              # `python -m lc_prober.adapters.media.fingerprint rec.wav`
 
 Matching is pure Python (dict look-ups): a hash of the call's audio found in an entry
 votes for the time offset between the two; a real match is many votes on one offset

@@ -22,15 +22,16 @@ from lc_common.kafka import Publisher, ensure_topics, keep_topics, partition_cou
 from lc_common.lanes import lane_shares
 from lc_common.service import Workers
 from lc_common.trunks import Trunk, load_trunks, require_caller_ids
+from lc_prober.adapters.pauses import read_pauses
+from lc_prober.adapters.sender import SignallingSender
+from lc_prober.adapters.sip.client import SipTrunkClient
+from lc_prober.adapters.sip.config import CallPolicy, TrunkConfig
 from lc_prober.config import ProberSettings
+from lc_prober.domain.health import HealthChange, TrunkHealth
+from lc_prober.domain.pauses import Pauses
 from lc_prober.handlers import PUBLISH_ATTEMPTS, TrunkProber
-from lc_prober.health import HealthChange, TrunkHealth
 from lc_prober.lanes import TrunkLanes
 from lc_prober.metrics import PUBLISH_RETRIES, TRUNK_BACKOFFS, TRUNK_HEALTHY
-from lc_prober.pauses import Pauses, read_pauses
-from lc_prober.sender import SignallingSender
-from lc_prober.sip.client import SipTrunkClient
-from lc_prober.sip.config import CallPolicy, TrunkConfig
 
 log = structlog.get_logger(__name__)
 

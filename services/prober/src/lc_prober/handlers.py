@@ -33,7 +33,10 @@ from lc_common.consumer import current_partition
 from lc_common.errors import PoisonEvent
 from lc_common.events import ProbeRequestV1
 from lc_common.trunks import Trunk
-from lc_prober.health import trunk_fault
+from lc_prober.adapters.sip.result import CallResult
+from lc_prober.domain.health import trunk_fault
+from lc_prober.domain.once import StartedProbes
+from lc_prober.domain.pauses import Pauses
 from lc_prober.lanes import TrunkLanes
 from lc_prober.metrics import (
     CALLS,
@@ -46,11 +49,8 @@ from lc_prober.metrics import (
     RESPONSES,
     TRUNK_FAULTS,
 )
-from lc_prober.once import StartedProbes
-from lc_prober.pauses import Pauses
 from lc_prober.ports import Caller, SignallingOut
 from lc_prober.signalling import signalling_event
-from lc_prober.sip.result import CallResult
 from lc_sip.safety import UnsafeSipValue, require_e164
 
 log = structlog.get_logger(__name__)

@@ -13,9 +13,9 @@ import structlog
 
 from lc_common.lanes import LaneShare
 from lc_common.trunks import Trunk
-from lc_prober.health import TrunkHealth
+from lc_prober.domain.health import TrunkHealth
+from lc_prober.domain.rate import StartWindow
 from lc_prober.metrics import CHANNEL_LIMIT, CPS_LIMIT
-from lc_prober.rate import StartWindow
 
 log = structlog.get_logger(__name__)
 

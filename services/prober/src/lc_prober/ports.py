@@ -1,12 +1,13 @@
 """The ports the prober's handler depends on: a trunk's SIP client and its signalling sender
-(`lc_prober.sip.client.SipTrunkClient` and `lc_prober.sender.SignallingSender` implement them)."""
+(`lc_prober.adapters.sip.SipTrunkClient` and `lc_prober.adapters.sender.SignallingSender`
+implement them)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from lc_common.events import ProbeSignallingV1
-from lc_prober.sip.result import CallResult
+from lc_prober.adapters.sip.result import CallResult
 
 
 class Caller(Protocol):

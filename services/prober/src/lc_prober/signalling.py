@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from lc_common.events import EarlyMediaV1, ProbeRequestV1, ProbeSignallingV1, SipResponseV1
-from lc_prober.sip.result import CallResult
+from lc_prober.adapters.sip.result import CallResult
 
 # Retry-After = delta-seconds [ comment ] *( SEMI retry-param ) (RFC 3261 20.33).
 _DELTA_SECONDS = re.compile(r"^\s*(\d+)\s*(?:\(|;|$)")

@@ -71,7 +71,7 @@ class EarlyMediaV1(BaseModel):
     finding: Literal["none", "silence", "ringback", "sit", "announcement", "music"]
     sit_kind: ShortText | None = None
     confidence: float = Field(0.0, ge=0.0, le=1.0)
-    # Landmarks of a voice or music (base64, lc_prober.media.fingerprint), which the
+    # Landmarks of a voice or music (base64, lc_prober.adapters.media.fingerprint), which the
     # classifier matches against its library of known announcements.
     fingerprint: str | None = Field(None, max_length=4096, pattern=r"^[A-Za-z0-9+/]*={0,2}$")
 

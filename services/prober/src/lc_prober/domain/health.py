@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from lc_prober.sip.result import CallResult
+from lc_prober.adapters.sip.result import CallResult
 
 State = Literal["healthy", "backing_off", "probing"]
 

@@ -9,9 +9,8 @@ which applies the same pause, queues the lead again (same attempt, reservation
 kept) for once the batch is resumed. Both sides compare the same two instants,
 so a request is either dialled here or queued again there, never both.
 
-The pauses are read from `batch.events` from its beginning, without a consumer
-group (every replica needs every pause, and nothing is committed); the prober
-dials nothing until it has read up to the end offsets it found at start.
+The pauses are read from `batch.events` by `lc_prober.adapters.pauses.read_pauses`,
+which sets `caught_up` once it has read up to the end offsets it found at start.
 """
 
 from __future__ import annotations
@@ -19,15 +18,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
-
-from lc_common.events import BATCH_EVENTS, BatchEventV1, ProbeRequestV1
-from lc_common.kafka import kafka_client_options
-from lc_common.settings import ServiceSettings
-
-log = structlog.get_logger(__name__)
+from lc_common.events import BatchEventV1, ProbeRequestV1
 
 
 class Pauses:
@@ -53,46 +44,3 @@ class Pauses:
             and request.dispatched_at is not None
             and request.dispatched_at <= paused_at
         )
-
-
-async def read_pauses(settings: ServiceSettings, pauses: Pauses) -> None:
-    """Read `batch.events` into `pauses` until cancelled; set `caught_up` once at the end."""
-    topic = settings.topic(BATCH_EVENTS.name)
-    consumer = AIOKafkaConsumer(
-        **kafka_client_options(settings), group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = await _partitions(consumer, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while True:
-            batches = await consumer.getmany(timeout_ms=200, max_records=1000)
-            for records in batches.values():
-                for record in records:
-                    try:
-                        pauses.apply(BatchEventV1.model_validate_json(record.value or b""))
-                    except ValidationError:
-                        continue  # poison: the batch consumers park it
-            if not pauses.caught_up.is_set() and await _reached(consumer, ends):
-                pauses.caught_up.set()
-                log.info("pauses_caught_up", partitions=len(partitions))
-    finally:
-        await consumer.stop()
-
-
-async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return False
-    return True
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    while True:
-        await consumer.topics()  # refreshes the metadata partitions_for_topic reads
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return [TopicPartition(topic, p) for p in sorted(found)]
-        await asyncio.sleep(0.5)

@@ -4,11 +4,11 @@ The detectors are pure functions over numpy arrays of 8 kHz samples, so they are
 tested with synthesized audio; :class:`RtpReceiver` feeds them from the network.
 """
 
-from lc_prober.media.classify import AudioFinding, classify_audio, find_sit
-from lc_prober.media.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from lc_prober.media.rtp import RtpReceiver, parse_rtp
-from lc_prober.media.sdp import AudioDescription, build_offer, parse_audio
-from lc_prober.media.sit import SitDetection
+from lc_prober.adapters.media.classify import AudioFinding, classify_audio, find_sit
+from lc_prober.adapters.media.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from lc_prober.adapters.media.rtp import RtpReceiver, parse_rtp
+from lc_prober.adapters.media.sdp import AudioDescription, build_offer, parse_audio
+from lc_prober.adapters.media.sit import SitDetection
 
 __all__ = [
     "AudioDescription",

@@ -13,9 +13,15 @@ from typing import Literal, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from lc_prober.media.fingerprint import fingerprint
-from lc_prober.media.goertzel import FRAME_MS, FloatArray, FrameFeatures, frame_features, to_float
-from lc_prober.media.sit import SIT_FREQS, SitDetection, band_labels, detect_sit
+from lc_prober.adapters.media.fingerprint import fingerprint
+from lc_prober.adapters.media.goertzel import (
+    FRAME_MS,
+    FloatArray,
+    FrameFeatures,
+    frame_features,
+    to_float,
+)
+from lc_prober.adapters.media.sit import SIT_FREQS, SitDetection, band_labels, detect_sit
 
 SitKind = Literal[
     "intercept", "vacant_code", "no_circuit", "reorder", "ineffective_other", "unknown"
@@ -42,7 +48,7 @@ class AudioFinding:
     sit: SitDetection | None = None
     detail: str | None = None
     fingerprint: str | None = None
-    """Landmarks of a voice, music or unrecognised audio (`lc_prober.media.fingerprint`)."""
+    """Landmarks of a voice, music or unrecognised audio (`adapters.media.fingerprint`)."""
 
     @property
     def sit_kind(self) -> SitKind | None:

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 from numpy.typing import NDArray
 
-from lc_prober.media.goertzel import SAMPLE_RATE, FloatArray, to_float
+from lc_prober.adapters.media.goertzel import SAMPLE_RATE, FloatArray, to_float
 
 WINDOW = 256
 HOP = 128
@@ -122,7 +122,7 @@ def fingerprint(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lc_prober.media.fingerprint recording.wav`: print its wire fingerprint.
+    """`python -m lc_prober.adapters.media.fingerprint recording.wav`: print its wire fingerprint.
 
     The recording is 8 kHz mono 16-bit PCM (convert with `sox in.wav -r 8000 -c 1 -b 16`);
     an operator adds the output to a library entry of the classifier.

@@ -17,12 +17,12 @@ import numpy as np
 import structlog
 from numpy.typing import NDArray
 
-from lc_prober.media.classify import find_sit
-from lc_prober.media.g711 import decode
-from lc_prober.media.sdp import CODEC_NAMES
-from lc_prober.media.sit import SitDetection
+from lc_prober.adapters.media.classify import find_sit
+from lc_prober.adapters.media.g711 import decode
+from lc_prober.adapters.media.sdp import CODEC_NAMES
+from lc_prober.adapters.media.sit import SitDetection
 
-log = structlog.get_logger("lc_prober.media.rtp")
+log = structlog.get_logger("lc_prober.adapters.media.rtp")
 
 SAMPLE_RATE = 8000
 _HEADER = struct.Struct("!BBHII")

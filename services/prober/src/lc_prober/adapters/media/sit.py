@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lc_prober.media.goertzel import FRAME, FRAME_MS, FloatArray, FrameFeatures, tone_ratio
+from lc_prober.adapters.media.goertzel import FRAME, FRAME_MS, FloatArray, FrameFeatures, tone_ratio
 
 LOW1, HIGH1 = 913.8, 985.2
 LOW2, HIGH2 = 1370.6, 1428.5

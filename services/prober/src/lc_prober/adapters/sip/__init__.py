@@ -12,12 +12,12 @@ with Timers A, B and D, ACK of every final, CANCEL after a provisional response
 It only records signalling (:class:`CallResult`); it never decides a verdict.
 """
 
-from lc_prober.sip.client import SipTrunkClient
-from lc_prober.sip.config import CallPolicy, SipTimers, TrunkConfig
-from lc_prober.sip.digest import DigestError, answer_challenge, digest_response
-from lc_prober.sip.reason import ReasonValue, parse_reason, q850_cause
-from lc_prober.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
-from lc_prober.sip.transport import TransportError
+from lc_prober.adapters.sip.client import SipTrunkClient
+from lc_prober.adapters.sip.config import CallPolicy, SipTimers, TrunkConfig
+from lc_prober.adapters.sip.digest import DigestError, answer_challenge, digest_response
+from lc_prober.adapters.sip.reason import ReasonValue, parse_reason, q850_cause
+from lc_prober.adapters.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
+from lc_prober.adapters.sip.transport import TransportError
 from lc_sip.framing import SipFramer
 
 __all__ = [

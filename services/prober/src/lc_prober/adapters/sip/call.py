@@ -16,21 +16,21 @@ from typing import Protocol
 
 import structlog
 
-from lc_prober.media.classify import classify_audio
-from lc_prober.media.rtp import RtpReceiver
-from lc_prober.media.sdp import build_offer
-from lc_prober.media.sit import SitDetection
-from lc_prober.sip.config import CallPolicy, TrunkConfig
-from lc_prober.sip.digest import DigestError, answer_challenge
-from lc_prober.sip.mailbox import TIMED_OUT, Mailbox
-from lc_prober.sip.messages import CallLeg, new_branch, random_hex
-from lc_prober.sip.reason import parse_reason, q850_cause
-from lc_prober.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
-from lc_prober.sip.transaction import TxKey, begin_non_invite, finish_non_invite
-from lc_prober.sip.transport import TransportError
+from lc_prober.adapters.media.classify import classify_audio
+from lc_prober.adapters.media.rtp import RtpReceiver
+from lc_prober.adapters.media.sdp import build_offer
+from lc_prober.adapters.media.sit import SitDetection
+from lc_prober.adapters.sip.config import CallPolicy, TrunkConfig
+from lc_prober.adapters.sip.digest import DigestError, answer_challenge
+from lc_prober.adapters.sip.mailbox import TIMED_OUT, Mailbox
+from lc_prober.adapters.sip.messages import CallLeg, new_branch, random_hex
+from lc_prober.adapters.sip.reason import parse_reason, q850_cause
+from lc_prober.adapters.sip.result import CallResult, EarlyMedia, EndedBy, ResponseRecord
+from lc_prober.adapters.sip.transaction import TxKey, begin_non_invite, finish_non_invite
+from lc_prober.adapters.sip.transport import TransportError
 from lc_sip.message import SipResponse
 
-log = structlog.get_logger("lc_prober.sip")
+log = structlog.get_logger("lc_prober.adapters.sip")
 
 
 class CallContext(Protocol):

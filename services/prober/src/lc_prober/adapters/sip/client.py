@@ -9,13 +9,19 @@ from types import TracebackType
 
 import structlog
 
-from lc_prober.sip.call import OutgoingCall
-from lc_prober.sip.config import CallPolicy, TrunkConfig
-from lc_prober.sip.linger import LingeringAcks
-from lc_prober.sip.messages import CallLeg, address_value, new_call_id, new_tag, request_uri
-from lc_prober.sip.result import CallResult
-from lc_prober.sip.transaction import TxKey
-from lc_prober.sip.transport import (
+from lc_prober.adapters.sip.call import OutgoingCall
+from lc_prober.adapters.sip.config import CallPolicy, TrunkConfig
+from lc_prober.adapters.sip.linger import LingeringAcks
+from lc_prober.adapters.sip.messages import (
+    CallLeg,
+    address_value,
+    new_call_id,
+    new_tag,
+    request_uri,
+)
+from lc_prober.adapters.sip.result import CallResult
+from lc_prober.adapters.sip.transaction import TxKey
+from lc_prober.adapters.sip.transport import (
     SipTransport,
     TcpTransport,
     TransportError,
@@ -26,7 +32,7 @@ from lc_sip.headers import via_branch
 from lc_sip.message import SipRequest, SipResponse, response_to
 from lc_sip.safety import require_e164
 
-log = structlog.get_logger("lc_prober.sip")
+log = structlog.get_logger("lc_prober.adapters.sip")
 
 
 class SipTrunkClient:

@@ -12,9 +12,9 @@ import math
 from collections.abc import Callable
 from typing import Protocol
 
-from lc_prober.sip.config import SipTimers
-from lc_prober.sip.mailbox import TIMED_OUT, Mailbox
-from lc_prober.sip.transport import TransportError
+from lc_prober.adapters.sip.config import SipTimers
+from lc_prober.adapters.sip.mailbox import TIMED_OUT, Mailbox
+from lc_prober.adapters.sip.transport import TransportError
 from lc_sip.message import SipResponse
 
 TxKey = tuple[str, str, str]

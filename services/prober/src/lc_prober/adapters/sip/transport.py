@@ -15,7 +15,7 @@ from lc_sip.framing import SipFramer
 from lc_sip.message import SipRequest, SipResponse
 from lc_sip.message import parse_message as parse_sip
 
-log = structlog.get_logger("lc_prober.sip.transport")
+log = structlog.get_logger("lc_prober.adapters.sip.transport")
 
 
 MessageHandler = Callable[[SipRequest | SipResponse], None]
