@@ -139,6 +139,8 @@ async def test_a_graceful_stop_cancels_the_call_in_flight(
         trunks = write_trunks(tmp_path / "trunks.yaml", sim.port, channels=1, cps=10)
         settings = settings_for(trunks, ring_seconds=60)
         ringing = request(1)
+        # Read from before the prober starts; a lookup creates no topic (lc_common.kafka_lookups).
+        await ensure_topics(settings, [PROBE_SIGNALLING])
         async with TopicReader(settings, PROBE_SIGNALLING.name) as reader:
             async with running_prober(settings) as runtime:
                 await until(lambda: bool(runtime.lanes["sim"].owned), within=60)
