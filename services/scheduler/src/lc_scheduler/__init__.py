@@ -62,7 +62,7 @@ How it works
   and ingest are called over one pooled HTTP client.
 - Pause (`handlers.batch_events`): a `paused` batch is not dispatched, and its
   probes dispatched at or before the pause are void (the prober drops their
-  requests, `lc_prober.pauses`): their leads are queued again, same attempt and
+  requests, `lc_prober.domain.pauses`): their leads are queued again, same attempt and
   reservation, due `LC_PAUSE_REQUEUE_AFTER_SECONDS` (default max call + skew)
   after the pause, so a call a prober started before it learnt of the pause has
   answered first (`lc_scheduler_pause_voided_total`).

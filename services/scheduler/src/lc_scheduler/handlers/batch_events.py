@@ -35,7 +35,7 @@ class BatchEvents:
         A closed batch's entries are dropped (probes out may still answer; their
         verdicts find no entry) and its reservations released (`credit`). A pause
         voids the batch's probes dispatched at or before it (the prober drops their
-        requests, `lc_prober.pauses`): their leads are queued again, reservations
+        requests, `lc_prober.domain.pauses`): their leads are queued again, reservations
         kept, due `pause_requeue_after` after the pause, so that a call a prober
         started before it learnt of the pause has answered first (its verdict closes
         or advances the entry). Applied on every delivery of the pause.
