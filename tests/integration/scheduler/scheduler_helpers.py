@@ -30,8 +30,9 @@ from lc_common.events import (
     LeadVerdictV1,
     ProbeRequestV1,
     Topic,
+    probe_requests,
 )
-from lc_common.kafka import Publisher
+from lc_common.kafka import Publisher, ensure_topics
 from lc_common.settings import ServiceSettings
 from lc_scheduler.bootstrap import Scheduler
 from lc_scheduler.config import SchedulerSettings
@@ -189,6 +190,7 @@ class StandInProber:
 
     def __init__(self, settings: ServiceSettings, trunks: list[str]) -> None:
         self.settings = settings
+        self._trunks = trunks
         self.requests: list[ProbeRequestV1] = []
         self.answered_at: dict[str, float] = {}
         self.first_at: dict[str, float] = {}
@@ -208,6 +210,8 @@ class StandInProber:
         self.assigned = asyncio.Event()
 
     async def __aenter__(self) -> StandInProber:
+        # As the prober does at start: a lookup does not create a topic.
+        await ensure_topics(self.settings, [probe_requests(trunk) for trunk in self._trunks])
         await self._publisher.start()
         await self._consumer.start()
         self._task = asyncio.create_task(self._run())
