@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -41,13 +42,7 @@ async def test_a_position_past_the_end_goes_back_to_the_start(service_env: dict[
     finally:
         await producer.stop()
     # What a consumer of the broker's previous life left: a position 50 on a partition of 5.
-    committer = AIOKafkaConsumer(**options, group_id=group, enable_auto_commit=False)
-    await committer.start()
-    try:
-        committer.assign([tp])
-        await committer.commit({tp: OffsetAndMetadata(50, "")})
-    finally:
-        await committer.stop()
+    await _commit(options, group, tp, 50)
 
     consumer = AIOKafkaConsumer(
         topic, **options, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
@@ -81,18 +76,12 @@ async def test_the_runner_handles_a_partition_whose_group_was_committed_past_its
         event = BatchEventV1(account_id="acc", batch_id=batch_id, kind="queued")
         await publisher.publish(BATCH_EVENTS, event, key="same")
     partition = await _partition_holding(settings, topic)
-    committer = AIOKafkaConsumer(
-        **kafka_client_options(settings),
-        group_id=settings.topic("past-end"),
-        enable_auto_commit=False,
+    await _commit(
+        kafka_client_options(settings),
+        settings.topic("past-end"),
+        TopicPartition(topic, partition),
+        500,
     )
-    await committer.start()
-    try:
-        tp = TopicPartition(topic, partition)
-        committer.assign([tp])
-        await committer.commit({tp: OffsetAndMetadata(500, "")})
-    finally:
-        await committer.stop()
 
     handled: list[str] = []
 
@@ -109,6 +98,17 @@ async def test_the_runner_handles_a_partition_whose_group_was_committed_past_its
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await publisher.stop()
+
+
+async def _commit(options: dict[str, Any], group: str, tp: TopicPartition, offset: int) -> None:
+    """Commit `offset` of `tp` for `group`, from a consumer that only assigns itself `tp`."""
+    committer = AIOKafkaConsumer(**options, group_id=group, enable_auto_commit=False)
+    await committer.start()
+    try:
+        committer.assign([tp])
+        await committer.commit({tp: OffsetAndMetadata(offset, "")})
+    finally:
+        await committer.stop()
 
 
 async def _partition_holding(settings: ServiceSettings, topic: str) -> int:

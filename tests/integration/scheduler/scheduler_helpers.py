@@ -34,6 +34,7 @@ from lc_common.events import (
 )
 from lc_common.kafka import Publisher, ensure_topics
 from lc_common.settings import ServiceSettings
+from lc_common.trunks import load_trunks
 from lc_scheduler.bootstrap import Scheduler
 from lc_scheduler.config import SchedulerSettings
 from lc_scheduler.domain.entries import Entry
@@ -180,6 +181,12 @@ async def send(pub: Publisher, topic: Topic, events: list[tuple[str, Event]]) ->
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, default=str)
+
+
+async def make_request_topics(settings: SchedulerSettings) -> None:
+    """Make the trunks' request topics with their lanes, as the scheduler and prober do at
+    start (a lookup does not create a topic); for tests that read one before either runs."""
+    await ensure_topics(settings, [probe_requests(t) for t in load_trunks(settings.trunks_file)])
 
 
 class StandInProber:

@@ -16,12 +16,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from scheduler_helpers import TopicReader, accept, handler, lead, publisher, read, running
+from scheduler_helpers import (
+    TopicReader,
+    accept,
+    handler,
+    lead,
+    make_request_topics,
+    publisher,
+    read,
+    running,
+)
 from tests.support import until
 
 from lc_common.clock import ManualClock
-from lc_common.events import BATCH_EVENTS, BatchEventV1, Topic, probe_requests
-from lc_common.kafka import ensure_topics
+from lc_common.events import BATCH_EVENTS, BatchEventV1, Topic
 from lc_common.store import connect_mongo, database
 from lc_common.trunks import load_trunks
 from lc_scheduler.adapters.kafka import KafkaProbePublisher
@@ -82,8 +90,7 @@ async def test_a_stale_leader_writes_nothing_publishes_nothing_and_steps_down(
     first_lease = Leadership(leases, clock, "first", ttl=TTL, renew=timedelta(seconds=5))
     second_lease = Leadership(leases, clock, "second", ttl=TTL, renew=timedelta(seconds=5))
     trunks = load_trunks(settings.trunks_file)
-    # A lookup does not create a topic: make the trunks' request topics, as the service does.
-    await ensure_topics(settings, [probe_requests(trunk) for trunk in trunks])
+    await make_request_topics(settings)
     try:
         async with (
             publisher(settings) as pub,
@@ -140,8 +147,7 @@ async def test_requests_committed_but_never_published_are_sent_once_by_the_next_
         assert await crashed.dispatcher.run_round() == 0  # stored outstanding, unsent
         assert len(await read(crashed.schedule, lambda tx: tx.unsent())) == 4
     topic = settings.topic("probe.requests.beta")
-    trunks = load_trunks(settings.trunks_file)
-    await ensure_topics(settings, [probe_requests(trunk) for trunk in trunks])
+    await make_request_topics(settings)
     async with (
         TopicReader(kafka_bootstrap, [topic]) as reader,
         running(settings) as app,
