@@ -8,7 +8,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -183,10 +183,13 @@ def dump(obj: Any) -> str:
     return json.dumps(obj, default=str)
 
 
-async def make_request_topics(settings: SchedulerSettings) -> None:
-    """Make the trunks' request topics with their lanes, as the scheduler and prober do at
-    start (a lookup does not create a topic); for tests that read one before either runs."""
-    await ensure_topics(settings, [probe_requests(t) for t in load_trunks(settings.trunks_file)])
+async def make_request_topics(settings: SchedulerSettings, only: Collection[str] = ()) -> None:
+    """Make the trunks' request topics (all, or the trunks named in `only`) with their lanes,
+    as the scheduler and prober do at start (a lookup does not create a topic); for tests
+    that read one before either runs."""
+    trunks = load_trunks(settings.trunks_file)
+    wanted = [t for t in trunks if not only or t.name in only]
+    await ensure_topics(settings, [probe_requests(trunk) for trunk in wanted])
 
 
 class StandInProber:
@@ -195,7 +198,7 @@ class StandInProber:
     Records when each batch's last lead was answered, and every request it saw.
     """
 
-    def __init__(self, settings: ServiceSettings, trunks: list[str]) -> None:
+    def __init__(self, settings: SchedulerSettings, trunks: list[str]) -> None:
         self.settings = settings
         self._trunks = trunks
         self.requests: list[ProbeRequestV1] = []
@@ -217,8 +220,7 @@ class StandInProber:
         self.assigned = asyncio.Event()
 
     async def __aenter__(self) -> StandInProber:
-        # As the prober does at start: a lookup does not create a topic.
-        await ensure_topics(self.settings, [probe_requests(trunk) for trunk in self._trunks])
+        await make_request_topics(self.settings, only=self._trunks)
         await self._publisher.start()
         await self._consumer.start()
         self._task = asyncio.create_task(self._run())
