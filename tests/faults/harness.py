@@ -53,6 +53,10 @@ FAULT_ENV = {
     # A classifier whose changelog went with the broker restarts after 20 s, not 120 s.
     "LC_CLASSIFIER_RECOVERY_STALL_SECONDS": "20",
     "LC_TOPIC_CHECK_SECONDS": "5",
+    # Billing's reconciler charges a reservation whose verdict was lost (F3) once it is
+    # 20 s old, not 15 min: the run's catch-up wait is 90 s.
+    "LC_BILLING_RECONCILE_AFTER_SECONDS": "20",
+    "LC_BILLING_RECONCILE_INTERVAL_SECONDS": "2",
 }
 
 

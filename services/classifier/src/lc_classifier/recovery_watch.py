@@ -54,23 +54,40 @@ class RecoveryWatch:
         return now - self._since >= self.stall_after
 
 
-async def watch_recovery(app: faust.App, watch: RecoveryWatch) -> None:
+def recovery_progress(recovery: object) -> object:
+    """Faust's own mark of the last changelog event its recovery applied (None before any).
+
+    Faust (0.15) declares the attribute on the class but sets it only when a recovery
+    starts, so a worker looked at before its first recovery has none yet.
+    """
+    return getattr(recovery, "_last_active_event_processed_at", None)
+
+
+async def watch_recovery(
+    app: faust.App, watch: RecoveryWatch, check_every: float = RECOVERY_CHECK_SECONDS
+) -> None:
     """Crash the worker of `app` when its table recovery stalls (as `watch` decides).
 
     Run on the worker's loop beside the app, not as a Faust timer: Faust starts
     its timers once the app has started, which a first recovery that hangs
-    never lets it finish.
+    never lets it finish. A watchdog that fails crashes the worker too: a worker
+    left unwatched could hang for good without a sign.
     """
-    while True:
-        await asyncio.sleep(RECOVERY_CHECK_SECONDS)
-        recovery = getattr(app.tables, "recovery", None)
-        if recovery is None:
-            continue
-        # Faust's own mark of the last changelog event it applied (None before any).
-        progress = recovery._last_active_event_processed_at
-        if watch.observe(app.in_recovery, progress, time.monotonic()):
-            remaining = recovery.active_remaining_total()
-            RECOVERY_STALLS.inc()
-            log.error("recovery_stalled", remaining=remaining, stall_after=watch.stall_after)
-            await app.crash(RecoveryStalled(f"no progress with {remaining} changes remaining"))
-            return
+    try:
+        while True:
+            await asyncio.sleep(check_every)
+            recovery = getattr(app.tables, "recovery", None)
+            if recovery is None:
+                continue
+            progress = recovery_progress(recovery)
+            if watch.observe(app.in_recovery, progress, time.monotonic()):
+                remaining = recovery.active_remaining_total()
+                RECOVERY_STALLS.inc()
+                log.error("recovery_stalled", remaining=remaining, stall_after=watch.stall_after)
+                await app.crash(RecoveryStalled(f"no progress with {remaining} changes remaining"))
+                return
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("recovery_watch_failed")
+        await app.crash(exc)
