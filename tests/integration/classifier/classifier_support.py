@@ -66,6 +66,15 @@ class ClassifierProcess:
         self.stop()
         raise TimeoutError(f"lc-classifier not ready after {timeout}s:\n{self.log()}")
 
+    def wait(self, timeout: float) -> int | None:
+        """Wait up to `timeout` s for the process to end by itself; its exit code (None if running)."""
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self) -> int | None:
         """SIGTERM, then wait; the exit code."""
         if self.proc is None:

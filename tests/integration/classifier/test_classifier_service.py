@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from classifier_support import ClassifierProcess, Topics
 
 from lc_common.events import LeadVerdictV1, ProbeRetryV1, ProbeSignallingV1, SipResponseV1
@@ -183,3 +185,28 @@ async def test_the_attempt_history_survives_a_restart(
         (2, "disconnected", True),
     ]
     assert seen[-1].detail == "SIP 404 Not Found (confirmed)"
+
+
+async def test_a_lost_changelog_ends_the_worker_and_a_fresh_one_declares_it(
+    classifier_env: dict[str, str], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    # As after a broker restarted empty: Faust declares its changelog only at start,
+    # so the worker ends and its supervisor's fresh one declares it again.
+    process = ClassifierProcess({**classifier_env, "LC_TOPIC_CHECK_SECONDS": "1"}, tmp_path)
+    process.start()
+    changelog = f"{classifier_env['LC_TOPIC_PREFIX']}classifier-lead_history-changelog"
+    try:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            assert changelog in await admin.list_topics()
+            await admin.delete_topics([changelog])
+            code = await asyncio.to_thread(process.wait, 60)
+            assert code not in (0, None), process.log()
+            assert "changelog_lost" in process.log()
+            process.start()
+            assert changelog in await admin.list_topics()
+        finally:
+            await admin.close()
+    finally:
+        process.stop()

@@ -102,6 +102,17 @@ async def recreate_missing_topics(settings: ServiceSettings, topics: Iterable[To
         log.warning("topics_recreated", topics=created)
 
 
+async def missing_topics(settings: ServiceSettings, names: Iterable[str]) -> list[str]:
+    """Which of these topics (full names, prefix included) the broker does not have."""
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    return [name for name in names if name not in existing]
+
+
 async def partition_count(settings: ServiceSettings, topic: Topic) -> int:
     """How many partitions the topic has on the broker (0 if it does not exist)."""
     admin = AIOKafkaAdminClient(**kafka_client_options(settings))

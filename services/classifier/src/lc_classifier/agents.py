@@ -18,15 +18,20 @@ from prometheus_client import Counter as MetricCounter
 
 from lc_classifier.config import ClassifierSettings
 from lc_classifier.handlers import SignallingHandler
+from lc_classifier.metrics import CHANGELOG_LOST
 from lc_classifier.pipeline import Outgoing, SignallingPipeline
 from lc_classifier.pruning import HistoryPruner
 from lc_common.events import LEAD_VERDICTS, PROBE_RETRIES, PROBE_SIGNALLING
-from lc_common.kafka import recreate_missing_topics
+from lc_common.kafka import missing_topics, recreate_missing_topics
 
 log = structlog.get_logger(__name__)
 
 HISTORY_CHANGELOG = "classifier.lead_history.changelog"
 OUTPUTS = (LEAD_VERDICTS, PROBE_RETRIES)
+
+
+class ChangelogLost(RuntimeError):
+    """The history table's changelog vanished with the broker: the worker ends to start afresh."""
 
 
 def install_agents(
@@ -108,6 +113,20 @@ def install_agents(
         )
         await pruner.sweep(table.data, active)
 
+    changelog = table.changelog_topic.get_topic_name()
+
     @app.timer(settings.topic_check_seconds)  # type: ignore[untyped-decorator]
     async def keep_own_topics() -> None:
         await recreate_missing_topics(settings, [PROBE_SIGNALLING, *OUTPUTS])
+        # Faust declares its changelog once, at start, and never again: after a broker
+        # restarted empty its consumer spins on the missing topic and assigns nothing.
+        # A fresh worker declares it again, so this one ends and its supervisor restarts it.
+        try:
+            lost = await missing_topics(settings, [changelog])
+        except Exception as exc:  # the broker is down: look again next time
+            log.warning("changelog_check_failed", error=repr(exc))
+            return
+        if lost:
+            CHANGELOG_LOST.inc()
+            log.error("changelog_lost", topic=changelog)
+            await app.crash(ChangelogLost(f"{changelog} is gone from the broker"))

@@ -69,6 +69,9 @@ def faust_app(settings: ClassifierSettings, app_id: str) -> faust.App:
         autodiscover=False,
         topic_partitions=PROBE_SIGNALLING.partitions,
         topic_replication_factor=1,
+        # No leader election: nothing here runs on the leader only, and one internal
+        # topic fewer to lose with the broker (its changelog is watched, see agents).
+        topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         consumer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         producer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,

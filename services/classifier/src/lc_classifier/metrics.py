@@ -61,3 +61,8 @@ RECOVERY_STALLS = Counter(
     "Table recoveries that made no progress for LC_CLASSIFIER_RECOVERY_STALL_SECONDS and"
     " ended the worker (a changelog lost with the broker).",
 )
+CHANGELOG_LOST = Counter(
+    "lc_classifier_changelog_lost_total",
+    "Times the history table's changelog was found gone from the broker (restarted empty)"
+    " and the worker ended so that a fresh one declares it again.",
+)
