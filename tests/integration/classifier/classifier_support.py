@@ -67,7 +67,7 @@ class ClassifierProcess:
         raise TimeoutError(f"lc-classifier not ready after {timeout}s:\n{self.log()}")
 
     def wait(self, timeout: float) -> int | None:
-        """Wait up to `timeout` s for the process to end by itself; its exit code (None if running)."""
+        """Wait up to `timeout` s for the process to end by itself; its exit code, else None."""
         if self.proc is None:
             return None
         try:
