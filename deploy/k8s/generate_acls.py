@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from lc_common.consuming.groups import consumer_group
 from lc_common.events.registry import (
     BATCH_EVENTS,
     PROBE_REQUESTS_PREFIX,
@@ -49,24 +50,24 @@ CLUSTER = "lc-kafka"
 REPLICAS = 3
 PROBE_REQUESTS_RETENTION_MS = 7 * 24 * 3600 * 1000
 
-# The consumer groups each service joins (its bootstrap's ConsumerSpec groups; the
-# classifier's is its Faust app id), as (name, pattern): a service with one group
-# per input topic (`scheduler.leads-accepted`, `notifier.final`, ...) gets the
-# groups under `<service>.`, so a new input needs no new ACL. A prober joins
-# `prober.<trunk>`.
+# The consumer groups each service joins (`lc_common.consuming.groups`: one per input
+# topic, `<service>.<topic>`; the classifier's is its Faust app id), as (name,
+# pattern): each service gets the groups under `<service>.`, so a new input needs no
+# new ACL. A group renamed by that rule also reads its legacy group's offsets once, to
+# adopt them (`ingest`, `billing`; the notifier's legacy groups are under its prefix).
+# A prober joins `prober.probe-requests-<trunk>`, adopting `prober.<trunk>`.
 GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
-    "ingest": (("ingest", "literal"),),
+    "ingest": (("ingest.", "prefix"), ("ingest", "literal")),
     "scheduler": (("scheduler.", "prefix"),),
     "classifier": (("classifier", "literal"),),
-    "billing": (("billing", "literal"),),
+    "billing": (("billing.", "prefix"), ("billing", "literal")),
     "notifier": (("notifier.", "prefix"),),
 }
-# Faust keeps the classifier's table changelog and its leader topic under
-# `<app id>-`; it creates them itself (if missing) and reads them back on recovery.
+# Faust keeps the classifier's table changelog under `<app id>-`; it creates it itself
+# (if missing) and reads it back on recovery. Leader election is off (no leader topic).
 FAUST_APP_ID = "classifier"
 FAUST_INTERNAL_TOPICS = (
     (f"{FAUST_APP_ID}-lead_history-changelog", PROBE_SIGNALLING.partitions, "compact"),
-    (f"{FAUST_APP_ID}-__assignor-__leader", 1, "delete"),
 )
 # The classifier sends an event keyed other than by its lead back to its own input
 # (re-keying, Faust's repartitioning done by hand): it writes probe.signalling too.
@@ -74,6 +75,11 @@ EXTRA_WRITES: dict[str, tuple[str, ...]] = {"classifier": (PROBE_SIGNALLING.name
 # Topics a service reads outside the consumer runner, without a group and without
 # dead-lettering (the prober reads every batch's pauses): no write to their DLQ.
 READS_ONLY: dict[str, tuple[str, ...]] = {"prober": (BATCH_EVENTS.name,)}
+
+
+def prober_group(trunk: str) -> str:
+    """The consumer group of one trunk's probers (the rule of `lc_common.consuming.groups`)."""
+    return consumer_group("prober", f"{PROBE_REQUESTS_PREFIX}{trunk}")
 
 
 def config_prefix() -> str:
@@ -161,14 +167,15 @@ def users(prefix: str, trunks: list[Trunk]) -> list[dict[str, Any]]:
     for trunk in trunks:
         acls = topic_acls(f"prober:{trunk.name}", topics, prefix)
         acls += topic_acls("prober", topics, prefix)
-        acls.append(_acl("group", f"{prefix}prober.{trunk.name}", ["Read"]))
+        acls.append(_acl("group", f"{prefix}{prober_group(trunk.name)}", ["Read"]))
+        acls.append(_acl("group", f"{prefix}prober.{trunk.name}", ["Read"]))  # adopted from
         out.append(_user(user_name(f"prober-{trunk.name}"), acls, "lc_common.events.registry"))
     keda = [
         acl
         for trunk in trunks
         for acl in (
             _acl("topic", f"{prefix}{PROBE_REQUESTS_PREFIX}{trunk.name}", ["Describe"]),
-            _acl("group", f"{prefix}prober.{trunk.name}", ["Describe"]),
+            _acl("group", f"{prefix}{prober_group(trunk.name)}", ["Describe"]),
         )
     ]
     out.append(_user(user_name("keda"), keda, "probers' lag, for KEDA"))

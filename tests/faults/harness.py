@@ -47,6 +47,7 @@ FAULT_ENV = {
     "LC_DAILY_HOUR": "0",
     "LC_DAILY_CHECK_INTERVAL_SECONDS": "2",
     "LC_REDRIVE_FINAL_GRACE_SECONDS": "30",
+    "LC_REDRIVE_INTERVAL_SECONDS": "20",
     # The prober's trunk back-off must end well before a request expires, as in
     # production (back-off at most 120 s, a request expires 510 s after dispatch):
     # otherwise a run's tail of 503 numbers trips the breaker and every request

@@ -47,13 +47,16 @@ async def test_an_exhausted_account_gets_one_out_of_credit_email(
         exhausted = CreditEventV1(account_id="acc_broke", kind="exhausted", balance=0)
         restored = CreditEventV1(account_id="acc_broke", kind="restored", balance=5)
         sends = [exhausted, exhausted, restored]
-        before = consumed(BILLING_EVENTS.name, "notifier.credit")
+        before = consumed(BILLING_EVENTS.name, "notifier.billing-events")
         try:
             async with serving(create_app(settings), settings.http_port):
                 for event in sends:
                     await publisher.publish(BILLING_EVENTS, event, key=event.account_id)
                 await until(
-                    lambda: consumed(BILLING_EVENTS.name, "notifier.credit") - before >= len(sends),
+                    lambda: (
+                        consumed(BILLING_EVENTS.name, "notifier.billing-events") - before
+                        >= len(sends)
+                    ),
                     within=60,
                 )
         finally:

@@ -31,7 +31,7 @@ async def test_each_input_topic_parks_poison_and_goes_on(stack: Stack) -> None: 
             good=_finished(),
             handled=lambda: len(stack.mailbox.messages()) == 1,
         )
-        ok = consumed(LEAD_VERDICTS.name, "notifier.activity")
+        ok = consumed(LEAD_VERDICTS.name, "notifier.lead-verdicts")
         # Attempt 0 is refused by the verdict's contract, before the handler.
         impossible = _verdict("acc_busy", 1).model_dump(mode="json")
         impossible["attempt"] = 0
@@ -41,7 +41,7 @@ async def test_each_input_topic_parks_poison_and_goes_on(stack: Stack) -> None: 
             LEAD_VERDICTS,
             impossible=impossible,
             good=_verdict("acc_busy", 2),
-            handled=lambda: consumed(LEAD_VERDICTS.name, "notifier.activity") - ok >= 1,
+            handled=lambda: consumed(LEAD_VERDICTS.name, "notifier.lead-verdicts") - ok >= 1,
             impossible_reason="undecodable",
         )
         assert app.state.workers.alive

@@ -138,7 +138,7 @@ async def test_a_finished_batch_gets_one_email_despite_redelivery_and_restarts(
     stack: Stack,
 ) -> None:
     settings = stack.settings
-    group = "notifier.final"
+    group = "notifier.batch-events"
     ok_before = consumed(BATCH_EVENTS.name, group)
     dead_before = consumed(BATCH_EVENTS.name, group, "dead_lettered")
     event = _finished()
@@ -213,7 +213,7 @@ async def test_the_daily_summary_goes_once_when_due_with_links_for_that_day(
     stack: Stack,
 ) -> None:
     settings = stack.settings
-    group = "notifier.activity"
+    group = "notifier.lead-verdicts"
     before = consumed(LEAD_VERDICTS.name, group)
     verdicts = [
         _verdict("acc_busy", 1),
@@ -263,7 +263,7 @@ async def test_leads_at_2330_and_0030_in_sydney_get_one_summary_per_local_day(
     """One UTC date, two Sydney dates: two summaries, each once, after its own day and
     the daily hour, each linking to the leads of its own local date."""
     settings = stack.settings
-    group = "notifier.activity"
+    group = "notifier.lead-verdicts"
     before = consumed(LEAD_VERDICTS.name, group)
     late = _verdict("acc_night", 1, batch_id="bat_night", at=LATE)
     early = _verdict("acc_night", 2, batch_id="bat_night", at=EARLY)
@@ -330,7 +330,7 @@ async def test_leads_at_2330_and_0030_in_sydney_get_one_summary_per_local_day(
 
 async def test_a_failed_send_is_recorded_and_retried(stack: Stack) -> None:
     settings = stack.settings.model_copy(update={"smtp_port": free_port()})  # nobody listens
-    group = "notifier.final"
+    group = "notifier.batch-events"
     before = consumed(BATCH_EVENTS.name, group)
     async with serving(create_app(settings, stack.clock), settings.http_port):
         await stack.publisher.publish(BATCH_EVENTS, _finished(), key="bat_done")
@@ -355,7 +355,7 @@ async def test_a_verdict_of_an_account_the_gateway_does_not_know_is_left_not_par
     stack: Stack,
 ) -> None:
     settings = stack.settings
-    group = "notifier.activity"
+    group = "notifier.lead-verdicts"
     ok = consumed(LEAD_VERDICTS.name, group)
     parked = consumed(LEAD_VERDICTS.name, group, "dead_lettered")
 

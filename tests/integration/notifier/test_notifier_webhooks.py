@@ -88,7 +88,7 @@ async def test_a_finished_batch_reaches_the_receiver_signed_once_after_a_500(
             name="March leads",
             reference="PO-9",
         )
-        group = "notifier.final"
+        group = "notifier.batch-events"
         try:
             async with (
                 serving(create_app(settings), settings.http_port) as notifier,

@@ -123,7 +123,12 @@ async def test_an_expired_request_is_never_dialled(
             await until(lambda: len(reader.records) >= 1, within=30, what="the fresh signalling")
 
             async def both_committed() -> bool:
-                return await committed_offset(settings, "prober.sim", "probe.requests.sim") == 2
+                return (
+                    await committed_offset(
+                        settings, "prober.probe-requests-sim", "probe.requests.sim"
+                    )
+                    == 2
+                )
 
             await until(both_committed, what="both requests committed")
         assert [e.lead_id for e in signalled(reader)] == [fresh.lead_id]
@@ -203,7 +208,9 @@ async def test_a_request_of_a_prober_killed_mid_call_is_not_dialled_again(
 
             await until(ringing_there, within=60, what="the call ringing")
             # Committed before the call started, not when it ends.
-            offset = await committed_offset(settings, "prober.sim", "probe.requests.sim")
+            offset = await committed_offset(
+                settings, "prober.probe-requests-sim", "probe.requests.sim"
+            )
             assert offset == 1
         finally:
             killed.send_signal(signal.SIGKILL)

@@ -104,3 +104,36 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
                 # Everything is final here and was finalised just now: nothing to do.
                 assert status.json()["last"]["inserted"] == 0
                 assert status.json()["last"]["reopened"] == 0
+
+
+async def test_the_periodic_redrive_takes_back_what_ingest_holds_open(
+    scheduler_settings: Any,
+) -> None:
+    # No start-up re-drive, no operator: only the periodic one finds the two leads
+    # ingest holds open (their `leads.accepted` went with the broker).
+    lost = [lead("bat_p", i, f"+614{200 + i:08d}") for i in range(2)]
+    open_leads = [
+        {
+            "lead_id": e.lead_id,
+            "batch_id": e.batch_id,
+            "account_id": e.account_id,
+            "e164": e.e164,
+            "state": "accepted",
+        }
+        for e in lost
+    ]
+    token = "test-internal-token"
+    async with stand_in_ingest(open_leads, token) as (url, calls):
+        settings = scheduler_settings(
+            ingest_url=url,
+            internal_token=token,
+            redrive_on_startup=False,
+            redrive_interval_seconds=1,
+        )
+        async with running(settings), StandInProber(settings, ["alpha", "beta"]) as prober:
+            await until(
+                lambda: {p.lead_id for p in prober.requests} == {e.lead_id for e in lost},
+                60,
+                "the open leads dispatched by the periodic re-drive",
+            )
+            assert calls, "ingest was never asked"

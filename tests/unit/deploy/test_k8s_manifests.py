@@ -21,6 +21,7 @@ import pytest
 import yaml
 from prometheus_client.registry import Collector
 
+from lc_common.consuming.groups import consumer_group
 from lc_common.events import probe_requests
 from lc_common.settings import ServiceSettings
 from lc_common.trunks import load_trunks
@@ -207,7 +208,7 @@ def test_each_trunk_has_a_prober_scaled_within_its_lanes(trunk: str) -> None:
     (trigger,) = scaler["spec"]["triggers"]
     assert trigger["type"] == "kafka"
     assert trigger["metadata"]["topic"] == topic
-    assert trigger["metadata"]["consumerGroup"] == f"prober.{trunk}"
+    assert trigger["metadata"]["consumerGroup"] == consumer_group("prober", topic)
     (kafka_topic,) = [t for t in objects("KafkaTopic") if t["metadata"]["name"] == topic]
     assert scaler["spec"]["maxReplicaCount"] <= kafka_topic["spec"]["partitions"]
     # The declared topic has as many partitions as the services would create (its lanes).

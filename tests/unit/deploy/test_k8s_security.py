@@ -70,6 +70,8 @@ def test_the_prober_reads_only_its_trunk_and_writes_only_signalling() -> None:
     acls = acls_of("lc-prober-carrier-a")
     assert acls[("topic", "probe.requests.carrier-a", "literal")] == {"Read", "Describe"}
     assert acls[("topic", "probe.signalling", "literal")] == {"Write", "Describe"}
+    assert acls[("group", "prober.probe-requests-carrier-a", "literal")] == {"Read"}
+    # The group it was before the naming rule, whose offsets it adopts on start.
     assert acls[("group", "prober.carrier-a", "literal")] == {"Read"}
     # Every batch's pauses, read without a group (requests of a paused batch are void).
     assert acls[("topic", "batch.events", "literal")] == {"Read", "Describe"}

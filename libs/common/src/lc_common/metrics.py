@@ -41,6 +41,12 @@ COMMIT_FAILURES = Counter(
     " events stay uncommitted and are delivered again, by topic.",
     ["topic"],
 )
+GROUP_OFFSETS_ADOPTED = Counter(
+    "lc_consumer_group_offsets_adopted_total",
+    "Partitions whose committed offset a renamed consumer group took over from its"
+    " legacy group on start (`lc_common.consuming.adopt`), by group.",
+    ["group"],
+)
 IN_FLIGHT = Gauge("lc_consumer_in_flight", "Events being handled right now.", ["topic"])
 EVENTS_PUBLISHED = Counter("lc_events_published_total", "Events sent to a topic.", ["topic"])
 OUTBOX_RELAYED = Counter(

@@ -24,7 +24,6 @@ from lc_common.outbox import OutboxRelay
 from lc_common.service import Workers
 from lc_common.store import Document, connect_mongo, database
 
-CONSUMER_GROUP = "billing"
 TOPICS: tuple[Topic, ...] = (LEAD_VERDICTS, BILLING_EVENTS)
 
 
@@ -101,9 +100,7 @@ async def build(settings: BillingSettings, clock: Clock | None = None) -> Billin
         webhook_secret=settings.stripe_webhook_secret.get_secret_value(),
     )
     consumers = [
-        ConsumerSpec[LeadVerdictV1](
-            topic=LEAD_VERDICTS, group=CONSUMER_GROUP, handler=partial(handle_verdict, deps=deps)
-        )
+        ConsumerSpec[LeadVerdictV1].of("billing", LEAD_VERDICTS, partial(handle_verdict, deps=deps))
     ]
     return BillingRuntime(
         settings, deps, mongo, publisher, provider, ingest, reservations, relay, consumers

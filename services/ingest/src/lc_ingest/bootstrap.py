@@ -72,9 +72,9 @@ def consumer_specs(store: IngestStore, lifecycle: BatchLifecycle) -> list[Consum
     """Ingest's consumers: leads being tested, verdicts into lead rows and counters; credit
     pauses and resumes."""
     return [
-        ConsumerSpec(LEADS_DISPATCHED, "ingest", TestingProjector(store).handle),
-        ConsumerSpec(LEAD_VERDICTS, "ingest", VerdictProjector(store, lifecycle).handle),
-        ConsumerSpec(BILLING_EVENTS, "ingest", CreditHandler(store, lifecycle).handle),
+        ConsumerSpec.of("ingest", LEADS_DISPATCHED, TestingProjector(store).handle),
+        ConsumerSpec.of("ingest", LEAD_VERDICTS, VerdictProjector(store, lifecycle).handle),
+        ConsumerSpec.of("ingest", BILLING_EVENTS, CreditHandler(store, lifecycle).handle),
     ]
 
 

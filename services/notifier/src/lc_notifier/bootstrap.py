@@ -112,20 +112,14 @@ async def build(settings: NotifierSettings, clock: Clock | None = None) -> Notif
         webhooks=webhooks,
     )
     consumers: list[ConsumerSpec[Any]] = [
-        ConsumerSpec[BatchEventV1](
-            topic=BATCH_EVENTS,
-            group="notifier.final",
-            handler=partial(handle_batch_event, deps=deps),
+        ConsumerSpec[BatchEventV1].of(
+            "notifier", BATCH_EVENTS, partial(handle_batch_event, deps=deps)
         ),
-        ConsumerSpec[LeadVerdictV1](
-            topic=LEAD_VERDICTS,
-            group="notifier.activity",
-            handler=partial(handle_verdict, deps=deps),
+        ConsumerSpec[LeadVerdictV1].of(
+            "notifier", LEAD_VERDICTS, partial(handle_verdict, deps=deps)
         ),
-        ConsumerSpec[CreditEventV1](
-            topic=BILLING_EVENTS,
-            group="notifier.credit",
-            handler=partial(handle_credit_event, deps=deps),
+        ConsumerSpec[CreditEventV1].of(
+            "notifier", BILLING_EVENTS, partial(handle_credit_event, deps=deps)
         ),
     ]
     return NotifierRuntime(deps, mongo, publisher, peers, consumers, webhooks)

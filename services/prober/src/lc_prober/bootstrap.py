@@ -177,11 +177,11 @@ async def build(
             stack.push_async_callback(sender.close)
             workers.start(f"prober:signalling:{trunk.name}", _fail_with(sender))
             prober = TrunkProber(trunk, client, sender, lanes, pauses)
-            spec = ConsumerSpec(
+            spec = ConsumerSpec.of(
+                "prober",
                 topics[trunk.name],
-                f"prober.{trunk.name}",
                 prober.handle,
-                Lanes(
+                strategy=Lanes(
                     lanes,
                     concurrency=trunk.channels,
                     commit_before_handle=True,

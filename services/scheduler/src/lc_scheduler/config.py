@@ -107,9 +107,12 @@ class SchedulerSettings(ServiceSettings, RetrySettings):
     # E.164 prefix -> time zone, for ranges phonenumbers places in several zones.
     zone_prefixes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ZONE_PREFIXES))
     ignored_zones: list[str] = Field(default_factory=lambda: sorted(DEFAULT_IGNORED_ZONES))
-    # Re-drive: ingest's list of open leads, asked at startup and on demand.
+    # Re-drive: ingest's list of open leads, asked at startup, on demand and every
+    # `redrive_interval_seconds` (0: never on its own), which heals without an operator
+    # what a broker restarted empty took between ingest and here.
     ingest_url: str = "http://127.0.0.1:8001"
     redrive_on_startup: bool = True
+    redrive_interval_seconds: float = Field(900.0, ge=0)
     redrive_page_size: int = 1000
     # A lead ingest still calls open although it is final here is tested again only
     # once its final verdict is this old (ingest may simply not have read it yet).

@@ -33,8 +33,6 @@ from lc_scheduler.handlers import (
     ProbeRetries,
 )
 
-GROUP = "scheduler"
-
 
 def scheduler_consumers(
     settings: SchedulerSettings,
@@ -49,20 +47,16 @@ def scheduler_consumers(
     coalesced_retries = Coalescer(retries.handle_many, settings.insert_batch_max)
     coalesced_verdicts = Coalescer(verdicts.handle_many, settings.insert_batch_max)
     return [
-        ConsumerSpec(
+        ConsumerSpec.of(
+            "scheduler",
             LEADS_ACCEPTED,
-            f"{GROUP}.leads-accepted",
             _one_at_a_time(leads),
             strategy=Bulk(leads.handle_many, max_bulk=settings.intake_bulk_max),
         ),
-        ConsumerSpec(
-            PROBE_RETRIES, f"{GROUP}.probe-retries", coalesced_retries.handle, strategy=concurrent
-        ),
-        ConsumerSpec(
-            LEAD_VERDICTS, f"{GROUP}.lead-verdicts", coalesced_verdicts.handle, strategy=concurrent
-        ),
-        ConsumerSpec(BATCH_EVENTS, f"{GROUP}.batch-events", batch_events.handle),
-        ConsumerSpec(BILLING_EVENTS, f"{GROUP}.billing-events", credit_events.handle),
+        ConsumerSpec.of("scheduler", PROBE_RETRIES, coalesced_retries.handle, strategy=concurrent),
+        ConsumerSpec.of("scheduler", LEAD_VERDICTS, coalesced_verdicts.handle, strategy=concurrent),
+        ConsumerSpec.of("scheduler", BATCH_EVENTS, batch_events.handle),
+        ConsumerSpec.of("scheduler", BILLING_EVENTS, credit_events.handle),
     ]
 
 

@@ -113,6 +113,10 @@ async def _lead(
     workers.start("topics", keep_topics(settings, scheduler_topics(trunks)))
     if settings.redrive_on_startup:
         workers.start("startup-redrive", scheduler.redriver.run_at_startup())
+    if settings.redrive_interval_seconds:
+        workers.start(
+            "periodic-redrive", scheduler.redriver.run_every(settings.redrive_interval_seconds)
+        )
     app.state.scheduler = scheduler
     log.info(
         "scheduler_started",

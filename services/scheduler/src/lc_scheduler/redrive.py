@@ -130,6 +130,20 @@ class Redriver:
         for e in (*new_entries, *reopen):
             log.info("lead_redriven", lead_id=e.lead_id, batch_id=e.batch_id)
 
+    async def run_every(self, interval: float) -> None:
+        """Re-drive every `interval` seconds (skipping a turn while one is running).
+
+        A broker restarted empty can lose a final verdict after the operator's re-drive
+        too: a consumer's commit retried until the new broker answered moves its group
+        past records of the recreated topic it never read. Ingest then holds the lead
+        open for good; this turns it up within `interval` plus the final grace.
+        """
+        while True:
+            await asyncio.sleep(interval)
+            if self.start():
+                assert self._task is not None
+                await self._task
+
     async def run_at_startup(self, max_backoff: float = 60.0) -> None:
         """Re-drive once, retrying until ingest answers (it may start after us)."""
         delay = 1.0

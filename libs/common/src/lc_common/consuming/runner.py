@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from lc_common.consuming.adopt import adopt_legacy_offsets
 from lc_common.consuming.bulk import BulkLoop
 from lc_common.consuming.flight import InFlight, Loop, Session
 from lc_common.consuming.lane_loop import LanesLoop
@@ -70,6 +71,10 @@ class ConsumerRunner(Generic[E]):
 
     async def run(self) -> None:
         """Consume until cancelled. Commits what is done on the way out."""
+        if self._spec.legacy_group:
+            await adopt_legacy_offsets(
+                self._settings, self._spec.group, self._spec.legacy_group, self.topic_name
+            )
         consumer = AIOKafkaConsumer(
             **kafka_client_options(self._settings),
             group_id=self._settings.topic(self._spec.group),

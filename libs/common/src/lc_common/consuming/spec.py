@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
+from lc_common.consuming.groups import consumer_group, legacy_group
 from lc_common.consuming.strategies import Lanes, PartitionLimits, Single, Strategy
 from lc_common.events.base import Event
 from lc_common.events.registry import Topic
@@ -42,6 +43,23 @@ class ConsumerSpec(Generic[E]):
     fetch_max_wait_ms: int = 500
     """How long the broker may hold a fetch that finds nothing new (aiokafka's default);
     lower for lanes, whose resumed partitions otherwise wait for the pending fetch."""
+    legacy_group: str | None = None
+    """The group that read this topic before `group` was named by the rule
+    (`lc_common.consuming.groups`): the runner adopts its offsets on start."""
+
+    @classmethod
+    def of(
+        cls, service: str, topic: Topic, handler: Callable[[E], Awaitable[None]], **options: Any
+    ) -> ConsumerSpec[E]:
+        """The spec of `service`'s consumer of `topic`, its group named by the one rule
+        (and its legacy group, whose offsets it adopts, if the name changed)."""
+        return cls(
+            topic,
+            consumer_group(service, topic.name),
+            handler,
+            legacy_group=legacy_group(service, topic.name),
+            **options,
+        )
 
     @property
     def at_most_once(self) -> bool:
