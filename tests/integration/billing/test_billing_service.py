@@ -103,7 +103,7 @@ async def test_reserved_leads_are_charged_once_and_credit_never_goes_negative(
 
 def _handled(outcome: str) -> float:
     """Verdicts the billing consumer finished with, in this process (a counter, so take deltas)."""
-    labels = {"topic": LEAD_VERDICTS.name, "group": "billing", "outcome": outcome}
+    labels = {"topic": LEAD_VERDICTS.name, "group": "billing.lead-verdicts", "outcome": outcome}
     return REGISTRY.get_sample_value("lc_events_consumed_total", labels) or 0.0
 
 

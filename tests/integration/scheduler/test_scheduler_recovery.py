@@ -19,9 +19,23 @@ from scheduler_helpers import (
 )
 from tests.support import until
 
-from lc_common.events import LEADS_ACCEPTED
+from lc_common.events import LEADS_ACCEPTED, LeadAcceptedV1
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
+
+
+def open_rows(leads: list[LeadAcceptedV1], state: str) -> list[dict[str, str]]:
+    """The leads as ingest's open-leads page lists them."""
+    return [
+        {
+            "lead_id": e.lead_id,
+            "batch_id": e.batch_id,
+            "account_id": e.account_id,
+            "e164": e.e164,
+            "state": state,
+        }
+        for e in leads
+    ]
 
 
 async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
@@ -41,16 +55,7 @@ async def test_open_leads_are_redispatched_after_the_broker_lost_everything(
     # The broker comes back empty (a fresh topic prefix); the database is kept.
     # ingest still lists the 12 and 3 more whose `leads.accepted` was lost.
     lost = [lead("bat_r", 100 + i, f"+614{100 + i:08d}") for i in range(3)]
-    open_leads = [
-        {
-            "lead_id": e.lead_id,
-            "batch_id": e.batch_id,
-            "account_id": e.account_id,
-            "e164": e.e164,
-            "state": "testing",
-        }
-        for e in known + lost
-    ]
+    open_leads = open_rows(known + lost, "testing")
     token = "test-internal-token"
     async with stand_in_ingest(open_leads, token) as (url, calls):
         after = scheduler_settings(
@@ -112,16 +117,7 @@ async def test_the_periodic_redrive_takes_back_what_ingest_holds_open(
     # No start-up re-drive, no operator: only the periodic one finds the two leads
     # ingest holds open (their `leads.accepted` went with the broker).
     lost = [lead("bat_p", i, f"+614{200 + i:08d}") for i in range(2)]
-    open_leads = [
-        {
-            "lead_id": e.lead_id,
-            "batch_id": e.batch_id,
-            "account_id": e.account_id,
-            "e164": e.e164,
-            "state": "accepted",
-        }
-        for e in lost
-    ]
+    open_leads = open_rows(lost, "accepted")
     token = "test-internal-token"
     async with stand_in_ingest(open_leads, token) as (url, calls):
         settings = scheduler_settings(
