@@ -60,6 +60,12 @@ class Tap:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
 
+    async def restart(self) -> None:
+        """Start over from the topics' start with a fresh group, keeping what was seen:
+        after a broker restarted empty, the old positions are past the new ends."""
+        await self.stop()
+        self.start()
+
     def of(self, topic: str, *needed: str) -> list[dict[str, Any]]:
         """The events seen on a topic that carry every `needed` field (poison does not)."""
         return [e for e in self.events.get(topic, {}).values() if all(k in e for k in needed)]
