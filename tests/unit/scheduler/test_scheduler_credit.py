@@ -112,6 +112,29 @@ async def test_a_settled_lead_is_closed_without_a_call() -> None:
     assert h.entry(first.lead_id).state == "final"
 
 
+async def test_a_redriven_lead_billing_already_charged_is_tested_again() -> None:
+    # Billing charged it on its final verdict; ingest never got that verdict (broker
+    # loss), so only another call gets ingest a final verdict for it.
+    clock = ManualClock(NOON)
+    lead = mobiles("bat_g", 1)[0]
+    open_lead = OpenLead(
+        lead_id=lead.lead_id,
+        batch_id="bat_g",
+        account_id=lead.account_id,
+        e164=lead.e164,
+        state="testing",
+    )
+    h = await Harness(clock, ingest=FakeIngest([open_lead]), redrive_final_grace_seconds=60).start()
+    await h.accept(lead)
+    (first,) = await h.round()
+    await h.verdict(first, final=True)
+    h.billing.settled.add(lead.lead_id)
+    clock.advance(timedelta(seconds=61))
+    assert (await h.scheduler.redriver.run()).reopened == 1
+    (again,) = await h.round()
+    assert again.lead_id == lead.lead_id and again.probe_id != first.probe_id
+
+
 async def test_a_failed_batch_stops_and_its_reservations_are_released() -> None:
     clock = ManualClock(NOON)
     h = await Harness(clock).start()

@@ -170,10 +170,16 @@ class Dispatcher:
                     reopened_batches.add(entry.batch_id)
                 continue
             record = tx.batch(entry.batch_id)
-            if entry.lead_id in settled:
+            # A lead re-driven because ingest never got its final verdict is tested
+            # again even though billing already charged it: without the call, ingest
+            # would hold it open for good. Its unit was charged once, so none is reserved.
+            retest = entry.lead_id in settled and entry.last_reason == transitions.REDRIVE
+            if entry.lead_id in settled and not retest:
                 changed.append(transitions.settled(entry, now))
                 log.info("lead_settled", lead_id=entry.lead_id, batch_id=entry.batch_id)
-            elif entry.lead_id in reserved and record is not None and record.dispatchable:
+            elif (
+                (entry.lead_id in reserved or retest) and record is not None and record.dispatchable
+            ):
                 probe_id = str(uuid.uuid4())
                 changed.append(
                     transitions.dispatched(entry, probe_id=probe_id, trunk=trunk, at=now)

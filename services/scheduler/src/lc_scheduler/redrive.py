@@ -6,9 +6,10 @@ pages through ingest's open leads and inserts each one the scheduler does not
 know; one it closed with a final verdict long ago (that ingest never got) is
 tested again. Only leads ingest reports non-final are taken, and none of a
 failed or deleted batch. Finalisation stays exactly-once downstream: ingest and
-billing ignore a second final verdict, billing answers `settled` for a lead it
-already charged (closed here without a call), and the classifier answers a
-call of a lead already final with its final verdict again.
+billing ignore a second final verdict, a reopened lead billing already charged
+is called without a new reservation (it answers `settled`; the call only gets
+ingest the verdict it lost), and the classifier answers a call of a lead already
+final with its final verdict again.
 """
 
 from __future__ import annotations

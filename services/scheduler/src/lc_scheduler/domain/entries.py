@@ -129,9 +129,13 @@ def voided_by_pause(entry: Entry, paused_at: datetime, due_at: datetime) -> Entr
     return _queued_again(entry, due_at, "paused")
 
 
+REDRIVE = "redrive"
+"""`last_reason` of a lead a re-drive reopened (ingest, the database of record, holds it open)."""
+
+
 def reopened(entry: Entry, now: datetime) -> Entry:
     """A lead the database of record still calls open: test it again (same attempt)."""
-    return _queued_again(entry, now, "redrive")
+    return _queued_again(entry, now, REDRIVE)
 
 
 def after_retry(
