@@ -248,6 +248,21 @@ class FaultRun:
                 return charged
             await asyncio.sleep(1)
 
+    async def chargeable_in_ingest(self, lead_ids: list[str]) -> int:
+        """How many of these leads ingest holds final and chargeable (its internal API)."""
+        token = {"X-LC-Internal-Token": self.stack.env["LC_INTERNAL_TOKEN"]}
+        found = 0
+        async with httpx.AsyncClient(base_url=self.stack.url("ingest"), headers=token) as ingest:
+            for start in range(0, len(lead_ids), 1000):
+                response = await ingest.post(
+                    "/internal/v1/leads/states", json={"lead_ids": lead_ids[start : start + 1000]}
+                )
+                assert response.status_code == 200, response.text
+                found += sum(
+                    1 for lead in response.json()["leads"] if lead["final"] and lead["chargeable"]
+                )
+        return found
+
     async def all_transactions(self) -> list[dict[str, Any]]:
         """Every transaction of the account, following the API's pages."""
         found: list[dict[str, Any]] = []
@@ -280,8 +295,9 @@ class FaultRun:
         `strict_attempts`: also calls <= attempts recorded in the downloads, for runs
         in which no call's signalling can be lost (no prober killed, no broker loss).
         `broker_lost`: events published before the loss may be gone before the tap read
-        them, so leads are numbered from the downloads too and I7 (every accepted lead
-        announced on `leads.accepted`) is not judged from the tap.
+        them, so leads are numbered from the downloads too, the chargeable ones are
+        counted from ingest's record, and I7 (every accepted lead announced on
+        `leads.accepted`) is not judged from the tap.
         """
         report = checker.Report()
         # Billing, the notifier and the tap follow the verdicts on their own consumers.
@@ -360,7 +376,10 @@ class FaultRun:
         batch_leads = [
             lead for lead in number_of if any(lead.startswith(f"{b}:") for b in expected)
         ]
-        chargeable = checker.chargeable_final(verdicts, batch_leads)
+        if broker_lost:  # verdicts from before the loss may be gone: ingest's record decides
+            chargeable = await self.chargeable_in_ingest(batch_leads)
+        else:
+            chargeable = checker.chargeable_final(verdicts, batch_leads)
         charged = await self.charged_once_settled(chargeable)
         balance = int((await self.api.get("/api/v1/billing/balance")).json()["balance"])
         balances = [*self.poller.balances, balance]
