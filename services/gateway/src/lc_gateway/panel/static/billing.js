@@ -13,4 +13,7 @@
     document.getElementById("total-hint").textContent = valid ? "for " + n.toLocaleString("en") + " units" : "";
   }
   units.addEventListener("input", update);
+  // The field may hold a value already: typed before this script loaded, or restored
+  // by the browser on Back.
+  update();
 })();
