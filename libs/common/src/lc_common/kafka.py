@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import structlog
@@ -54,11 +54,20 @@ def kafka_client_options(settings: ServiceSettings) -> dict[str, Any]:
     return options
 
 
-async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> list[str]:
-    """Create the topics (and their dead-letter twins) that do not exist yet; their names."""
+@contextlib.asynccontextmanager
+async def admin_client(settings: ServiceSettings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client of the broker, closed on the way out."""
     admin = AIOKafkaAdminClient(**kafka_client_options(settings))
     await admin.start()
     try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> list[str]:
+    """Create the topics (and their dead-letter twins) that do not exist yet; their names."""
+    async with admin_client(settings) as admin:
         existing = set(await admin.list_topics())
         wanted: list[NewTopic] = []
         for topic in topics:
@@ -73,8 +82,6 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> l
         if wanted:
             log.info("topics_created", topics=[t.name for t in wanted])
         return [t.name for t in wanted]
-    finally:
-        await admin.close()
 
 
 async def keep_topics(settings: ServiceSettings, topics: Iterable[Topic]) -> None:
@@ -104,23 +111,15 @@ async def recreate_missing_topics(settings: ServiceSettings, topics: Iterable[To
 
 async def missing_topics(settings: ServiceSettings, names: Iterable[str]) -> list[str]:
     """Which of these topics (full names, prefix included) the broker does not have."""
-    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
-    await admin.start()
-    try:
+    async with admin_client(settings) as admin:
         existing = set(await admin.list_topics())
-    finally:
-        await admin.close()
     return [name for name in names if name not in existing]
 
 
 async def partition_count(settings: ServiceSettings, topic: Topic) -> int:
     """How many partitions the topic has on the broker (0 if it does not exist)."""
-    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
-    await admin.start()
-    try:
+    async with admin_client(settings) as admin:
         described = await admin.describe_topics([settings.topic(topic.name)])
-    finally:
-        await admin.close()
     for entry in described:
         if entry.get("error_code", 0) == 0:
             return len(entry.get("partitions", []))
