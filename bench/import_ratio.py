@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.stack import BIN, Stack
 
-from lc_localstack.peers import free_port, start_broker, start_store
+from lc_localstack.peers import Peer, free_port, start_broker, start_store
+from support.proc import cpu_seconds, metric_sums, peak_rss_mb
 
 TOKEN = "bench-internal-token"
 ACCOUNT = "acc_bench"
@@ -153,12 +154,7 @@ def bare_loop(path: Path) -> Bare:
     return Bare(rows, valid, time.perf_counter() - began)
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set size so far (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024 / 1e6
-    return 0.0
+STAGES = "lc_ingest_import_stage_seconds_sum"
 
 
 @dataclass
@@ -167,12 +163,19 @@ class Imported:
     batch: dict[str, object]
     rss_before_mb: float
     rss_peak_mb: float
+    stage_seconds: dict[str, float]
+    cpu_seconds: dict[str, float]
 
 
-def import_through_ingest(stack: Stack, path: Path, rows: int) -> Imported:
-    """Upload the file to ingest and poll the batch until its import is done."""
+def import_through_ingest(stack: Stack, peers: list[Peer], path: Path, rows: int) -> Imported:
+    """Upload the file to ingest and poll the batch until its import is done; what each
+    import stage and each process (ingest, store, broker) spent meanwhile."""
     pid = stack.processes["ingest"].pid
+    pids = {"ingest": pid} | {peer.name: peer.process.pid for peer in peers}
     rss_before = peak_rss_mb(pid)
+    metrics_url = stack.url("ingest") + "/metrics"
+    stages_before = metric_sums(metrics_url, STAGES, "stage")
+    cpu_before = {name: cpu_seconds(p) for name, p in pids.items()}
     headers = {"X-LC-Internal-Token": TOKEN, "X-LC-Account-Id": ACCOUNT}
     with httpx.Client(base_url=stack.url("ingest"), headers=headers, timeout=600) as api:
         began = time.perf_counter()
@@ -195,7 +198,20 @@ def import_through_ingest(stack: Stack, path: Path, rows: int) -> Imported:
                 raise TimeoutError(f"import not done after {TIMEOUT} s: {batch}")
             time.sleep(0.1)
         seconds = time.perf_counter() - began
-    return Imported(seconds, batch, rss_before, peak_rss_mb(pid))
+    stages = metric_sums(metrics_url, STAGES, "stage")
+    return Imported(
+        seconds,
+        batch,
+        rss_before,
+        peak_rss_mb(pid),
+        {name: total - stages_before.get(name, 0.0) for name, total in stages.items()},
+        {name: cpu_seconds(p) - cpu_before[name] for name, p in pids.items()},
+    )
+
+
+def _figures(seconds: dict[str, float], wall: float) -> str:
+    """`name 12.3 (0.31)` per entry: seconds and their share of the wall time."""
+    return ", ".join(f"{name} {s:.1f} ({s / wall:.2f})" for name, s in sorted(seconds.items()))
 
 
 def start_ingest(workdir: Path, broker: str, store: str) -> Stack:
@@ -238,7 +254,7 @@ def main() -> None:
             write_csv(path, rows)
             size = path.stat().st_size
             bare = bare_loop(path)
-            done = import_through_ingest(stack, path, rows)
+            done = import_through_ingest(stack, [store, broker], path, rows)
             bare_rate, import_rate = bare.rows / bare.seconds, rows / done.seconds
             b = done.batch
             print(
@@ -250,7 +266,9 @@ def main() -> None:
                 f"  ratio: {import_rate / bare_rate:.2f} of the bare loop "
                 f"(goal >= 0.5 at 200,000)\n"
                 f"  ingest peak RSS: {done.rss_peak_mb:.0f} MB "
-                f"(before the upload {done.rss_before_mb:.0f} MB; goal <= 250 MB at 1,000,000)"
+                f"(before the upload {done.rss_before_mb:.0f} MB; goal <= 250 MB at 1,000,000)\n"
+                f"  import stages, seconds (share): {_figures(done.stage_seconds, done.seconds)}\n"
+                f"  CPU seconds (cores): {_figures(done.cpu_seconds, done.seconds)}"
             )
             path.unlink()
     finally:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from tests.unit.ingest.fake_store import FakeIngestStore, FakePublisher
 
 from lc_common.clock import ManualClock
@@ -127,6 +128,30 @@ async def test_an_import_counts_every_row_once(tmp_path: Path) -> None:
     assert (counts.imported, counts.accepted, counts.rejected) == (31, 20, 11)
     assert (batch.status, batch.import_done, ingest.kinds()) == ("queued", True, ["queued"])
     assert len(ingest.publisher.sent[LEADS_ACCEPTED.name]) == 20
+
+
+async def test_an_import_times_each_stage_of_every_chunk(tmp_path: Path) -> None:
+    def chunks_timed() -> dict[str, float]:
+        return {
+            stage: REGISTRY.get_sample_value(
+                "lc_ingest_import_stage_seconds_count", {"stage": stage}
+            )
+            or 0.0
+            for stage in ("judge", "store", "publish")
+        }
+
+    ingest = Ingest()
+    await ingest.received(leads_csv(tmp_path, 31))
+    before = chunks_timed()
+    await ingest.importer.run(BATCH, tmp_path / "leads.csv")
+    after = chunks_timed()
+    # 31 rows in chunks of 4: 8 chunks judged, stored and published (judge also times
+    # the read that finds the file's end).
+    assert {stage: after[stage] - before[stage] for stage in after} == {
+        "judge": 9,
+        "store": 8,
+        "publish": 8,
+    }
 
 
 async def test_a_resumed_import_counts_only_the_rows_it_had_not_stored(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,7 +46,7 @@ from lc_ingest.domain.imports import (
     not_yet_stored,
 )
 from lc_ingest.lifecycle import BatchLifecycle
-from lc_ingest.metrics import IMPORT_SECONDS, LEADS_IMPORTED
+from lc_ingest.metrics import IMPORT_SECONDS, IMPORT_STAGE_SECONDS, LEADS_IMPORTED
 from lc_ingest.ports import IngestStore, LeadPublisher
 
 log = structlog.get_logger(__name__)
@@ -66,6 +66,12 @@ async def handoff(queue: asyncio.Queue[T], item: T, consumer: asyncio.Task[None]
     if not put.done() or put.cancelled():
         consumer.result()  # raises its error
         raise RuntimeError("an import stage ended before its input did")
+
+
+async def timed(stage: str, work: Awaitable[T]) -> T:
+    """Await `work`, adding its time to the stage's busy seconds."""
+    with IMPORT_STAGE_SECONDS.labels(stage).time():
+        return await work
 
 
 class Importer:
@@ -205,7 +211,7 @@ class Importer:
             )
 
         rows_seen = 0
-        while chunk := await asyncio.to_thread(next_chunk):
+        while chunk := await timed("judge", asyncio.to_thread(next_chunk)):
             rows_seen += len(chunk.leads)
             await handoff(judged, chunk, storing)
         return rows_seen
@@ -224,12 +230,14 @@ class Importer:
         verdict can reach it."""
         while (chunk := await judged.get()) is not None:
             leads, accepted = chunk.leads, chunk.accepted
-            if resumed:
-                found = await self._retrying(self._store.leads_by_id, [lead.id for lead in leads])
-                leads, accepted = not_yet_stored(chunk, {f.id: f.state for f in found})
-            await self._retrying(self._store.insert_leads, leads)
-            deltas = chunk_deltas(leads)
-            await self._retrying(self._store.add_to_counters, batch_id, deltas)
+            with IMPORT_STAGE_SECONDS.labels("store").time():
+                if resumed:
+                    ids = [lead.id for lead in leads]
+                    found = await self._retrying(self._store.leads_by_id, ids)
+                    leads, accepted = not_yet_stored(chunk, {f.id: f.state for f in found})
+                await self._retrying(self._store.insert_leads, leads)
+                deltas = chunk_deltas(leads)
+                await self._retrying(self._store.add_to_counters, batch_id, deltas)
             for name, n in deltas.items():
                 totals[name] += n
             LEADS_IMPORTED.labels("accepted").inc(deltas["accepted"])
@@ -241,10 +249,13 @@ class Importer:
         """Stage 3: publish each chunk's accepted leads in one batch (sent together, then
         every acknowledgement awaited), while the next chunk is being stored."""
         while (accepted := await to_publish.get()) is not None:
-            await self._retrying(
-                self._publisher.publish_many,
-                LEADS_ACCEPTED,
-                [(event.batch_id, event) for event in accepted],
+            await timed(
+                "publish",
+                self._retrying(
+                    self._publisher.publish_many,
+                    LEADS_ACCEPTED,
+                    [(event.batch_id, event) for event in accepted],
+                ),
             )
 
 

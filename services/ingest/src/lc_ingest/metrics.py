@@ -10,6 +10,14 @@ IMPORT_SECONDS = Histogram(
     "Time to import one batch file.",
     buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900),
 )
+IMPORT_STAGE_SECONDS = Histogram(
+    "lc_ingest_import_stage_seconds",
+    "Time one chunk of rows spent in an import stage (judge: read and check the rows; "
+    "store: bulk insert and count; publish: send and await acknowledgements), without "
+    "waiting for the next stage: the stage with the largest sum bounds the import.",
+    ["stage"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 UPLOAD_BYTES = Histogram(
     "lc_ingest_upload_bytes",
     "Size of uploaded files.",
