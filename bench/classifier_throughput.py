@@ -49,6 +49,7 @@ from lc_common.events import (
 from lc_common.kafka import ensure_topics
 from lc_common.settings import ServiceSettings
 from lc_localstack.peers import free_port, start_broker
+from support.proc import CpuMeter, cores_text
 
 BIN = Path(sys.executable).parent
 TIMEOUT = 300.0
@@ -109,8 +110,12 @@ async def prepare(bootstrap: str, prefix: str, events: list[ProbeSignallingV1]) 
         await producer.stop()
 
 
-async def verdict_rate(bootstrap: str, prefix: str, n: int) -> tuple[float, float]:
-    """Wait for `n` verdicts on the run's topic; (events/s, seconds) between first and last."""
+Rate = tuple[float, float, dict[str, float]]
+
+
+async def verdict_rate(bootstrap: str, prefix: str, n: int, meter: CpuMeter) -> Rate:
+    """Wait for `n` verdicts on the run's topic; (events/s, seconds) between first and last,
+    and the cores the metered processes used from the first verdict to the last."""
     consumer = AIOKafkaConsumer(
         prefix + LEAD_VERDICTS.name,
         bootstrap_servers=bootstrap,
@@ -123,15 +128,18 @@ async def verdict_rate(bootstrap: str, prefix: str, n: int) -> tuple[float, floa
         async with asyncio.timeout(TIMEOUT):
             while len(stamps) < n:
                 batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+                if batches and not stamps:
+                    meter.restart()
                 for records in batches.values():
                     stamps.extend(r.timestamp for r in records)
+        cores = meter.cores()
     finally:
         await consumer.stop()
     # The first 2% are a warm-up (the group settles, the first fetches): not counted.
     stamps.sort()
     skip = n // 50
     seconds = max(1, stamps[-1] - stamps[skip]) / 1000
-    return (n - 1 - skip) / seconds, seconds
+    return (n - 1 - skip) / seconds, seconds, cores
 
 
 async def bare_loop(bootstrap: str, prefix: str, n: int) -> None:
@@ -183,17 +191,21 @@ async def bare_loop(bootstrap: str, prefix: str, n: int) -> None:
         await consumer.stop()
 
 
-async def run_bare(bootstrap: str, events: list[ProbeSignallingV1]) -> tuple[float, float]:
+async def run_bare(bootstrap: str, events: list[ProbeSignallingV1], peers: dict[str, int]) -> Rate:
     prefix = f"bench-bare-{uuid.uuid4().hex[:8]}."
     await prepare(bootstrap, prefix, events)
-    measure = asyncio.create_task(verdict_rate(bootstrap, prefix, len(events)))
+    meter = CpuMeter({"this process (bare loop and meter)": os.getpid(), **peers})
+    measure = asyncio.create_task(verdict_rate(bootstrap, prefix, len(events), meter))
     await bare_loop(bootstrap, prefix, len(events))
     return await measure
 
 
 async def run_classifier(
-    bootstrap: str, events: list[ProbeSignallingV1], passthrough: bool = False
-) -> tuple[float, float]:
+    bootstrap: str,
+    events: list[ProbeSignallingV1],
+    peers: dict[str, int],
+    passthrough: bool = False,
+) -> Rate:
     """The real `lc-classifier` (or the pass-through worker) on its own topics."""
     prefix = f"bench-{'pass' if passthrough else 'faust'}-{uuid.uuid4().hex[:8]}."
     await prepare(bootstrap, prefix, events)
@@ -214,7 +226,8 @@ async def run_classifier(
         env["PYTHONPATH"] = os.pathsep.join(sys.path)
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     try:
-        measure = asyncio.create_task(verdict_rate(bootstrap, prefix, len(events)))
+        meter = CpuMeter({"worker": proc.pid, **peers})
+        measure = asyncio.create_task(verdict_rate(bootstrap, prefix, len(events), meter))
         while not measure.done():
             if proc.poll() is not None:
                 measure.cancel()
@@ -231,6 +244,11 @@ async def run_classifier(
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def cpu_us(cores: dict[str, float], name: str, rate: float) -> float:
+    """Microseconds of CPU the process spent per event."""
+    return cores[name] / rate * 1e6
 
 
 def passthrough_worker() -> None:
@@ -284,14 +302,22 @@ async def main() -> None:
         bootstrap = broker.address
     try:
         events = backlog(args.events)
+        peers = {"broker": broker.process.pid} if broker else {}
         print(f"broker {bootstrap}, {args.events} signalling events per run")
+        print("  (cores: CPU each process used while the verdicts came, 1.00 = one core busy)")
         started = time.perf_counter()
-        bare, bare_s = await run_bare(bootstrap, events)
-        print(f"  bare aiokafka loop : {bare:9.0f} events/s ({bare_s:.2f} s)")
-        passing, passing_s = await run_classifier(bootstrap, events, passthrough=True)
-        print(f"  pass-through Faust : {passing:9.0f} events/s ({passing_s:.2f} s)")
-        faust_rate, faust_s = await run_classifier(bootstrap, events)
-        print(f"  classifier (Faust) : {faust_rate:9.0f} events/s ({faust_s:.2f} s)")
+        bare, bare_s, cores = await run_bare(bootstrap, events, peers)
+        print(f"  bare aiokafka loop : {bare:9.0f} events/s ({bare_s:.2f} s); {cores_text(cores)}")
+        passing, passing_s, cores = await run_classifier(bootstrap, events, peers, True)
+        print(
+            f"  pass-through Faust : {passing:9.0f} events/s ({passing_s:.2f} s); "
+            f"{cores_text(cores)}; CPU per event {cpu_us(cores, 'worker', passing):.0f} us"
+        )
+        faust_rate, faust_s, cores = await run_classifier(bootstrap, events, peers)
+        print(
+            f"  classifier (Faust) : {faust_rate:9.0f} events/s ({faust_s:.2f} s); "
+            f"{cores_text(cores)}; CPU per event {cpu_us(cores, 'worker', faust_rate):.0f} us"
+        )
         ratio = faust_rate / passing
         verdict = "meets" if ratio >= 0.8 else "BELOW"
         print(f"  classifier / pass-through: {ratio:.2f} ({verdict} the 0.8 goal)")

@@ -32,6 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
+from support.proc import CpuMeter, children_cpu_seconds, cores_text
 from support.sim_peers import BIN, clean_env, publish_probe_backlog, simulator, sipp_uac_rate
 
 RULES = {"channels": 1_000_000, "rules": [{"behaviour": "answer"}]}
@@ -69,6 +70,7 @@ async def engine(port: int, calls: int, concurrency: int) -> dict[str, float]:
 def run_engine(port: int, calls: int, concurrency: int, workdir: Path) -> dict[str, float]:
     """Run `engine` in a process of its own (as SIPp runs in its own)."""
     result = workdir / "engine.json"
+    cpu_before = children_cpu_seconds()
     with open(workdir / "engine.log", "wb") as log:
         subprocess.run(
             [
@@ -81,11 +83,15 @@ def run_engine(port: int, calls: int, concurrency: int, workdir: Path) -> dict[s
             timeout=600,
         )
     data: dict[str, float] = json.loads(result.read_text())
+    data["cpu_seconds"] = children_cpu_seconds() - cpu_before
     return data
 
 
-async def topic_rate(sim_port: int, calls: int, workdir: Path) -> tuple[float, int]:
-    """The whole prober process fed from its request topic; (calls/s, lanes)."""
+async def topic_rate(
+    sim_port: int, calls: int, workdir: Path
+) -> tuple[float, int, dict[str, float]]:
+    """The whole prober process fed from its request topic; (calls/s, lanes, the cores
+    the prober and the broker used from the first call's signalling to the last)."""
     from aiokafka import AIOKafkaConsumer
 
     from lc_common.events import PROBE_SIGNALLING
@@ -123,17 +129,22 @@ async def topic_rate(sim_port: int, calls: int, workdir: Path) -> tuple[float, i
         await asyncio.sleep(3)  # the prober creates its topics and joins its group
         await publish_probe_backlog(settings, calls)
         await consumer.start()
+        meter = CpuMeter({"lc-prober": proc.pid, "broker": broker.process.pid})
         stamps: list[int] = []
         async with asyncio.timeout(600):
             while len(stamps) < calls:
                 if proc.poll() is not None:
                     raise RuntimeError(f"lc-prober exited; see {workdir / 'prober.log'}")
                 batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+                if batches and not stamps:
+                    meter.restart()
                 for records in batches.values():
                     stamps.extend(r.timestamp for r in records)
+        cores = meter.cores()
         stamps.sort()
         skip = calls // 20
-        return (calls - 1 - skip) / ((stamps[-1] - stamps[skip]) / 1000), lane_count(trunk)
+        rate = (calls - 1 - skip) / ((stamps[-1] - stamps[skip]) / 1000)
+        return rate, lane_count(trunk), cores
     finally:
         await consumer.stop()
         proc.terminate()
@@ -156,18 +167,32 @@ async def main() -> None:
         return
     workdir = Path(tempfile.mkdtemp(prefix="lc-bench-call-rate-"))
     print(f"{args.calls} calls per run, {args.concurrency} in flight, answered at once")
+    print("  (CPU per call: of the caller's process over its whole run, start-up included)")
     with simulator(RULES, workdir) as port:
+        cpu_before = children_cpu_seconds()
         sipp_rate, sipp_failed = sipp_uac_rate(port, args.calls, args.concurrency, workdir)
-        print(f"  SIPp uac           : {sipp_rate:8.0f} calls/s ({sipp_failed} failed)")
+        sipp_us = (children_cpu_seconds() - cpu_before) / args.calls * 1e6
+        print(
+            f"  SIPp uac           : {sipp_rate:8.0f} calls/s ({sipp_failed} failed); "
+            f"CPU per call {sipp_us:.0f} us"
+        )
         result = run_engine(port, args.calls, args.concurrency, workdir)
         rate, failed = result["rate"], result["failed"]
-        print(f"  prober call engine : {rate:8.0f} calls/s ({failed:.0f} failed)")
+        engine_us = result["cpu_seconds"] / args.calls * 1e6
+        print(
+            f"  prober call engine : {rate:8.0f} calls/s ({failed:.0f} failed); "
+            f"CPU per call {engine_us:.0f} us"
+        )
         ratio = rate / sipp_rate
         verdict = "meets" if ratio >= 0.5 else "BELOW"
         print(f"  ratio engine/SIPp  : {ratio:8.2f} ({verdict} the 0.5 goal)")
         if not args.no_topic:
-            whole, lanes = await topic_rate(port, args.calls, workdir)
-            print(f"  lc-prober on topic : {whole:8.0f} calls/s (200 channels, {lanes} lanes)")
+            whole, lanes, cores = await topic_rate(port, args.calls, workdir)
+            print(
+                f"  lc-prober on topic : {whole:8.0f} calls/s (200 channels, {lanes} lanes); "
+                f"CPU per call {cores['lc-prober'] / whole * 1e6:.0f} us while calling; "
+                f"cores: {cores_text(cores)}"
+            )
             print(f"  ratio process/SIPp : {whole / sipp_rate:8.2f}")
     print(f"  logs: {workdir}")
 

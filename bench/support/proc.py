@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import resource
+import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,12 @@ def cpu_seconds(pid: int) -> float:
     # fields are counted after its closing parenthesis (utime and stime are 14 and 15).
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def children_cpu_seconds() -> float:
+    """CPU time (user + system) this process's ended and waited-for children used so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -39,3 +47,29 @@ def metric_sums(url: str, name: str, label: str) -> dict[str, float]:
             if key == label:
                 sums[quoted.strip('"')] = sums.get(quoted.strip('"'), 0.0) + float(value)
     return sums
+
+
+class CpuMeter:
+    """CPU some processes use over a window of wall time, in cores (1.0: one core busy)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._began = time.monotonic()
+        self._cpu = self._now()
+
+    def _now(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def restart(self) -> None:
+        """Start the window now."""
+        self._began, self._cpu = time.monotonic(), self._now()
+
+    def cores(self) -> dict[str, float]:
+        """Cores each process used since the window started."""
+        wall = max(1e-9, time.monotonic() - self._began)
+        return {name: (cpu - self._cpu[name]) / wall for name, cpu in self._now().items()}
+
+
+def cores_text(cores: dict[str, float]) -> str:
+    """`name 0.98, other 0.40`."""
+    return ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
