@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from tests.support import until
 
 from lc_common.consumer import Bulk, ConsumerRunner, ConsumerSpec
@@ -137,4 +137,52 @@ async def test_a_bulk_that_keeps_failing_ends_the_runner_and_commits_nothing(
         # Committed no further than the failed event: its next owner handles it again.
         assert (await committed(settings, group, topic.name) or 0) == 0
     finally:
+        await publisher.stop()
+
+
+async def test_a_partition_with_a_few_events_is_not_left_behind_a_full_one(
+    service_env: dict[str, str],
+) -> None:
+    """A small batch's leads on their own partition reach the handler in the first bulks,
+    not after everything the consumer had buffered of a big batch's partition."""
+    settings = ServiceSettings()
+    topic = Topic(f"bulk.{uuid.uuid4().hex[:8]}", BatchEventV1, "test", ("test",), partitions=2)
+    group = f"bulk-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(settings, [topic])
+    publisher = Publisher(settings)
+    await publisher.start()
+    # As an import publishes: large record batches, so one fetch buffers thousands.
+    producer = AIOKafkaProducer(
+        **kafka_client_options(settings), linger_ms=100, max_batch_size=1 << 20
+    )
+    await producer.start()
+    try:
+        for partition, batch_id, count in ((0, "big", 3000), (1, "small", 20)):
+            event = BatchEventV1(account_id="a", batch_id=batch_id, kind="queued").to_bytes()
+            name = settings.topic(topic.name)
+            sent = [await producer.send(name, event, partition=partition) for _ in range(count)]
+            await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    bulks: list[list[str]] = []
+
+    async def handle_many(events: Sequence[BatchEventV1]) -> None:
+        bulks.append([e.batch_id for e in events])
+
+    async def handle_one(event: BatchEventV1) -> None:
+        raise AssertionError("not used")
+
+    spec = ConsumerSpec(topic, group, handle_one, Bulk(handle_many, max_bulk=200))
+    task = asyncio.create_task(ConsumerRunner(settings, spec, publisher).run())
+    try:
+        await until(lambda: sum(len(b) for b in bulks) >= 3020, within=60)
+        first_small = next(i for i, bulk in enumerate(bulks) if "small" in bulk)
+        # Unfairly drained, the small partition's events would come after the ~15 bulks of
+        # the big one's buffer; the first fetch may still hold only what arrived first.
+        assert first_small <= 1, [sorted(set(b)) for b in bulks[:4]]
+        assert all(len(bulk) <= 200 for bulk in bulks)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         await publisher.stop()

@@ -39,7 +39,7 @@ class BulkLoop:
             if len(flight.tasks) >= bulk.pipeline:
                 await asyncio.wait(flight.tasks, return_when=asyncio.FIRST_COMPLETED)
                 continue
-            batches = await session.fetch(_POLL_MS, bulk.max_bulk)
+            batches = await session.fetch_fairly(_POLL_MS, bulk.max_bulk)
             records = [record for rs in batches.values() for record in rs]
             if records:
                 offsets = [(tp, r.offset) for tp, rs in batches.items() for r in rs]

@@ -112,6 +112,33 @@ class Session:
         self.fetched()
         return batches
 
+    async def fetch_fairly(self, timeout_ms: int, max_records: int) -> Records:
+        """Like `fetch`, but each assigned partition with records buffered gets its share
+        of `max_records` first; what is left goes to whichever partitions have more.
+
+        aiokafka hands out its buffer a partition at a time, so a partition with a
+        megabyte fetched (a 200,000-lead batch) fills bulk after bulk while the few
+        records of another (a small batch, keyed to its own partition) wait behind it.
+        """
+        if self.check_positions is not None:
+            await self.check_positions()
+        consumer = self.consumer
+        partitions = consumer.assignment()
+        share = max(1, max_records // max(1, len(partitions)))
+        batches: Records = {}
+        for tp in partitions:
+            batches.update(await consumer.getmany(tp, timeout_ms=0, max_records=share))
+        taken = sum(len(records) for records in batches.values())
+        if taken < max_records:
+            rest = await consumer.getmany(
+                timeout_ms=0 if taken else timeout_ms, max_records=max_records - taken
+            )
+            for tp, records in rest.items():
+                # Later records of a partition the first pass took from: kept in order.
+                batches[tp] = [*batches.get(tp, ()), *records]
+        self.fetched()
+        return batches
+
 
 class Loop(Protocol):
     """A strategy at work: takes records from the session and launches their handling."""
