@@ -12,12 +12,13 @@ from typing import Any
 import structlog
 import structlog.testing
 import uvicorn
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from lc_common.events import Event, Topic
-from lc_common.kafka import Publisher
+from lc_common.kafka import Publisher, kafka_client_options
 from lc_common.settings import ServiceSettings
 
 DEAD_LETTERED = "lc_events_dead_lettered_total"
@@ -135,3 +136,26 @@ async def poison_is_parked_and_the_next_event_handled(
         assert _metric(DEAD_LETTERED, topic=name, reason=reason) - count == expected.count(reason)
     logged = [e for e in logs if e.get("event") == "event_dead_lettered" and e["dlq"] == topic.dlq]
     assert sorted(e["reason"] for e in logged) == expected
+
+
+async def commit_as(settings: ServiceSettings, group: str, topic: str, offset: int) -> None:
+    """What the legacy group's consumers left behind: `offset` committed on partition 0."""
+    consumer = AIOKafkaConsumer(
+        settings.topic(topic),
+        **kafka_client_options(settings),
+        group_id=settings.topic(group),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+
+        async def assigned() -> bool:
+            await consumer.getmany(timeout_ms=200)
+            return bool(consumer.assignment())
+
+        await until(assigned, within=30, what="the legacy group's assignment")
+        tp = TopicPartition(settings.topic(topic), 0)
+        await consumer.commit({tp: OffsetAndMetadata(offset, "")})
+    finally:
+        await consumer.stop()

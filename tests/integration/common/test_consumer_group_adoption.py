@@ -8,41 +8,16 @@ import contextlib
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
-from tests.support import until
+from tests.support import commit_as, until
 
 from lc_common.consumer import ConsumerRunner, ConsumerSpec
 from lc_common.consuming.adopt import adopt_legacy_offsets
 from lc_common.events import BatchEventV1
 from lc_common.events.registry import Topic
-from lc_common.kafka import Publisher, ensure_topics, kafka_client_options
+from lc_common.kafka import Publisher, ensure_topics
 from lc_common.settings import ServiceSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(90)]
-
-
-async def commit_as(settings: ServiceSettings, group: str, topic: str, offset: int) -> None:
-    """What the legacy group's consumers left behind: `offset` committed on partition 0."""
-    consumer = AIOKafkaConsumer(
-        settings.topic(topic),
-        **kafka_client_options(settings),
-        group_id=settings.topic(group),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-
-        async def assigned() -> bool:
-            await consumer.getmany(timeout_ms=200)
-            return bool(consumer.assignment())
-
-        await until(assigned, within=30, what="the legacy group's assignment")
-        tp = TopicPartition(settings.topic(topic), 0)
-        await consumer.commit({tp: OffsetAndMetadata(offset, "")})
-    finally:
-        await consumer.stop()
 
 
 async def test_a_renamed_group_starts_where_its_legacy_group_stopped(

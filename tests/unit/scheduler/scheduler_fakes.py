@@ -150,6 +150,7 @@ class FakeIngest:
     def __init__(self, leads: list[OpenLead]) -> None:
         self.leads = sorted(leads, key=lambda lead: lead.lead_id)
         self.calls = 0
+        self.read_before: datetime | None = None  # None: every verdict read
         self.delete_answers: dict[str, DeleteOutcome] = {}
         self.deletes: list[tuple[str, datetime]] = []
 
@@ -158,6 +159,9 @@ class FakeIngest:
     ) -> DeleteOutcome:
         self.deletes.append((batch_id, expired_before))
         return self.delete_answers.get(batch_id, "deleted")
+
+    async def verdicts_read_before(self, now: datetime) -> datetime:
+        return self.read_before or now
 
     async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage:
         self.calls += 1
@@ -207,6 +211,7 @@ class Harness:
             open_leads=self.ingest,
             deleter=self.ingest,
             billing=self.billing,
+            verdict_progress=self.ingest.verdicts_read_before,
         )
         self._seen = 0
 

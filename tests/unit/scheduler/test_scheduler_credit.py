@@ -135,6 +135,34 @@ async def test_a_redriven_lead_billing_already_charged_is_tested_again() -> None
     assert again.lead_id == lead.lead_id and again.probe_id != first.probe_id
 
 
+async def test_a_lead_is_not_reopened_before_ingest_has_read_that_far() -> None:
+    # Ingest restarting (or catching up) holds the lead open only because it has not
+    # read its verdict yet: taking it back would ring the number a second time.
+    clock = ManualClock(NOON)
+    lead = mobiles("bat_r", 1)[0]
+    open_lead = OpenLead(
+        lead_id=lead.lead_id,
+        batch_id="bat_r",
+        account_id=lead.account_id,
+        e164=lead.e164,
+        state="testing",
+    )
+    ingest = FakeIngest([open_lead])
+    h = await Harness(clock, ingest=ingest, redrive_final_grace_seconds=60).start()
+    await h.accept(lead)
+    (first,) = await h.round()
+    ingest.read_before = clock.now() - timedelta(seconds=1)  # the verdict is still unread
+    await h.verdict(first, final=True)
+    clock.advance(timedelta(seconds=600))
+    result = await h.scheduler.redriver.run()
+    assert (result.reopened, result.deferred) == (0, 1)
+    assert await h.round() == [] and h.entry(lead.lead_id).state == "final"
+    ingest.read_before = clock.now()  # ingest read it and still holds the lead open: lost
+    assert (await h.scheduler.redriver.run()).reopened == 1
+    (again,) = await h.round()
+    assert again.lead_id == lead.lead_id
+
+
 async def test_a_failed_batch_stops_and_its_reservations_are_released() -> None:
     clock = ManualClock(NOON)
     h = await Harness(clock).start()

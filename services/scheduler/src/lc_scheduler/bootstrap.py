@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 
 from lc_common.clock import Clock, SystemClock
 from lc_common.consumer import ConsumerSpec
+from lc_common.consuming.groups import consumer_group
+from lc_common.consuming.progress import handled_before
+from lc_common.events import LEAD_VERDICTS
 from lc_common.http import pooled_client
 from lc_common.trunks import Trunk, load_trunks
 from lc_scheduler.adapters.billing import BillingClient
@@ -26,11 +30,21 @@ from lc_scheduler.handlers import (
     LeadVerdicts,
     ProbeRetries,
 )
-from lc_scheduler.ports import BatchDeleter, Billing, OpenLeadsSource, ProbePublisher, ScheduleStore
+from lc_scheduler.ports import (
+    BatchDeleter,
+    Billing,
+    OpenLeadsSource,
+    ProbePublisher,
+    ScheduleStore,
+    VerdictProgress,
+)
 from lc_scheduler.redrive import Redriver
 from lc_scheduler.relay import Lifetime, Relay
 from lc_scheduler.retention import Retention
 from lc_scheduler.schedule import Schedule
+
+# Whose progress the re-drive waits for: ingest's consumer of the verdicts.
+INGEST_VERDICTS = (consumer_group("ingest", LEAD_VERDICTS.name), LEAD_VERDICTS.name)
 
 
 @dataclass
@@ -70,8 +84,12 @@ def build(
     open_leads: OpenLeadsSource | None = None,
     deleter: BatchDeleter | None = None,
     billing: Billing | None = None,
+    verdict_progress: VerdictProgress | None = None,
 ) -> Scheduler:
     """Wire the scheduler from its adapters; tests pass their own clock, trunks, ingest, billing.
+
+    `verdict_progress` tells the re-drive how far ingest has read `lead.verdicts`; by
+    default it is read from ingest's consumer group on the broker.
 
     billing and ingest are each called over one pooled HTTP client (`Scheduler.aclose`).
     """
@@ -146,6 +164,7 @@ def build(
             clock,
             settings.redrive_page_size,
             timedelta(seconds=settings.redrive_final_grace_seconds),
+            verdict_progress or partial(handled_before, settings, *INGEST_VERDICTS),
         ),
         retention=Retention(
             schedule,

@@ -52,7 +52,8 @@ TIMEOUT_REDISPATCHES = Counter(
 )
 REDRIVEN = Counter(
     "lc_scheduler_redriven_leads_total",
-    "Leads taken back into the schedule by a re-drive, by kind (inserted, reopened).",
+    "Leads taken back into the schedule by a re-drive, by kind (inserted, reopened; "
+    "deferred: closed leads ingest holds open but has not read the verdicts of yet).",
     ["kind"],
 )
 PAUSED_BATCHES = Gauge("lc_scheduler_paused_batches", "Active batches that are paused now.")

@@ -72,6 +72,14 @@ class OpenLeadsSource(Protocol):
     async def open_leads(self, after: str | None, limit: int) -> OpenLeadsPage: ...
 
 
+class VerdictProgress(Protocol):
+    """How far ingest has read the verdicts."""
+
+    async def __call__(self, now: datetime, /) -> datetime:
+        """A time before which ingest has handled every verdict (`now` if all of them)."""
+        ...
+
+
 class BatchDeleter(Protocol):
     """ingest's side of retention (`adapters.ingest`)."""
 

@@ -4,8 +4,11 @@ If the broker lost its data, leads accepted but never read, and retries never
 delivered, are gone from the topics but not from ingest's database. A re-drive
 pages through ingest's open leads and inserts each one the scheduler does not
 know; one it closed with a final verdict long ago (that ingest never got) is
-tested again. Only leads ingest reports non-final are taken, and none of a
-failed or deleted batch. Finalisation stays exactly-once downstream: ingest and
+tested again, but only once ingest has read every verdict published before it
+was closed (`verdicts_read_before`): an ingest restarting or catching up holds
+leads open whose verdicts merely wait for it, and taking those back would ring
+their numbers again. Only leads ingest reports non-final are taken, and none of
+a failed or deleted batch. Finalisation stays exactly-once downstream: ingest and
 billing ignore a second final verdict, a reopened lead billing already charged
 is called without a new reservation (it answers `settled`; the call only gets
 ingest the verdict it lost), and the classifier answers a call of a lead already
@@ -25,7 +28,7 @@ from lc_scheduler import metrics
 from lc_scheduler.adapters.ingest import OpenLeadsPage
 from lc_scheduler.domain import entries as transitions
 from lc_scheduler.domain.placing import Placing
-from lc_scheduler.ports import OpenLeadsSource
+from lc_scheduler.ports import OpenLeadsSource, VerdictProgress
 from lc_scheduler.schedule import Schedule
 
 log = structlog.get_logger(__name__)
@@ -40,6 +43,7 @@ class RedriveResult:
     seen: int = 0
     inserted: int = 0
     reopened: int = 0
+    deferred: int = 0
     error: str | None = None
     running: bool = False
 
@@ -54,6 +58,8 @@ class Redriver:
     clock: Clock
     page_size: int
     final_grace: timedelta
+    verdicts_read_before: VerdictProgress | None = None
+    """How far ingest has read the verdicts (None: assume it has read all)."""
     last: RedriveResult = field(default_factory=RedriveResult)
     _task: asyncio.Task[None] | None = None
 
@@ -75,10 +81,11 @@ class Redriver:
         result = RedriveResult(started_at=self.clock.now(), running=True)
         self.last = result
         try:
+            reopen_before = await self._reopen_before()
             after: str | None = None
             while True:
                 page = await self.source.open_leads(after, self.page_size)
-                await self._take(page, result)
+                await self._take(page, result, reopen_before)
                 if not page.next or not page.leads:
                     break
                 after = page.next
@@ -89,11 +96,30 @@ class Redriver:
             result.running = False
             result.finished_at = self.clock.now()
         log.info(
-            "redrive_done", seen=result.seen, inserted=result.inserted, reopened=result.reopened
+            "redrive_done",
+            seen=result.seen,
+            inserted=result.inserted,
+            reopened=result.reopened,
+            deferred=result.deferred,
         )
         return result
 
-    async def _take(self, page: OpenLeadsPage, result: RedriveResult) -> None:
+    async def _reopen_before(self) -> datetime | None:
+        """Leads closed before this time and still open at ingest lost their verdict;
+        None if that cannot be told now (nothing is reopened this time)."""
+        now = self.clock.now()
+        cutoff = now - self.final_grace
+        if self.verdicts_read_before is None:
+            return cutoff
+        try:
+            return min(cutoff, await self.verdicts_read_before(now))
+        except Exception as exc:  # the next re-drive asks again
+            log.warning("redrive_ingest_progress_unknown", error=repr(exc))
+            return None
+
+    async def _take(
+        self, page: OpenLeadsPage, result: RedriveResult, reopen_before: datetime | None
+    ) -> None:
         result.seen += len(page.leads)
         async with self.schedule.transaction() as tx:
             unknown = [
@@ -117,10 +143,15 @@ class Redriver:
                             now=now,
                         )
                     )
-                elif entry.state == "final" and (
-                    entry.finalised_at is None or entry.finalised_at < now - self.final_grace
+                elif entry.state != "final":
+                    continue
+                elif reopen_before is not None and (
+                    entry.finalised_at is None or entry.finalised_at < reopen_before
                 ):
                     reopen.append(transitions.reopened(entry, now))
+                elif entry.finalised_at is None or entry.finalised_at < now - self.final_grace:
+                    result.deferred += 1
+                    metrics.REDRIVEN.labels("deferred").inc()
             new_entries = await tx.insert(fresh, now)
             await tx.activate(reopen, now)
             await tx.commit(reopen)

@@ -34,7 +34,7 @@ async def adopt_legacy_offsets(
     offsets by partition (empty when there was nothing to adopt).
     """
     full_topic = settings.topic(topic)
-    ours = _simple_consumer(settings, group)
+    ours = simple_consumer(settings, group)
     await ours.start()
     try:
         await ours.topics()  # the topic's partitions, from a fresh metadata answer
@@ -42,12 +42,12 @@ async def adopt_legacy_offsets(
             TopicPartition(full_topic, p)
             for p in sorted(ours.partitions_for_topic(full_topic) or ())
         ]
-        if not partitions or await _committed(ours, partitions):
+        if not partitions or await committed_offsets(ours, partitions):
             return {}
-        theirs_consumer = _simple_consumer(settings, legacy)
+        theirs_consumer = simple_consumer(settings, legacy)
         await theirs_consumer.start()
         try:
-            theirs = await _committed(theirs_consumer, partitions)
+            theirs = await committed_offsets(theirs_consumer, partitions)
         finally:
             await theirs_consumer.stop()
         if not theirs:
@@ -62,16 +62,19 @@ async def adopt_legacy_offsets(
     return adopted
 
 
-def _simple_consumer(settings: ServiceSettings, group: str) -> AIOKafkaConsumer:
+def simple_consumer(
+    settings: ServiceSettings, group: str, offset_reset: str = "latest"
+) -> AIOKafkaConsumer:
     """A consumer that speaks for `group` (logical name) without ever joining it."""
     return AIOKafkaConsumer(
         **kafka_client_options(settings),
         group_id=settings.topic(group),
         enable_auto_commit=False,
+        auto_offset_reset=offset_reset,
     )
 
 
-async def _committed(
+async def committed_offsets(
     consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
     """The group's committed offsets of these partitions (the ones never committed left out)."""
