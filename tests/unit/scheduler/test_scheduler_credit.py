@@ -14,6 +14,7 @@ from lc_common.events import (
     BILLING_EVENTS,
     PROBE_RETRIES,
     CreditEventV1,
+    LeadAcceptedV1,
     ProbeRequestV1,
     ProbeRetryV1,
 )
@@ -24,7 +25,7 @@ from lc_scheduler.config import SchedulerSettings
 NOON = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)
 
 
-def mobiles(batch: str, n: int, account: str = "acc_1", start: int = 0) -> list:
+def mobiles(batch: str, n: int, account: str = "acc_1", start: int = 0) -> list[LeadAcceptedV1]:
     return [lead(batch, start + i, f"+614{10000000 + start + i:08d}", account) for i in range(n)]
 
 
@@ -112,18 +113,23 @@ async def test_a_settled_lead_is_closed_without_a_call() -> None:
     assert h.entry(first.lead_id).state == "final"
 
 
+def held_open(lead: LeadAcceptedV1) -> OpenLead:
+    """The lead as ingest reports it while it has no final verdict for it."""
+    return OpenLead(
+        lead_id=lead.lead_id,
+        batch_id=lead.batch_id,
+        account_id=lead.account_id,
+        e164=lead.e164,
+        state="testing",
+    )
+
+
 async def test_a_redriven_lead_billing_already_charged_is_tested_again() -> None:
     # Billing charged it on its final verdict; ingest never got that verdict (broker
     # loss), so only another call gets ingest a final verdict for it.
     clock = ManualClock(NOON)
     lead = mobiles("bat_g", 1)[0]
-    open_lead = OpenLead(
-        lead_id=lead.lead_id,
-        batch_id="bat_g",
-        account_id=lead.account_id,
-        e164=lead.e164,
-        state="testing",
-    )
+    open_lead = held_open(lead)
     h = await Harness(clock, ingest=FakeIngest([open_lead]), redrive_final_grace_seconds=60).start()
     await h.accept(lead)
     (first,) = await h.round()
@@ -140,13 +146,7 @@ async def test_a_lead_is_not_reopened_before_ingest_has_read_that_far() -> None:
     # read its verdict yet: taking it back would ring the number a second time.
     clock = ManualClock(NOON)
     lead = mobiles("bat_r", 1)[0]
-    open_lead = OpenLead(
-        lead_id=lead.lead_id,
-        batch_id="bat_r",
-        account_id=lead.account_id,
-        e164=lead.e164,
-        state="testing",
-    )
+    open_lead = held_open(lead)
     ingest = FakeIngest([open_lead])
     h = await Harness(clock, ingest=ingest, redrive_final_grace_seconds=60).start()
     await h.accept(lead)
