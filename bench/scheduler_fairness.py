@@ -182,7 +182,20 @@ async def scheduler_consumed(url: str) -> float:
     return total
 
 
+async def intake_assigned(client: httpx.AsyncClient, url: str) -> float:
+    """How many `leads.accepted` partitions the scheduler's consumer holds (its /metrics)."""
+    text = (await client.get(f"{url}/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("lc_consumer_assigned_partitions{") and (
+            'topic="leads.accepted"' in line
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 async def wait_leader(url: str, proc: subprocess.Popen[bytes], within: float = 120) -> None:
+    """Until the scheduler leads and its intake consumer holds every partition: a running
+    scheduler has joined its groups long before a batch comes (the join takes 15 s here)."""
     deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=5) as client:
         while time.monotonic() < deadline:
@@ -190,8 +203,11 @@ async def wait_leader(url: str, proc: subprocess.Popen[bytes], within: float = 1
                 raise RuntimeError("lc-scheduler exited; see its log")
             try:
                 answer = await client.get(f"{url}/readyz")
-                if answer.status_code == 200 and answer.json().get("role") == "leader":
-                    await asyncio.sleep(3)  # its consumer groups join
+                if (
+                    answer.status_code == 200
+                    and answer.json().get("role") == "leader"
+                    and await intake_assigned(client, url) == LEADS_ACCEPTED.partitions
+                ):
                     return
             except httpx.HTTPError:
                 pass

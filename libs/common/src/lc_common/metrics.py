@@ -47,6 +47,11 @@ GROUP_OFFSETS_ADOPTED = Counter(
     " legacy group on start (`lc_common.consuming.adopt`), by group.",
     ["group"],
 )
+ASSIGNED_PARTITIONS = Gauge(
+    "lc_consumer_assigned_partitions",
+    "Partitions this consumer holds now (0 while its group is joining or rebalancing).",
+    ["topic", "group"],
+)
 IN_FLIGHT = Gauge("lc_consumer_in_flight", "Events being handled right now.", ["topic"])
 EVENTS_PUBLISHED = Counter("lc_events_published_total", "Events sent to a topic.", ["topic"])
 OUTBOX_RELAYED = Counter(

@@ -30,7 +30,7 @@ from lc_common.consuming.spec import ConsumerSpec
 from lc_common.consuming.strategies import Bulk, Lanes, Single
 from lc_common.events.base import Event
 from lc_common.kafka import Publisher, kafka_client_options
-from lc_common.metrics import COMMIT_FAILURES
+from lc_common.metrics import ASSIGNED_PARTITIONS, COMMIT_FAILURES
 from lc_common.service import Workers
 from lc_common.settings import ServiceSettings
 
@@ -167,12 +167,17 @@ class ConsumerRunner(Generic[E]):
         for tp in revoked:
             self._committed.pop(tp, None)
         self._loop.revoked(revoked)
+        self._count_assigned(set())
+
+    def _count_assigned(self, assigned: set[TopicPartition]) -> None:
+        ASSIGNED_PARTITIONS.labels(self.topic_name, self._spec.group).set(len(assigned))
 
     def on_assigned(self, assigned: set[TopicPartition]) -> None:
         """Open the assigned partitions in the strategy's loop."""
         assert self._loop is not None
         self.assigned = bool(assigned)
         self._loop.assigned(assigned)
+        self._count_assigned(assigned)
         log.info("partitions_assigned", partitions=sorted(tp.partition for tp in assigned))
 
 
