@@ -4,18 +4,22 @@ strategy and the loop it chooses."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from aiokafka import TopicPartition
+import structlog
+from aiokafka import ConsumerRecord, TopicPartition
 
 from lc_common.consumer import Bulk, ConsumerSpec, Lanes, Single
 from lc_common.consuming.bulk import BulkLoop
 from lc_common.consuming.flight import InFlight, Session
 from lc_common.consuming.lane_loop import LanesLoop
+from lc_common.consuming.records import RecordProcessor
 from lc_common.consuming.runner import strategy_loop
 from lc_common.consuming.single import SingleLoop
 from lc_common.events import BATCH_EVENTS, BatchEventV1
+from lc_common.kafka import Publisher
+from lc_common.settings import ServiceSettings
 
 TP = TopicPartition("t", 0)
 
@@ -97,3 +101,35 @@ def test_the_spec_strategy_chooses_the_loop(strategy: Any, loop: type, commits_d
     chosen = strategy_loop(session)
     assert isinstance(chosen, loop)
     assert chosen.commits_done is commits_done
+
+
+def record_of(event: BatchEventV1) -> ConsumerRecord[bytes, bytes]:
+    value = event.to_bytes()
+    return ConsumerRecord("t", 0, 7, 0, 0, b"k", value, None, 1, len(value), ())
+
+
+@pytest.mark.parametrize(
+    ("failures", "calls", "raised"), [(0, 1, False), (2, 3, False), (9, 3, True)]
+)
+async def test_a_failing_handler_is_tried_until_its_attempts_are_spent(
+    failures: int, calls: int, raised: bool
+) -> None:
+    tried: list[int] = []
+
+    async def flaky(event: BatchEventV1) -> None:
+        tried.append(1)
+        if len(tried) <= failures:
+            raise ConnectionError("store hiccup")
+
+    spec = ConsumerSpec(BATCH_EVENTS, "g", flaky, max_attempts=3, max_backoff_seconds=0.01)
+    processor = RecordProcessor(ServiceSettings(), spec, cast(Publisher, None))
+    event = BatchEventV1(account_id="a", batch_id="b", kind="queued")
+    with structlog.testing.capture_logs() as logs:
+        if raised:
+            with pytest.raises(ConnectionError):
+                await processor.process(record_of(event))
+        else:
+            await processor.process(record_of(event))
+    assert len(tried) == calls
+    retries = [line["attempt"] for line in logs if line["event"] == "handler_retry"]
+    assert retries == list(range(1, min(failures, 2) + 1))

@@ -15,6 +15,7 @@ classifier, which is not run by this runner, parks its messages with it too.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
@@ -47,6 +48,8 @@ from lc_common.settings import ServiceSettings
 E = TypeVar("E", bound=Event)
 log = structlog.get_logger(__name__)
 
+_FIRST_BACKOFF = 0.2
+"""Seconds before a failed event is tried again the first time (then doubled)."""
 _BOUND_IDS = ("batch_id", "lead_id", "account_id", "trunk", "probe_id", "attempt")
 
 
@@ -163,15 +166,33 @@ class RecordProcessor(Generic[E]):
         attempts: int,
         never_retry: type[BaseException] | None = PoisonEvent,
     ) -> None:
-        """Run `work`, retrying with backoff until `attempts` are spent; then raise."""
+        """Run `work`, retrying with backoff until `attempts` are spent; then raise.
+
+        The first attempt runs bare and tenacity is set up only after it failed: nearly
+        every event succeeds at once, and setting tenacity up cost the prober about a
+        sixth of its CPU per request. The back-offs are tenacity's all the same
+        (0.2 s, 0.4 s, 0.8 s ... up to the spec's maximum).
+        """
+        try:
+            await work()
+            return
+        except Exception as exc:
+            if attempts <= 1 or (never_retry is not None and isinstance(exc, never_retry)):
+                raise
+            self._count_retry(1, exc)
+        await asyncio.sleep(min(_FIRST_BACKOFF, self._spec.max_backoff_seconds))
         retry = (
             retry_if_not_exception_type(never_retry)
             if never_retry is not None
             else retry_if_exception_type()
         )
+        # Counted from the second attempt: doubling the multiplier keeps the back-offs
+        # those of one loop over all the attempts.
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential(multiplier=0.2, max=self._spec.max_backoff_seconds),
+            stop=stop_after_attempt(attempts - 1),
+            wait=wait_exponential(
+                multiplier=2 * _FIRST_BACKOFF, max=self._spec.max_backoff_seconds
+            ),
             retry=retry,
             before_sleep=self.log_retry,
             reraise=True,
@@ -184,14 +205,14 @@ class RecordProcessor(Generic[E]):
         EVENTS_CONSUMED.labels(self._spec.topic.name, self._spec.group, "dead_lettered").inc()
 
     def log_retry(self, state: Any) -> None:
-        """Count and log a failed attempt that will be retried (tenacity's `before_sleep`)."""
-        HANDLER_RETRIES.labels(self._spec.topic.name).inc()
+        """Count and log a failed attempt that will be retried (tenacity's `before_sleep`,
+        whose attempts start at the second)."""
         outcome = state.outcome
-        log.warning(
-            "handler_retry",
-            attempt=state.attempt_number,
-            error=repr(outcome.exception()) if outcome else None,
-        )
+        self._count_retry(state.attempt_number + 1, outcome.exception() if outcome else None)
+
+    def _count_retry(self, attempt: int, error: BaseException | None) -> None:
+        HANDLER_RETRIES.labels(self._spec.topic.name).inc()
+        log.warning("handler_retry", attempt=attempt, error=repr(error) if error else None)
 
     async def dead_letter(self, record: ConsumerRecord[Any, Any], reason: str, detail: str) -> None:
         """Park the record, as it came, on the topic's dead-letter topic, logged and counted."""
