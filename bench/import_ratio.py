@@ -18,8 +18,10 @@ number in another format). Then, side by side in this run:
 
 It prints rows/s of each, the ratio (goal: >= 0.5 at 200,000 rows), and ingest's
 peak resident memory (`VmHWM` of the process, goal: <= 250 MB at 1,000,000 rows).
-Locally the store bounds the import: nx-27017 commits each document of a bulk insert
-on its own (about 100-250 us a lead on a loaded 2-core box), whatever the batching.
+To show what bounds the import it also prints, for the import's wall time, how long
+each pipeline stage was at work (`lc_ingest_import_stage_seconds`) and the CPU that
+ingest, the store and the broker used: on a 2-core box ingest runs at one full core
+(its judging thread shares the GIL with storing and publishing).
 """
 
 from __future__ import annotations
